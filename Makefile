@@ -1,0 +1,68 @@
+# cgoprof build. `make` builds build/cgoprof; `make check` installs what is
+# missing, builds and runs every test; `make demo` profiles a bundled program.
+CC      ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD   := build
+SANFLAGS :=
+else
+BUILD   := build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+
+PKGS    := libdw libelf zlib
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
+	   -fno-common -MMD -MP -Iinclude $(SANFLAGS) \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz) \
+	   -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
+LDFLAGS += $(SANFLAGS)
+
+LIB_SRCS := $(filter-out profiler/main.c,$(wildcard profiler/*.c symbolizer/*.c export/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/cgoprof
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcgoprof.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/cgoprof: $(BUILD)/profiler/main.o $(BUILD)/libcgoprof.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcgoprof.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	@tools/install-deps.sh
+
+units: $(UNIT_BINS)
+
+check: deps
+	$(MAKE) all units
+	BUILD=$(BUILD) tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh
+
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
+format:
+	clang-format -i $(LIB_SRCS) profiler/main.c include/cgoprof/*.h */internal.h
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps units check demo bench format clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,47 @@
+/* Exporters: write a resolved profile (profile.h) as folded stacks, pprof or
+ * an SVG flame graph. Borrows the profile; owns nothing past a call. */
+#ifndef CGOPROF_EXPORT_H
+#define CGOPROF_EXPORT_H
+
+#include <stdio.h>
+#include "cgoprof/profile.h"
+
+enum export_format {
+	EXPORT_FOLDED = 0,
+	EXPORT_PPROF,
+	EXPORT_SVG,
+	EXPORT_JSON,
+};
+
+struct export_opts {
+	bool folded_pid;	/* root "comm-PID" */
+	bool folded_tid;	/* root "comm-PID/TID" */
+	bool folded_annotate;	/* "_[k]" kernel frames, "_[i]" inlined */
+	bool folded_weight;	/* counts = sum of periods */
+	bool icicle;		/* SVG: top-down */
+	const char *title;	/* SVG title; NULL for a default */
+};
+
+/* Format from a file name: *.pb.gz|*.pprof pprof, *.svg svg, *.json json,
+ * everything else (and "-") folded. */
+enum export_format export__format_from_path(const char *path);
+
+/* Each writes the whole output to @f. Return 0 or -errno. */
+int export__folded(const struct profile *p, const struct export_opts *o,
+		   FILE *f);
+int export__pprof(const struct profile *p, const struct export_opts *o,
+		  FILE *f);
+int export__svg(const struct profile *p, const struct export_opts *o,
+		FILE *f);
+
+/* Writes @path atomically: a temporary file in the same directory, then
+ * rename(2). "-" writes to stdout. Return 0 or -errno. */
+int export__write_file(const struct profile *p, const struct export_opts *o,
+		       const char *path);
+
+/* Makes a frame name safe for folded output: ';' -> ':', newlines and
+ * control characters -> '?', a trailing " <digits>" -> "_<digits>". Writes
+ * at most @size bytes including the NUL into @buf; returns @buf. */
+char *export__folded_name(const char *name, char *buf, size_t size);
+
+#endif
