@@ -33,6 +33,14 @@ int export__pprof(const struct profile *p, const struct export_opts *o,
 		  FILE *f);
 int export__svg(const struct profile *p, const struct export_opts *o,
 		FILE *f);
+/* Machine-readable summary: samples, lost, stack status shares, top frames
+ * by kind. */
+int export__json(const struct profile *p, const struct export_opts *o,
+		 FILE *f);
+
+/* The summary printed after a recording (samples, lost, stack status
+ * shares and reasons, self time by frame kind). */
+int export__summary_text(const struct profile *p, FILE *f);
 
 /* Writes @path atomically: a temporary file in the same directory, then
  * rename(2). "-" writes to stdout. Return 0 or -errno. */

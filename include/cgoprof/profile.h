@@ -12,7 +12,7 @@
 enum frame_kind {
 	FRAME_KIND_UNKNOWN = 0, /* "[module+0xoffset]" */
 	FRAME_KIND_GO,		/* user Go code */
-	FRAME_KIND_GO_RUNTIME,	/* runtime.*, internal/* runtime support */
+	FRAME_KIND_GO_RUNTIME,	/* runtime and internal runtime packages */
 	FRAME_KIND_CGO_BRIDGE,	/* runtime.cgocall, asmcgocall, crosscall2, _cgo_* */
 	FRAME_KIND_C,		/* C in the main binary or a non-libc library */
 	FRAME_KIND_LIBC,	/* libc, libm, libpthread, libdl, librt */
@@ -95,5 +95,8 @@ struct profile {
 	uint64_t lost_samples;
 	uint64_t status_samples[STACK_STATUS__COUNT];
 };
+
+/* Frees a profile made by stack_table__resolve() (accepts NULL). */
+void profile__free(struct profile *p);
 
 #endif

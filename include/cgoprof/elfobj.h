@@ -1,0 +1,88 @@
+/* Binaries: an ELF object cache keyed by build id (else dev+inode), with
+ * libdw CFI, libdwfl symbols (symtab, MiniDebugInfo, debuglink, build-id
+ * debug files, DWARF inline frames) and the Go pclntab. Owns every object. */
+#ifndef CGOPROF_ELFOBJ_H
+#define CGOPROF_ELFOBJ_H
+
+#include <elfutils/libdw.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgoprof/pclntab.h"
+#include "cgoprof/profile.h"
+
+enum obj_class {
+	OBJ_OTHER = 0,
+	OBJ_LIBC,	/* libc, libm, libpthread, libdl, librt */
+	OBJ_LDSO,	/* the dynamic loader */
+	OBJ_VDSO,
+};
+
+struct elf_obj {
+	char *path;		/* as mapped in the target */
+	const char *base;	/* basename of path */
+	char build_id[96];	/* hex; GNU build id, else Go build id */
+	uint64_t dev, ino;
+	int fd;
+	Elf *elf;
+	void *image;		/* vdso bytes (owned), else NULL */
+	enum obj_class cls;
+	GElf_Phdr *loads;	/* PT_LOAD headers */
+	size_t nloads;
+	uint64_t entry;		/* e_entry: where a process starts */
+
+	/* lazily loaded */
+	bool dwfl_tried, cfi_tried;
+	struct Dwfl *dwfl;
+	struct Dwfl_Module *mod;
+	uint64_t mod_bias;	/* dwfl address = vaddr + mod_bias */
+	Dwarf_CFI *eh_cfi, *dbg_cfi;
+	struct pclntab *go;	/* NULL: not Go */
+	uint64_t go_lo, go_hi;	/* Go text, link-time vaddrs */
+	char go_version[32];
+};
+
+struct elf_cache;
+
+/* Caller frees with elf_cache__free(). NULL and errno on failure. */
+struct elf_cache *elf_cache__new(void);
+void elf_cache__free(struct elf_cache *c);
+
+/* Object for the file at @open_path (e.g. /proc/PID/map_files/A-B), known
+ * to the target as @path, with the mapping's @dev and @ino (0 if unknown).
+ * Borrowed, valid until elf_cache__free(). NULL and errno: the file cannot
+ * be opened or is not ELF. A failure is remembered per (dev, ino, path). */
+struct elf_obj *elf_cache__open(struct elf_cache *c, const char *open_path,
+				const char *path, uint64_t dev, uint64_t ino);
+/* The vdso of this kernel (the same image in every process). */
+struct elf_obj *elf_cache__vdso(struct elf_cache *c);
+
+/* Link-time virtual address of file offset @off. 0 or -ENOENT. */
+int elf_obj__offset_to_vaddr(const struct elf_obj *o, uint64_t off,
+			     uint64_t *vaddr);
+/* Whether link-time @vaddr is Go code described by the pclntab. */
+bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr);
+/* CFI for @vaddr: .eh_frame first, then .debug_frame. NULL when none. */
+Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh);
+
+/* Frames at link-time @vaddr, innermost first (inlined callees first).
+ * @is_leaf: @vaddr is the sampled ip, else a return address (looked up at
+ * vaddr - 1). Names and files are interned in @strs... (see symbolize.h).
+ * Returns the number of frames written (>= 1 when a name was found, 0 when
+ * the address has no symbol) or -errno. */
+struct sym_frame {
+	char *name;	/* caller frees */
+	char *file;	/* caller frees; may be NULL */
+	uint32_t line;
+	enum frame_kind kind;
+	bool inlined;
+};
+int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
+		       struct sym_frame *frames, int max);
+
+/* Kind of a frame named @name in an object of class @cls, Go or not. */
+enum frame_kind frame_kind__classify(const char *name, enum obj_class cls,
+				     bool is_go);
+
+#endif

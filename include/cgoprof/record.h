@@ -1,0 +1,78 @@
+/* A recording session: opens the events on the targets (attach or launch),
+ * runs the record loop (ring -> process model -> unwinder -> stack table)
+ * and hands out the resolved profile. Owns fds, rings, the process model,
+ * the ELF cache and the stack table. */
+#ifndef CGOPROF_RECORD_H
+#define CGOPROF_RECORD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgoprof/profile.h"
+#include "cgoprof/unwind.h"
+
+struct record_opts {
+	const pid_t *pids;	/* attach: these processes */
+	int npids;
+	char *const *argv;	/* launch: this command (NULL-terminated) */
+	const char *event;	/* libpfm4 name; NULL: cpu-clock */
+	uint64_t freq;		/* Hz; 0: use period */
+	uint64_t period;
+	double duration;	/* seconds; 0: until the targets exit */
+	uint32_t stack_size;	/* bytes of user stack per sample */
+	size_t mmap_pages;	/* per CPU ring; power of two; 0: default */
+	bool no_kernel;
+	bool progress;		/* a progress line on stderr */
+	bool sample_addr;	/* PERF_SAMPLE_ADDR (page faults) */
+	bool mmap_data;		/* also non-exec mmaps */
+	struct unwind_opts unwind;
+	/* stop when *stop becomes non-zero (a signal handler sets it) */
+	const volatile sig_atomic_t *stop;
+};
+
+/* Where opening failed, for the CLI's error text. */
+enum record_stage {
+	RECORD_STAGE_NONE = 0,
+	RECORD_STAGE_EVENT,	/* the event name */
+	RECORD_STAGE_PID,	/* the target process */
+	RECORD_STAGE_OPEN,	/* perf_event_open */
+	RECORD_STAGE_MMAP,	/* the ring buffer */
+	RECORD_STAGE_EXEC,	/* the command could not be run */
+	RECORD_STAGE_FORK,
+};
+
+struct record_error {
+	enum record_stage stage;
+	int err;		/* positive errno */
+	pid_t pid;
+	int perf_type;		/* the event's perf type, for the message */
+};
+
+struct record_stats {
+	uint64_t samples, lost, throttled, bad_records, unwind_failed;
+	uint64_t threads_seen;
+	uint64_t ns_elapsed;
+	bool user_only_fallback;	/* kernel frames refused: user only */
+};
+
+struct record;
+
+/* Caller frees with record__free(). NULL and errno on failure. */
+struct record *record__new(const struct record_opts *o);
+void record__free(struct record *r);
+
+/* Opens the events and, for a launch, starts the command. 0 or -errno;
+ * @e says what failed. */
+int record__open(struct record *r, struct record_error *e);
+/* Records until *stop, the duration, or the targets' exit. 0 or -errno. */
+int record__loop(struct record *r);
+const struct record_stats *record__stats(const struct record *r);
+/* Launch: the command's wait status, or -1 when it is unknown. */
+int record__child_status(const struct record *r);
+
+/* The resolved profile. Caller frees with profile__free(). */
+struct profile *record__profile(struct record *r, const char *command);
+
+#endif

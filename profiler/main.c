@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: MIT
+/* The command line: parses options, dispatches subcommands, and builds every
+ * user-facing error message (library code only logs). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgoprof/export.h"
+#include "cgoprof/log.h"
+#include "cgoprof/record.h"
+
+#define EXIT_PARTIAL 1
+#define EXIT_FATAL 2
+#define EXIT_USAGE 64
+#define MAX_OUTPUTS 16
+
+static struct {
+	int verbose;
+	bool quiet;
+} cli;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void log_cb(enum log_level level, const char *fmt, va_list ap)
+{
+	if (cli.quiet && level == LOG_WARN)
+		return;
+	if (level == LOG_INFO && cli.verbose < 1)
+		return;
+	if (level == LOG_DEBUG && cli.verbose < 2)
+		return;
+	fprintf(stderr, "cgoprof: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void __attribute__((format(printf, 1, 2))) error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "cgoprof: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char usage_main[] =
+	"usage: cgoprof <command> [options]\n"
+	"\n"
+	"  record [opts] -p PID[,PID...]   profile running processes\n"
+	"  record [opts] -- CMD [ARGS...]  launch CMD and profile it from its "
+	"first instruction\n"
+	"\n"
+	"Run 'cgoprof record --help' for the options.\n";
+
+static const char usage_record[] =
+	"usage: cgoprof record [options] -p PID[,PID...]\n"
+	"       cgoprof record [options] -- CMD [ARGS...]\n"
+	"\n"
+	"Samples whole stacks (Go and C, across cgo calls) of every thread,\n"
+	"including threads and children created while recording.\n"
+	"\n"
+	"  -p, --pid PID[,PID...]  attach to these processes\n"
+	"  -F, --freq HZ           sampling frequency (default 999)\n"
+	"  -c, --count N           sample every N events instead of -F\n"
+	"  -e, --event NAME        event, parsed by libpfm4 (default cpu-clock;\n"
+	"                          also task-clock, page-faults, "
+	"context-switches,\n"
+	"                          and PMU events where the hardware has one)\n"
+	"  -d, --duration SEC      stop after SEC seconds (default: until the\n"
+	"                          targets exit, or Ctrl-C)\n"
+	"  -o, --output FILE       repeatable; format from the name: *.folded or\n"
+	"                          *.txt folded stacks, *.pb.gz or *.pprof "
+	"pprof,\n"
+	"                          *.svg flame graph, *.json summary; '-' folded\n"
+	"                          on stdout (default: cgoprof.folded)\n"
+	"      --stack-size BYTES  user stack copied per sample (default 16384,\n"
+	"                          8..65528, a multiple of 8)\n"
+	"  -m, --mmap-pages N      ring buffer pages per CPU (power of two)\n"
+	"      --no-kernel         user frames only\n"
+	"      --no-live-reads     never read the target's memory\n"
+	"      --pid-root          folded: root 'comm-PID'  (also --pid with -p)\n"
+	"      --tid               folded: root 'comm-PID/TID'\n"
+	"      --annotate          folded: '_[k]' kernel, '_[i]' inlined frames\n"
+	"      --weight            folded: sum of periods instead of counts\n"
+	"      --icicle            SVG: top-down\n"
+	"  -q, --quiet             no progress, no summary\n"
+	"  -v, --verbose           more messages (twice: debug)\n"
+	"  -h, --help\n"
+	"\n"
+	"Exit status: 0 recorded (whatever the command's own status, which the\n"
+	"summary reports), 1 partial (an output could not be written), 2 "
+	"fatal,\n"
+	"64 usage.\n";
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+static int parse_pids(const char *s, pid_t **pids, int *npids)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		pid_t *p;
+
+		if (parse_u64(tok, &v) || !v || v > INT_MAX) {
+			err = -EINVAL;
+			break;
+		}
+		p = realloc(*pids, (size_t)(*npids + 1) * sizeof(**pids));
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		*pids = p;
+		(*pids)[(*npids)++] = (pid_t)v;
+	}
+	free(copy);
+	if (!err && !*npids)
+		err = -EINVAL;
+	return err;
+}
+
+static void open_error(const struct record_error *e, const char *event)
+{
+	switch (e->stage) {
+	case RECORD_STAGE_EVENT:
+		if (e->err == ENOENT)
+			error("unknown event '%s' (try cpu-clock, task-clock, "
+			      "page-faults or context-switches)",
+			      event);
+		else
+			error("cannot initialise libpfm4 to parse event '%s'",
+			      event);
+		return;
+	case RECORD_STAGE_PID:
+		error("no such process: %d", e->pid);
+		return;
+	case RECORD_STAGE_EXEC:
+		if (e->err == ENOENT)
+			error("command not found: '%s'", event);
+		else
+			error("cannot run '%s': %s", event, strerror(e->err));
+		return;
+	case RECORD_STAGE_MMAP:
+		error("cannot map the ring buffer: %s (try a smaller "
+		      "--mmap-pages, or raise /proc/sys/kernel/"
+		      "perf_event_mlock_kb)",
+		      strerror(e->err));
+		return;
+	case RECORD_STAGE_OPEN:
+		if (e->err == EACCES || e->err == EPERM) {
+			error("not permitted to profile pid %d: %s\n"
+			      "  perf_event_open needs CAP_PERFMON (or "
+			      "CAP_SYS_ADMIN), or a\n"
+			      "  /proc/sys/kernel/perf_event_paranoid low enough "
+			      "for your user\n"
+			      "  (2: own processes, user space only; 1: with "
+			      "kernel; -1: all), and\n"
+			      "  ptrace access to the target (same user, or "
+			      "CAP_SYS_PTRACE)",
+			      e->pid, strerror(e->err));
+		} else if ((e->err == ENOENT || e->err == EOPNOTSUPP ||
+			    e->err == ENODEV) &&
+			   e->perf_type == 0) {
+			error("event '%s' needs a hardware PMU, which this machine "
+			      "does not have (a VM without PMU passthrough?); use "
+			      "-e cpu-clock",
+			      event);
+		} else if (e->err == ENOENT || e->err == EOPNOTSUPP) {
+			error("event '%s' is not supported here: %s", event,
+			      strerror(e->err));
+		} else if (e->err == EMFILE) {
+			error("too many open files (one per thread and CPU): "
+			      "raise 'ulimit -n'");
+		} else if (e->err == EINVAL) {
+			error("the kernel refused event '%s' with these settings "
+			      "(-F too high for kernel.perf_event_max_sample_rate? "
+			      "--stack-size too large?): %s",
+			      event, strerror(e->err));
+		} else {
+			error("perf_event_open for '%s': %s", event,
+			      strerror(e->err));
+		}
+		return;
+	default:
+		error("cannot start: %s", strerror(e->err));
+	}
+}
+
+static char *join_command(char *const *argv, const pid_t *pids, int npids)
+{
+	size_t n = 1;
+	char *s;
+
+	if (argv) {
+		for (int i = 0; argv[i]; i++)
+			n += strlen(argv[i]) + 1;
+	} else {
+		n += 8 + (size_t)npids * 12;
+	}
+	s = calloc(1, n);
+	if (!s)
+		return NULL;
+	if (argv) {
+		for (int i = 0; argv[i]; i++) {
+			if (i)
+				strcat(s, " ");
+			strcat(s, argv[i]);
+		}
+	} else {
+		strcpy(s, "pid");
+		for (int i = 0; i < npids; i++)
+			sprintf(s + strlen(s), "%s%d", i ? "," : " ", pids[i]);
+	}
+	return s;
+}
+
+/* An output path can be created: check before recording, not after. */
+static int check_output(const char *path)
+{
+	char *dir, *slash;
+	int ok;
+
+	if (!strcmp(path, "-"))
+		return 0;
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	ok = !access(dir, W_OK);
+	if (ok && !access(path, F_OK) && access(path, W_OK))
+		ok = 0;
+	free(dir);
+	return ok ? 0 : -EACCES;
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	enum { OPT_STACK = 256, OPT_NO_KERNEL, OPT_TID, OPT_ANNOTATE,
+	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "mmap-pages", required_argument, NULL, 'm' },
+		{ "stack-size", required_argument, NULL, OPT_STACK },
+		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
+		{ "pid-root", no_argument, NULL, OPT_PID_ROOT },
+		{ "tid", no_argument, NULL, OPT_TID },
+		{ "annotate", no_argument, NULL, OPT_ANNOTATE },
+		{ "weight", no_argument, NULL, OPT_WEIGHT },
+		{ "icicle", no_argument, NULL, OPT_ICICLE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct record_opts ro = {
+		.freq = 999,
+		.stack_size = 16384,
+		.unwind = { .live_reads = true },
+		.stop = &stop_requested,
+	};
+	struct export_opts eo = { 0 };
+	const char *outputs[MAX_OUTPUTS];
+	int noutputs = 0, c, ret = EXIT_FATAL, err, status;
+	pid_t *pids = NULL;
+	int npids = 0;
+	struct record *rec = NULL;
+	struct record_error re;
+	struct profile *prof = NULL;
+	char *command = NULL;
+	uint64_t v;
+	char *endp;
+	double d;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:F:c:e:d:o:m:qvh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pids(optarg, &pids, &npids)) {
+				error("invalid pid list '%s' (expected "
+				      "PID[,PID...])",
+				      optarg);
+				goto usage;
+			}
+			break;
+		case 'F':
+			if (parse_u64(optarg, &v) || !v || v > 100000) {
+				error("invalid frequency '%s' (1..100000 Hz)",
+				      optarg);
+				goto usage;
+			}
+			ro.freq = v;
+			ro.period = 0;
+			break;
+		case 'c':
+			if (parse_u64(optarg, &v) || !v) {
+				error("invalid count '%s'", optarg);
+				goto usage;
+			}
+			ro.period = v;
+			ro.freq = 0;
+			break;
+		case 'e':
+			ro.event = optarg;
+			break;
+		case 'd':
+			errno = 0;
+			d = strtod(optarg, &endp);
+			if (errno || *endp || endp == optarg || !(d > 0) ||
+			    d > 1e7) {
+				error("invalid duration '%s' (seconds, > 0)",
+				      optarg);
+				goto usage;
+			}
+			ro.duration = d;
+			break;
+		case 'o':
+			if (noutputs == MAX_OUTPUTS) {
+				error("too many outputs (at most %d)",
+				      MAX_OUTPUTS);
+				goto usage;
+			}
+			outputs[noutputs++] = optarg;
+			break;
+		case 'm':
+			if (parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
+			    v > (1 << 20)) {
+				error("invalid --mmap-pages '%s' (a power of two)",
+				      optarg);
+				goto usage;
+			}
+			ro.mmap_pages = v;
+			break;
+		case OPT_STACK:
+			if (parse_u64(optarg, &v) || v < 8 || v > 65528 ||
+			    (v & 7)) {
+				error("invalid --stack-size '%s' (8..65528, a "
+				      "multiple of 8)",
+				      optarg);
+				goto usage;
+			}
+			ro.stack_size = (uint32_t)v;
+			break;
+		case OPT_NO_KERNEL:
+			ro.no_kernel = true;
+			ro.unwind.user_only = true;
+			break;
+		case OPT_NO_LIVE:
+			ro.unwind.live_reads = false;
+			break;
+		case OPT_PID_ROOT:
+			eo.folded_pid = true;
+			break;
+		case OPT_TID:
+			eo.folded_tid = true;
+			break;
+		case OPT_ANNOTATE:
+			eo.folded_annotate = true;
+			break;
+		case OPT_WEIGHT:
+			eo.folded_weight = true;
+			break;
+		case OPT_ICICLE:
+			eo.icicle = true;
+			break;
+		case 'q':
+			cli.quiet = true;
+			break;
+		case 'v':
+			cli.verbose++;
+			break;
+		case 'h':
+			fputs(usage_record, stdout);
+			free(pids);
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		if (npids) {
+			error("give either -p PID or a command, not both");
+			goto usage;
+		}
+		ro.argv = &argv[optind];
+	} else if (!npids) {
+		error("nothing to profile: give -p PID or -- CMD [ARGS]");
+		goto usage;
+	}
+	ro.pids = pids;
+	ro.npids = npids;
+	if (!noutputs)
+		outputs[noutputs++] = "cgoprof.folded";
+	for (int i = 0; i < noutputs; i++) {
+		if (check_output(outputs[i])) {
+			error("cannot write output '%s': %s", outputs[i],
+			      strerror(errno ? errno : EACCES));
+			goto out;
+		}
+	}
+	ro.progress = !cli.quiet && isatty(STDERR_FILENO);
+
+	rec = record__new(&ro);
+	if (!rec) {
+		error("out of memory");
+		goto out;
+	}
+	err = record__open(rec, &re);
+	if (err) {
+		open_error(&re, re.stage == RECORD_STAGE_EXEC
+					? ro.argv[0]
+					: ro.event ? ro.event : "cpu-clock");
+		goto out;
+	}
+	if (record__stats(rec)->user_only_fallback)
+		pr_warn("kernel samples not permitted "
+			"(perf_event_paranoid): recording user space only");
+	record__loop(rec);
+
+	command = join_command(ro.argv, pids, npids);
+	prof = record__profile(rec, command);
+	if (!prof) {
+		error("cannot build the profile: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	for (int i = 0; i < noutputs; i++) {
+		err = export__write_file(prof, &eo, outputs[i]);
+		if (err) {
+			error("cannot write '%s': %s", outputs[i],
+			      strerror(-err));
+			ret = EXIT_PARTIAL;
+		} else if (!cli.quiet && strcmp(outputs[i], "-")) {
+			fprintf(stderr, "cgoprof: wrote %s\n", outputs[i]);
+		}
+	}
+	if (!cli.quiet) {
+		const struct record_stats *st = record__stats(rec);
+
+		export__summary_text(prof, stderr);
+		if (st->throttled || st->bad_records)
+			fprintf(stderr,
+				"throttled: %" PRIu64 ", malformed records: %" PRIu64
+				"\n",
+				st->throttled, st->bad_records);
+		status = record__child_status(rec);
+		if (ro.argv && status >= 0) {
+			if (WIFEXITED(status))
+				fprintf(stderr, "command exited with status %d\n",
+					WEXITSTATUS(status));
+			else if (WIFSIGNALED(status))
+				fprintf(stderr, "command killed by signal %d (%s)\n",
+					WTERMSIG(status),
+					strsignal(WTERMSIG(status)));
+		}
+	}
+	if (!prof->total_samples && !cli.quiet)
+		pr_warn("no samples were recorded");
+out:
+	profile__free(prof);
+	record__free(rec);
+	free(command);
+	free(pids);
+	return ret;
+usage:
+	fputs("Run 'cgoprof record --help' for the options.\n", stderr);
+	free(pids);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	log__set_fn(log_cb);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "record"))
+		return cmd_record(argc - 1, argv + 1);
+	error("unknown command '%s'", argv[1]);
+	fputs(usage_main, stderr);
+	return EXIT_USAGE;
+}

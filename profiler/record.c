@@ -1,0 +1,806 @@
+// SPDX-License-Identifier: MIT
+/* The record loop. Events are per (thread, CPU) in attach mode and per CPU
+ * on the launched child in launch mode, always with inherit=1 so that
+ * threads and children created later are sampled too. The kernel refuses
+ * to mmap inherited per-task (cpu == -1) events, hence per-CPU events with
+ * one ring per CPU; the other events of a CPU write into that ring
+ * (PERF_EVENT_IOC_SET_OUTPUT). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgoprof/kallsyms.h"
+#include "cgoprof/log.h"
+#include "cgoprof/record.h"
+#include "cgoprof/stacks.h"
+
+#define CGOPROF_DEFAULT_PAGES 1024
+
+struct cpu_ring {
+	int fd;		/* the event whose ring this is */
+	struct ring ring;
+};
+
+/* A record copied out of a ring, waiting for its turn: records of
+ * different CPUs are in different rings, and a sample must be unwound after
+ * the mmap it depends on (and after an exec it follows) even when another
+ * CPU's ring holds that mmap. perf calls this ordered events. */
+struct pending {
+	uint64_t time;
+	uint64_t seq;
+	size_t off;
+};
+
+/* Records are used once they are older than this: every record written
+ * before the rings were read is visible to that read. */
+#define CGOPROF_ORDER_HORIZON_NS 5000000ULL
+
+struct record {
+	struct record_opts o;
+	struct perf_event_attr attr;
+	int ncpus;
+	struct cpu_ring *rings;
+	int *fds;		/* every event fd */
+	size_t nfds, cap_fds;
+	pid_t child;
+	int child_status;
+	bool child_done;
+	int go_fd;		/* launch: write to let the child exec */
+	uint32_t *tids_opened;	/* attach: threads with events */
+	size_t ntids, cap_tids;
+
+	struct elf_cache *cache;
+	struct procmap *pm;
+	struct stack_table stacks;
+	struct unwind_result unwound;
+	struct record_stats stats;
+	struct pending *pending;	/* records read, not yet used */
+	size_t npending, cap_pending;
+	uint8_t *pending_bytes;
+	size_t pending_len, pending_cap;
+	uint64_t seq;
+	uint64_t t_start, t_end;	/* CLOCK_MONOTONIC ns */
+	uint64_t wall_start;		/* CLOCK_REALTIME ns */
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct record *record__new(const struct record_opts *o)
+{
+	struct record *r = calloc(1, sizeof(*r));
+	struct rlimit rl;
+
+	if (!r)
+		return NULL;
+	r->o = *o;
+	r->child = -1;
+	r->child_status = -1;
+	r->go_fd = -1;
+	r->ncpus = (int)sysconf(_SC_NPROCESSORS_CONF);
+	if (r->ncpus < 1)
+		r->ncpus = 1;
+	r->rings = calloc((size_t)r->ncpus, sizeof(*r->rings));
+	r->cache = elf_cache__new();
+	r->pm = r->cache ? procmap__new(r->cache) : NULL;
+	if (!r->rings || !r->pm || stack_table__init(&r->stacks)) {
+		record__free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (int i = 0; i < r->ncpus; i++)
+		r->rings[i].fd = -1;
+	/* one fd per (thread, CPU): take what the hard limit allows */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return r;
+}
+
+void record__free(struct record *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; r->rings && i < r->ncpus; i++)
+		ring__release(&r->rings[i].ring);
+	for (size_t i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	if (r->go_fd >= 0)
+		close(r->go_fd);
+	if (r->child > 0 && !r->child_done) {
+		kill(r->child, SIGKILL);
+		waitpid(r->child, NULL, 0);
+	}
+	free(r->fds);
+	free(r->rings);
+	free(r->pending);
+	free(r->pending_bytes);
+	free(r->tids_opened);
+	stack_table__release(&r->stacks);
+	procmap__free(r->pm);
+	elf_cache__free(r->cache);
+	free(r);
+}
+
+static int build_attr(struct record *r, struct record_error *e)
+{
+	struct perf_event_attr *a = &r->attr;
+	const char *ev = r->o.event ? r->o.event : "cpu-clock";
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	err = event__encode(ev, false, a);
+	if (err) {
+		e->stage = RECORD_STAGE_EVENT;
+		e->err = -err;
+		return err;
+	}
+	e->perf_type = (int)a->type;
+	if (r->o.freq) {
+		a->freq = 1;
+		a->sample_freq = r->o.freq;
+	} else {
+		a->sample_period = r->o.period ? r->o.period : 1;
+	}
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+			 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN |
+			 PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+	if (r->o.sample_addr)
+		a->sample_type |= PERF_SAMPLE_ADDR;
+	a->sample_regs_user = CGOPROF_REGS_MASK;
+	a->sample_stack_user = r->o.stack_size;
+	a->exclude_callchain_user = 0;
+	a->exclude_callchain_kernel = r->o.no_kernel;
+	a->exclude_hv = 1;
+	/* mmap2 alone does not count towards the kernel's nr_mmap_events */
+	a->mmap = 1;
+	a->mmap2 = 1;
+	a->mmap_data = r->o.mmap_data;
+	a->comm = 1;
+	a->comm_exec = 1;
+	a->task = 1;
+	a->sample_id_all = 1;
+	a->inherit = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->watermark = 1;
+	return 0;
+}
+
+static int add_fd(struct record *r, int fd)
+{
+	if (r->nfds == r->cap_fds) {
+		size_t cap = r->cap_fds ? r->cap_fds * 2 : 64;
+		void *p = realloc(r->fds, cap * sizeof(*r->fds));
+
+		if (!p)
+			return -ENOMEM;
+		r->fds = p;
+		r->cap_fds = cap;
+	}
+	r->fds[r->nfds++] = fd;
+	return 0;
+}
+
+/* Opens the event for @pid on @cpu and routes it to that CPU's ring. */
+static int open_one(struct record *r, pid_t pid, int cpu,
+		    struct record_error *e)
+{
+	size_t pages = r->o.mmap_pages ? r->o.mmap_pages : CGOPROF_DEFAULT_PAGES;
+	struct cpu_ring *cr = &r->rings[cpu];
+	int fd, err;
+
+	fd = sys_perf_event_open(&r->attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM) &&
+	    !r->attr.exclude_kernel) {
+		/* perf_event_paranoid >= 2 refuses kernel samples to
+		 * unprivileged users: fall back to user space only */
+		r->attr.exclude_kernel = 1;
+		r->attr.exclude_callchain_kernel = 1;
+		r->stats.user_only_fallback = true;
+		fd = sys_perf_event_open(&r->attr, pid, cpu, -1,
+					 PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd < 0) {
+		e->stage = errno == ESRCH ? RECORD_STAGE_PID : RECORD_STAGE_OPEN;
+		e->err = errno;
+		e->pid = pid;
+		return -e->err;
+	}
+	err = add_fd(r, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (cr->fd < 0) {
+		/* the size of the ring: shrink when the mlock limit says so */
+		for (;;) {
+			err = ring__mmap(&cr->ring, fd, pages);
+			if (!err || pages <= 8 || (err != -EPERM && err != -ENOMEM))
+				break;
+			pages /= 2;
+		}
+		if (err) {
+			e->stage = RECORD_STAGE_MMAP;
+			e->err = -err;
+			return err;
+		}
+		cr->fd = fd;
+		return 0;
+	}
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, cr->fd)) {
+		e->stage = RECORD_STAGE_MMAP;
+		e->err = errno;
+		return -errno;
+	}
+	return 0;
+}
+
+static bool tid_opened(struct record *r, uint32_t tid)
+{
+	for (size_t i = 0; i < r->ntids; i++)
+		if (r->tids_opened[i] == tid)
+			return true;
+	return false;
+}
+
+/* Attach to every thread of @pid, again until no new thread shows up:
+ * threads created while we open are caught by the next pass (or by
+ * inherit, once their creator has its event). */
+static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
+{
+	char path[64];
+	int err, pass;
+
+	for (pass = 0; pass < 8; pass++) {
+		bool added = false;
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		d = opendir(path);
+		if (!d) {
+			if (pass)
+				break;
+			e->stage = RECORD_STAGE_PID;
+			e->err = errno == ENOENT ? ESRCH : errno;
+			e->pid = pid;
+			return -e->err;
+		}
+		while ((de = readdir(d))) {
+			uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10);
+
+			if (!tid || tid_opened(r, tid))
+				continue;
+			for (int cpu = 0; cpu < r->ncpus; cpu++) {
+				err = open_one(r, (pid_t)tid, cpu, e);
+				if (err == -ESRCH && tid != (uint32_t)pid)
+					break; /* the thread just ended */
+				if (err) {
+					closedir(d);
+					return err;
+				}
+			}
+			if (r->ntids == r->cap_tids) {
+				size_t cap = r->cap_tids ? r->cap_tids * 2 : 64;
+				void *p = realloc(r->tids_opened,
+						  cap * sizeof(uint32_t));
+
+				if (!p) {
+					closedir(d);
+					return -ENOMEM;
+				}
+				r->tids_opened = p;
+				r->cap_tids = cap;
+			}
+			r->tids_opened[r->ntids++] = tid;
+			added = true;
+		}
+		closedir(d);
+		if (!added)
+			break;
+	}
+	/* The synthetic snapshot of the maps, after the events exist, so
+	 * that no mmap falls between the two. */
+	err = procmap__load_proc(r->pm, (uint32_t)pid);
+	if (err == -ESRCH) {
+		e->stage = RECORD_STAGE_PID;
+		e->err = ESRCH;
+		e->pid = pid;
+	}
+	return err;
+}
+
+static int launch(struct record *r, struct record_error *e)
+{
+	int go[2], status[2], err, n, child_errno = 0;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(status, O_CLOEXEC)) {
+		e->stage = RECORD_STAGE_FORK;
+		e->err = errno;
+		return -errno;
+	}
+	r->child = fork();
+	if (r->child < 0) {
+		e->stage = RECORD_STAGE_FORK;
+		e->err = errno;
+		return -errno;
+	}
+	if (!r->child) {
+		char c;
+
+		close(go[1]);
+		close(status[0]);
+		/* wait until the events are open; EOF means give up */
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(r->o.argv[0], r->o.argv);
+		err = errno;
+		if (write(status[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(status[1]);
+	r->go_fd = go[1];
+	r->attr.disabled = 1;
+	r->attr.enable_on_exec = 1;
+	for (int cpu = 0; cpu < r->ncpus; cpu++) {
+		err = open_one(r, r->child, cpu, e);
+		if (err) {
+			close(status[0]);
+			return err;
+		}
+	}
+	procmap__proc(r->pm, (uint32_t)r->child, true);
+	r->t_start = now_ns(CLOCK_MONOTONIC);
+	r->wall_start = now_ns(CLOCK_REALTIME);
+	if (write(r->go_fd, "g", 1) != 1) {
+		err = -errno;
+		close(status[0]);
+		return err;
+	}
+	close(r->go_fd);
+	r->go_fd = -1;
+	n = (int)read(status[0], &child_errno, sizeof(child_errno));
+	close(status[0]);
+	if (n == sizeof(child_errno)) {
+		waitpid(r->child, &r->child_status, 0);
+		r->child_done = true;
+		e->stage = RECORD_STAGE_EXEC;
+		e->err = child_errno;
+		return -child_errno;
+	}
+	return 0;
+}
+
+int record__open(struct record *r, struct record_error *e)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	err = build_attr(r, e);
+	if (err)
+		return err;
+	if (r->o.argv)
+		return launch(r, e);
+	for (int i = 0; i < r->o.npids; i++) {
+		err = attach_pid(r, r->o.pids[i], e);
+		if (err)
+			return err;
+	}
+	r->t_start = now_ns(CLOCK_MONOTONIC);
+	r->wall_start = now_ns(CLOCK_REALTIME);
+	return 0;
+}
+
+/* ---- records ---- */
+
+struct rec_mmap2 {
+	struct perf_event_header h;
+	uint32_t pid, tid;
+	uint64_t addr, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino, ino_generation;
+	uint32_t prot, flags;
+	char filename[];
+};
+
+struct rec_comm {
+	struct perf_event_header h;
+	uint32_t pid, tid;
+	char comm[];
+};
+
+struct rec_fork {
+	struct perf_event_header h;
+	uint32_t pid, ppid, tid, ptid;
+	uint64_t time;
+};
+
+struct rec_lost {
+	struct perf_event_header h;
+	uint64_t id, lost;
+};
+
+/* A string field of a record: NUL-terminated inside the record or NULL. */
+static const char *rec_string(const struct perf_event_header *h,
+			      const char *s)
+{
+	size_t max = (size_t)((const char *)h + h->size - s);
+
+	if ((const char *)h + h->size <= s)
+		return NULL;
+	return memchr(s, 0, max) ? s : NULL;
+}
+
+static void on_sample(struct record *r, const struct perf_event_header *h)
+{
+	struct perf_sample s;
+	struct proc *p;
+	int err;
+
+	err = perf_sample__parse(h, r->attr.sample_type, r->attr.sample_regs_user,
+				 &s);
+	if (err) {
+		r->stats.bad_records++;
+		return;
+	}
+	r->stats.samples++;
+	p = procmap__proc(r->pm, s.pid, true);
+	if (p && !procmap__thread(r->pm, s.tid, s.pid, false)) {
+		struct thread *t = procmap__thread(r->pm, s.tid, s.pid, true);
+
+		if (t)
+			memcpy(t->comm, p->comm, sizeof(t->comm));
+	}
+	if (unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound)) {
+		r->stats.unwind_failed++;
+		return;
+	}
+	if (stack_table__add(&r->stacks, s.pid, s.tid, &r->unwound,
+			     s.period ? s.period : 1, NULL))
+		r->stats.unwind_failed++;
+}
+
+static int on_record(const struct perf_event_header *h, void *ctx)
+{
+	struct record *r = ctx;
+
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		on_sample(r, h);
+		break;
+	case PERF_RECORD_MMAP2: {
+		const struct rec_mmap2 *m = (const void *)h;
+		const char *name;
+		uint64_t dev = 0, ino = 0;
+
+		if (h->size < sizeof(*m) ||
+		    !(name = rec_string(h, m->filename))) {
+			r->stats.bad_records++;
+			break;
+		}
+		if (!(h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+			dev = makedev(m->maj, m->min);
+			ino = m->ino;
+		}
+		procmap__mmap(r->pm, m->pid, m->addr, m->len, m->pgoff, dev,
+			      ino, m->prot, name);
+		break;
+	}
+	case PERF_RECORD_COMM: {
+		const struct rec_comm *c = (const void *)h;
+		const char *name;
+
+		if (h->size < sizeof(*c) || !(name = rec_string(h, c->comm))) {
+			r->stats.bad_records++;
+			break;
+		}
+		procmap__comm(r->pm, c->pid, c->tid, name,
+			      h->misc & PERF_RECORD_MISC_COMM_EXEC);
+		break;
+	}
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT: {
+		const struct rec_fork *f = (const void *)h;
+
+		if (h->size < sizeof(*f)) {
+			r->stats.bad_records++;
+			break;
+		}
+		if (h->type == PERF_RECORD_FORK) {
+			procmap__fork(r->pm, f->pid, f->ppid, f->tid);
+			r->stats.threads_seen++;
+		} else {
+			procmap__exit(r->pm, f->pid, f->tid);
+		}
+		break;
+	}
+	case PERF_RECORD_LOST: {
+		const struct rec_lost *l = (const void *)h;
+
+		if (h->size >= sizeof(*l))
+			r->stats.lost += l->lost;
+		break;
+	}
+	case PERF_RECORD_LOST_SAMPLES: {
+		uint64_t lost;
+
+		if (h->size >= sizeof(*h) + sizeof(lost)) {
+			memcpy(&lost, h + 1, sizeof(lost));
+			r->stats.lost += lost;
+		}
+		break;
+	}
+	case PERF_RECORD_THROTTLE:
+		r->stats.throttled++;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static uint64_t record_time(const struct perf_event_header *h)
+{
+	uint64_t t = 0;
+
+	/* samples: header, ip, pid/tid, time; other records end with the
+	 * sample_id trailer: pid/tid, time */
+	if (h->type == PERF_RECORD_SAMPLE) {
+		if (h->size >= sizeof(*h) + 24)
+			memcpy(&t, (const uint8_t *)h + sizeof(*h) + 16, 8);
+	} else if (h->size >= sizeof(*h) + 16) {
+		memcpy(&t, (const uint8_t *)h + h->size - 8, 8);
+	}
+	return t;
+}
+
+static int queue_record(const struct perf_event_header *h, void *ctx)
+{
+	struct record *r = ctx;
+	size_t need = r->pending_len + ((h->size + 7u) & ~7u);
+
+	if (need > r->pending_cap) {
+		size_t cap = r->pending_cap ? r->pending_cap * 2 : 1 << 20;
+		void *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(r->pending_bytes, cap);
+		if (!p)
+			return -ENOMEM;
+		r->pending_bytes = p;
+		r->pending_cap = cap;
+	}
+	if (r->npending == r->cap_pending) {
+		size_t cap = r->cap_pending ? r->cap_pending * 2 : 4096;
+		void *p = realloc(r->pending, cap * sizeof(*r->pending));
+
+		if (!p)
+			return -ENOMEM;
+		r->pending = p;
+		r->cap_pending = cap;
+	}
+	memcpy(r->pending_bytes + r->pending_len, h, h->size);
+	r->pending[r->npending++] = (struct pending){
+		.time = record_time(h),
+		.seq = r->seq++,
+		.off = r->pending_len,
+	};
+	r->pending_len = need;
+	return 0;
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Reads every ring, then uses the records older than @horizon in time
+ * order (all of them when @horizon is 0). */
+static void drain(struct record *r, uint64_t horizon)
+{
+	size_t used = 0, keep_len = 0;
+
+	for (int i = 0; i < r->ncpus; i++) {
+		int err;
+
+		if (r->rings[i].fd < 0)
+			continue;
+		err = ring__consume(&r->rings[i].ring, queue_record, r);
+		if (err == -EINVAL)
+			r->stats.bad_records++;
+		else if (err == -ENOMEM)
+			r->stats.lost++;
+	}
+	if (!r->npending)
+		return;
+	qsort(r->pending, r->npending, sizeof(*r->pending), pending_cmp);
+	while (used < r->npending &&
+	       (!horizon || r->pending[used].time < horizon)) {
+		on_record((const void *)(r->pending_bytes + r->pending[used].off),
+			  r);
+		used++;
+	}
+	if (used == r->npending) {
+		r->npending = 0;
+		r->pending_len = 0;
+		return;
+	}
+	/* keep the rest, compacted, in their sorted order */
+	{
+		uint8_t *bytes = malloc(r->pending_cap);
+
+		if (!bytes) {
+			r->stats.lost += r->npending - used;
+			r->npending = 0;
+			r->pending_len = 0;
+			return;
+		}
+		for (size_t i = used; i < r->npending; i++) {
+			const struct perf_event_header *h =
+				(const void *)(r->pending_bytes + r->pending[i].off);
+
+			memcpy(bytes + keep_len, h, h->size);
+			r->pending[i - used] = r->pending[i];
+			r->pending[i - used].off = keep_len;
+			keep_len += (h->size + 7u) & ~7u;
+		}
+		free(r->pending_bytes);
+		r->pending_bytes = bytes;
+		r->pending_len = keep_len;
+		r->npending -= used;
+	}
+}
+
+/* Whether the process @pid has ended (gone, or a zombie). */
+static bool proc_ended(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+static bool targets_ended(struct record *r)
+{
+	if (r->o.argv) {
+		if (!r->child_done &&
+		    waitpid(r->child, &r->child_status, WNOHANG) == r->child)
+			r->child_done = true;
+		return r->child_done;
+	}
+	for (int i = 0; i < r->o.npids; i++)
+		if (!proc_ended(r->o.pids[i]))
+			return false;
+	return true;
+}
+
+static void progress(struct record *r, uint64_t now)
+{
+	fprintf(stderr,
+		"\r[ cgoprof: %.1f s, %" PRIu64 " samples, %" PRIu64
+		" lost, %zu threads ]  ",
+		(double)(now - r->t_start) / 1e9, r->stats.samples,
+		r->stats.lost, r->ntids + (size_t)r->stats.threads_seen);
+}
+
+int record__loop(struct record *r)
+{
+	struct pollfd *pfd = calloc((size_t)r->ncpus, sizeof(*pfd));
+	uint64_t deadline = 0, last_progress = 0;
+	int n = 0;
+
+	if (!pfd)
+		return -ENOMEM;
+	for (int i = 0; i < r->ncpus; i++) {
+		if (r->rings[i].fd < 0)
+			continue;
+		pfd[n].fd = r->rings[i].fd;
+		pfd[n++].events = POLLIN;
+	}
+	if (r->o.duration > 0)
+		deadline = r->t_start + (uint64_t)(r->o.duration * 1e9);
+	for (;;) {
+		uint64_t now;
+		bool ended;
+
+		poll(pfd, (nfds_t)n, 50);
+		now = now_ns(CLOCK_MONOTONIC);
+		drain(r, now - CGOPROF_ORDER_HORIZON_NS);
+		if (r->o.progress && now - last_progress > 250000000ULL) {
+			progress(r, now);
+			last_progress = now;
+		}
+		if (r->o.stop && *r->o.stop)
+			break;
+		if (deadline && now >= deadline)
+			break;
+		ended = targets_ended(r);
+		if (ended)
+			break;
+	}
+	/* stop sampling, then read what is left */
+	for (size_t i = 0; i < r->nfds; i++)
+		ioctl(r->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	drain(r, 0);
+	r->t_end = now_ns(CLOCK_MONOTONIC);
+	r->stats.ns_elapsed = r->t_end - r->t_start;
+	if (r->o.progress)
+		fprintf(stderr, "\r%*s\r", 70, "");
+	if (r->o.argv && !r->child_done) {
+		/* the recording ended first: end the command as perf does */
+		kill(r->child, SIGTERM);
+		if (waitpid(r->child, &r->child_status, 0) == r->child)
+			r->child_done = true;
+	}
+	free(pfd);
+	return 0;
+}
+
+const struct record_stats *record__stats(const struct record *r)
+{
+	return &r->stats;
+}
+
+int record__child_status(const struct record *r)
+{
+	return r->child_done ? r->child_status : -1;
+}
+
+struct profile *record__profile(struct record *r, const char *command)
+{
+	struct profile_meta meta = {
+		.command = command,
+		.event = r->o.event ? r->o.event : "cpu-clock",
+		.time_event = event__is_time(&r->attr),
+		.freq = r->o.freq,
+		.period = r->o.freq ? 1000000000ULL / r->o.freq : r->o.period,
+		.time_nanos = r->wall_start,
+		.duration_nanos = r->stats.ns_elapsed,
+		.lost_samples = r->stats.lost,
+	};
+	struct kallsyms *k = NULL;
+	struct profile *p;
+
+	if (!r->o.no_kernel && !r->stats.user_only_fallback)
+		k = kallsyms__new(NULL);
+	p = stack_table__resolve(&r->stacks, r->pm, k, &meta);
+	kallsyms__free(k);
+	return p;
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/* The perf mmap ring, read as libbpf's perf_event_read_simple does: acquire
+ * data_head, copy a record that wraps into a scratch buffer, release
+ * data_tail only after the record was used. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cgoprof/perf.h"
+
+int ring__mmap(struct ring *r, int fd, size_t pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *map;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	if (!pages || (pages & (pages - 1)))
+		return -EINVAL;
+	r->map_size = (pages + 1) * (size_t)page;
+	map = mmap(NULL, r->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	if (map == MAP_FAILED) {
+		err = -errno;
+		r->map_size = 0;
+		return err;
+	}
+	r->map = map;
+	err = ring__init_mem(r, map, (uint8_t *)map + page,
+			     pages * (uint64_t)page);
+	if (err) {
+		munmap(map, r->map_size);
+		r->map = NULL;
+	}
+	return err;
+}
+
+int ring__init_mem(struct ring *r, struct perf_event_mmap_page *meta,
+		   uint8_t *data, uint64_t data_size)
+{
+	if (!data_size || (data_size & (data_size - 1)))
+		return -EINVAL;
+	r->meta = meta;
+	r->data = data;
+	r->data_size = data_size;
+	r->scratch = malloc(data_size);
+	if (!r->scratch)
+		return -ENOMEM;
+	return 0;
+}
+
+void ring__release(struct ring *r)
+{
+	if (!r)
+		return;
+	if (r->map)
+		munmap(r->map, r->map_size);
+	free(r->scratch);
+	memset(r, 0, sizeof(*r));
+}
+
+bool ring__empty(const struct ring *r)
+{
+	return __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE) ==
+	       r->meta->data_tail;
+}
+
+int ring__consume(struct ring *r, ring_record_fn fn, void *ctx)
+{
+	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = r->meta->data_tail;
+	uint64_t mask = r->data_size - 1;
+	int ret = 0;
+
+	while (tail != head) {
+		struct perf_event_header hdr;
+		const struct perf_event_header *rec;
+		uint64_t off = tail & mask;
+		uint64_t avail = head - tail;
+
+		/* The header itself may wrap (8 bytes, 8-aligned: not in
+		 * practice, but the bytes are the kernel's, not ours). */
+		if (avail < sizeof(hdr)) {
+			ret = -EINVAL;
+			break;
+		}
+		if (off + sizeof(hdr) <= r->data_size) {
+			memcpy(&hdr, r->data + off, sizeof(hdr));
+		} else {
+			uint64_t first = r->data_size - off;
+
+			memcpy(&hdr, r->data + off, first);
+			memcpy((uint8_t *)&hdr + first, r->data,
+			       sizeof(hdr) - first);
+		}
+		if (hdr.size < sizeof(hdr) || hdr.size > avail ||
+		    hdr.size > r->data_size) {
+			ret = -EINVAL;
+			break;
+		}
+		if (off + hdr.size <= r->data_size) {
+			rec = (const void *)(r->data + off);
+		} else {
+			uint64_t first = r->data_size - off;
+
+			memcpy(r->scratch, r->data + off, first);
+			memcpy(r->scratch + first, r->data, hdr.size - first);
+			rec = (const void *)r->scratch;
+		}
+		ret = fn(rec, ctx);
+		tail += hdr.size;
+		__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
+		if (ret)
+			return ret;
+	}
+	if (ret == -EINVAL)
+		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
+	return ret;
+}

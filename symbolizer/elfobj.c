@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: MIT
+/* The ELF object cache. Objects are opened once, by the first sample that
+ * needs them, while the target lives (through /proc/PID/map_files or
+ * /proc/PID/root), and kept until the end: stacks refer to them. */
+#include <dwarf.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgoprof/elfobj.h"
+#include "cgoprof/log.h"
+
+struct cache_key {
+	uint64_t dev, ino;
+	char *path;
+	struct elf_obj *obj;	/* NULL: failed to open */
+};
+
+struct elf_cache {
+	struct cache_key *keys;
+	size_t nkeys, cap_keys;
+	struct elf_obj **objs;
+	size_t nobjs, cap_objs;
+	struct elf_obj *vdso;
+	bool vdso_tried;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks dwfl_offline_cb = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct elf_cache *elf_cache__new(void)
+{
+	elf_version(EV_CURRENT);
+	return calloc(1, sizeof(struct elf_cache));
+}
+
+static void elf_obj__free(struct elf_obj *o)
+{
+	if (!o)
+		return;
+	pclntab__free(o->go);
+	if (o->dbg_cfi && !o->dwfl)
+		dwarf_cfi_end(o->dbg_cfi);
+	if (o->eh_cfi && !o->dwfl)
+		dwarf_cfi_end(o->eh_cfi);
+	if (o->dwfl)
+		dwfl_end(o->dwfl);
+	if (o->elf)
+		elf_end(o->elf);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->image);
+	free(o->loads);
+	free(o->path);
+	free(o);
+}
+
+void elf_cache__free(struct elf_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nkeys; i++)
+		free(c->keys[i].path);
+	for (size_t i = 0; i < c->nobjs; i++)
+		elf_obj__free(c->objs[i]);
+	elf_obj__free(c->vdso);
+	free(c->keys);
+	free(c->objs);
+	free(c);
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static enum obj_class classify_object(const char *base)
+{
+	static const char *const libc_names[] = {
+		"libc.so*", "libc-*.so", "libm.so*", "libm-*.so",
+		"libpthread.so*", "libpthread-*.so", "libdl.so*",
+		"libdl-*.so", "librt.so*", "librt-*.so", "libc.musl*",
+	};
+
+	if (!fnmatch("ld-linux*.so*", base, 0) || !fnmatch("ld-*.so*", base, 0) ||
+	    !fnmatch("ld64.so*", base, 0))
+		return OBJ_LDSO;
+	for (size_t i = 0; i < sizeof(libc_names) / sizeof(libc_names[0]); i++)
+		if (!fnmatch(libc_names[i], base, 0))
+			return OBJ_LIBC;
+	return OBJ_OTHER;
+}
+
+static void hex(char *dst, size_t size, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t j = 0;
+
+	for (size_t i = 0; i < n && j + 2 < size; i++) {
+		dst[j++] = digits[p[i] >> 4];
+		dst[j++] = digits[p[i] & 15];
+	}
+	dst[j] = 0;
+}
+
+/* Go build id: the note "Go\0\0" of type 4 in .note.go.buildid, a string. */
+static void go_build_id(Elf *elf, char *dst, size_t size)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".note.go.buildid"))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			return;
+		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off))) {
+			size_t n = nh.n_descsz;
+
+			if (nh.n_type != 4 || nh.n_namesz != 3 ||
+			    memcmp((char *)d->d_buf + name_off, "Go", 3))
+				continue;
+			if (n >= size)
+				n = size - 1;
+			memcpy(dst, (char *)d->d_buf + desc_off, n);
+			dst[n] = 0;
+			/* keep it printable: it is a string, but untrusted */
+			for (size_t i = 0; i < n; i++)
+				if (dst[i] < 0x21 || dst[i] > 0x7e)
+					dst[i] = '_';
+			return;
+		}
+	}
+}
+
+static int load_elf(struct elf_obj *o)
+{
+	size_t nph;
+	const void *bid;
+	int n;
+
+	if (elf_kind(o->elf) != ELF_K_ELF)
+		return -EINVAL;
+	if (elf_getphdrnum(o->elf, &nph))
+		return -EINVAL;
+	if (nph > 4096)
+		return -EINVAL;
+	o->loads = calloc(nph ? nph : 1, sizeof(*o->loads));
+	if (!o->loads)
+		return -ENOMEM;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(o->elf, (int)i, &ph))
+			return -EINVAL;
+		if (ph.p_type == PT_LOAD)
+			o->loads[o->nloads++] = ph;
+	}
+	n = dwelf_elf_gnu_build_id(o->elf, &bid);
+	if (n > 0)
+		hex(o->build_id, sizeof(o->build_id), bid, (size_t)n);
+	else
+		go_build_id(o->elf, o->build_id, sizeof(o->build_id));
+	{
+		GElf_Ehdr eh;
+
+		if (gelf_getehdr(o->elf, &eh))
+			o->entry = eh.e_entry;
+	}
+	o->go = pclntab__new(o->elf);
+	if (o->go) {
+		pclntab__text_range(o->go, &o->go_lo, &o->go_hi);
+		if (go_buildinfo__version(o->elf, o->go_version,
+					  sizeof(o->go_version)))
+			o->go_version[0] = 0;
+	}
+	return 0;
+}
+
+static int cache_add_obj(struct elf_cache *c, struct elf_obj *o)
+{
+	if (c->nobjs == c->cap_objs) {
+		size_t cap = c->cap_objs ? c->cap_objs * 2 : 16;
+		void *p = realloc(c->objs, cap * sizeof(*c->objs));
+
+		if (!p)
+			return -ENOMEM;
+		c->objs = p;
+		c->cap_objs = cap;
+	}
+	c->objs[c->nobjs++] = o;
+	return 0;
+}
+
+static int cache_add_key(struct elf_cache *c, uint64_t dev, uint64_t ino,
+			 const char *path, struct elf_obj *o)
+{
+	struct cache_key *k;
+
+	if (c->nkeys == c->cap_keys) {
+		size_t cap = c->cap_keys ? c->cap_keys * 2 : 16;
+		void *p = realloc(c->keys, cap * sizeof(*c->keys));
+
+		if (!p)
+			return -ENOMEM;
+		c->keys = p;
+		c->cap_keys = cap;
+	}
+	k = &c->keys[c->nkeys];
+	k->path = strdup(path);
+	if (!k->path)
+		return -ENOMEM;
+	k->dev = dev;
+	k->ino = ino;
+	k->obj = o;
+	c->nkeys++;
+	return 0;
+}
+
+struct elf_obj *elf_cache__open(struct elf_cache *c, const char *open_path,
+				const char *path, uint64_t dev, uint64_t ino)
+{
+	struct elf_obj *o;
+	int err;
+
+	for (size_t i = 0; i < c->nkeys; i++) {
+		struct cache_key *k = &c->keys[i];
+
+		if (k->dev == dev && k->ino == ino && !strcmp(k->path, path)) {
+			if (!k->obj)
+				errno = ENOENT;
+			return k->obj;
+		}
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	o->elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (!o->elf) {
+		err = -EINVAL;
+		goto fail;
+	}
+	o->path = strdup(path);
+	if (!o->path) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	o->base = basename_of(o->path);
+	o->cls = classify_object(o->base);
+	o->dev = dev;
+	o->ino = ino;
+	err = load_elf(o);
+	if (err)
+		goto fail;
+	/* The same binary seen through another path (container, bind mount,
+	 * hard link): one object. */
+	if (o->build_id[0]) {
+		for (size_t i = 0; i < c->nobjs; i++) {
+			if (!strcmp(c->objs[i]->build_id, o->build_id)) {
+				elf_obj__free(o);
+				o = c->objs[i];
+				goto add_key;
+			}
+		}
+	}
+	err = cache_add_obj(c, o);
+	if (err)
+		goto fail;
+add_key:
+	if (cache_add_key(c, dev, ino, path, o))
+		pr_debug("elf cache: out of memory");
+	return o;
+fail:
+	pr_debug("cannot open '%s' (as '%s'): %s", path, open_path,
+		 strerror(-err));
+	elf_obj__free(o);
+	cache_add_key(c, dev, ino, path, NULL);
+	errno = -err;
+	return NULL;
+}
+
+struct elf_obj *elf_cache__vdso(struct elf_cache *c)
+{
+	unsigned long base = getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const void *)base;
+	struct elf_obj *o;
+	size_t size = 0;
+
+	if (c->vdso_tried)
+		return c->vdso;
+	c->vdso_tried = true;
+	if (!base)
+		return NULL;
+	/* The image spans its PT_LOAD; the section headers follow it. */
+	{
+		const Elf64_Phdr *ph = (const void *)(base + eh->e_phoff);
+
+		for (int i = 0; i < eh->e_phnum; i++)
+			if (ph[i].p_type == PT_LOAD &&
+			    ph[i].p_offset + ph[i].p_filesz > size)
+				size = ph[i].p_offset + ph[i].p_filesz;
+		if (eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize > size)
+			size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->fd = -1;
+	o->image = malloc(size);
+	o->path = strdup("[vdso]");
+	if (!o->image || !o->path)
+		goto fail;
+	memcpy(o->image, (void *)base, size);
+	o->elf = elf_memory(o->image, size);
+	if (!o->elf)
+		goto fail;
+	o->base = o->path;
+	o->cls = OBJ_VDSO;
+	if (load_elf(o))
+		goto fail;
+	c->vdso = o;
+	return o;
+fail:
+	elf_obj__free(o);
+	return NULL;
+}
+
+int elf_obj__offset_to_vaddr(const struct elf_obj *o, uint64_t off,
+			     uint64_t *vaddr)
+{
+	for (size_t i = 0; i < o->nloads; i++) {
+		const GElf_Phdr *ph = &o->loads[i];
+
+		if (off >= ph->p_offset && off - ph->p_offset < ph->p_filesz) {
+			*vaddr = off - ph->p_offset + ph->p_vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr)
+{
+	return o->go && vaddr >= o->go_lo && vaddr < o->go_hi;
+}
+
+static int obj_dwfl(struct elf_obj *o)
+{
+	GElf_Addr bias = 0;
+	int fd;
+
+	if (o->dwfl_tried)
+		return o->mod ? 0 : -ENODATA;
+	o->dwfl_tried = true;
+	if (o->image)
+		return -ENODATA;
+	o->dwfl = dwfl_begin(&dwfl_offline_cb);
+	if (!o->dwfl)
+		return -ENOMEM;
+	/* dwfl takes ownership of the fd it is given */
+	fd = dup(o->fd);
+	if (fd < 0)
+		return -errno;
+	o->mod = dwfl_report_elf(o->dwfl, o->base, o->path, fd, 0, false);
+	if (!o->mod) {
+		close(fd);
+		pr_debug("dwfl: '%s': %s", o->path, dwfl_errmsg(-1));
+		return -EINVAL;
+	}
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	if (!dwfl_module_getelf(o->mod, &bias)) {
+		o->mod = NULL;
+		return -EINVAL;
+	}
+	o->mod_bias = bias;
+	return 0;
+}
+
+Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
+{
+	(void)vaddr;
+	if (!o->cfi_tried) {
+		o->cfi_tried = true;
+		if (o->image) {
+			o->eh_cfi = dwarf_getcfi_elf(o->elf);
+		} else if (!obj_dwfl(o)) {
+			Dwarf_Addr bias;
+
+			o->eh_cfi = dwfl_module_eh_cfi(o->mod, &bias);
+			/* Go's .debug_frame is wrong for asmcgocall and has no
+			 * RBP rule; Go frames never get here (pcsp instead). */
+			o->dbg_cfi = dwfl_module_dwarf_cfi(o->mod, &bias);
+		}
+	}
+	return eh ? o->eh_cfi : o->dbg_cfi;
+}
+
+/* ---- symbolization ---- */
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
+						     &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(
+			die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_name, &attr));
+	return name;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int symbolize_go(struct elf_obj *o, uint64_t pc, struct sym_frame *fr,
+			int max)
+{
+	struct go_frame gf[32];
+	struct go_func fn;
+	int n;
+
+	if (pclntab__find_func(o->go, pc, &fn))
+		return 0;
+	n = pclntab__frames(o->go, &fn, pc, gf, max < 32 ? max : 32);
+	if (n <= 0) {
+		fr[0] = (struct sym_frame){ .name = strdup(fn.name) };
+		fr[0].kind = frame_kind__classify(fn.name, o->cls, true);
+		return fr[0].name ? 1 : -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		fr[i].name = strdup(gf[i].name);
+		fr[i].file = xstrdup_or_null(gf[i].file);
+		fr[i].line = gf[i].line;
+		fr[i].inlined = gf[i].inlined;
+		fr[i].kind = frame_kind__classify(gf[i].name, o->cls, true);
+	}
+	return n;
+}
+
+/* The ELF symbol covering @addr (a dwfl address), without version suffix. */
+static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name;
+
+	name = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (!name || !*name)
+		return NULL;
+	/* a symbol with a size must cover the address */
+	if (sym.st_size && off >= sym.st_size)
+		return NULL;
+	return name;
+}
+
+/* Copies @name without a symbol version ("memcpy@@GLIBC_2.14"). */
+static char *strdup_unversioned(const char *name)
+{
+	const char *at = strchr(name, '@');
+
+	return at && at != name ? strndup(name, (size_t)(at - name))
+				: strdup(name);
+}
+
+int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
+		       struct sym_frame *fr, int max)
+{
+	uint64_t pc = is_leaf ? vaddr : vaddr - 1;
+	Dwarf_Addr addr, cu_bias;
+	Dwarf_Die *cu, *scopes = NULL;
+	const char *sym, *file = NULL;
+	int nscopes, n = 0, lineno = 0;
+	Dwfl_Line *line;
+
+	if (max <= 0)
+		return 0;
+	if (elf_obj__is_go_pc(o, pc)) {
+		n = symbolize_go(o, pc, fr, max);
+		if (n)
+			return n;
+	}
+	if (o->image) {
+		/* vdso: its own symbol table through libelf */
+		if (obj_dwfl(o) == -ENODATA && !o->mod) {
+			Elf_Scn *scn = NULL;
+			const char *best = NULL;
+			uint64_t best_val = 0;
+
+			while ((scn = elf_nextscn(o->elf, scn))) {
+				GElf_Shdr sh;
+				Elf_Data *d;
+
+				if (!gelf_getshdr(scn, &sh) ||
+				    (sh.sh_type != SHT_DYNSYM &&
+				     sh.sh_type != SHT_SYMTAB) ||
+				    !sh.sh_entsize)
+					continue;
+				d = elf_getdata(scn, NULL);
+				for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+					GElf_Sym s;
+
+					if (!gelf_getsym(d, (int)i, &s) ||
+					    GELF_ST_TYPE(s.st_info) != STT_FUNC)
+						continue;
+					if (s.st_value <= pc &&
+					    pc < s.st_value + (s.st_size ? s.st_size : 1) &&
+					    s.st_value >= best_val) {
+						best = elf_strptr(o->elf, sh.sh_link, s.st_name);
+						best_val = s.st_value;
+					}
+				}
+			}
+			if (!best)
+				return 0;
+			fr[0] = (struct sym_frame){ .name = strdup(best),
+						    .kind = FRAME_KIND_VDSO };
+			return fr[0].name ? 1 : -ENOMEM;
+		}
+	}
+	if (obj_dwfl(o))
+		return 0;
+	addr = pc + o->mod_bias;
+	sym = elf_symbol(o, addr);
+
+	cu = dwfl_module_addrdie(o->mod, addr, &cu_bias);
+	line = dwfl_module_getsrc(o->mod, addr);
+	if (line)
+		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	nscopes = cu ? dwarf_getscopes(cu, addr - cu_bias, &scopes) : 0;
+	/* the innermost function-like scope at the address */
+	{
+		Dwarf_Die die;
+		bool have = false;
+
+		for (int i = 0; i < nscopes; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+
+			if (tag == DW_TAG_inlined_subroutine ||
+			    tag == DW_TAG_subprogram) {
+				die = scopes[i];
+				have = true;
+				break;
+			}
+		}
+		/* Walk outwards: an inlined instance's caller is the next
+		 * function-like DIE that contains it (dwarf_getscopes_die),
+		 * at the inlined call site (DW_AT_call_file/line). */
+		while (have && n < max) {
+			Dwarf_Attribute attr;
+			Dwarf_Word call_file = 0, call_line = 0;
+			Dwarf_Files *files;
+			Dwarf_Die *outer = NULL;
+			const char *name = die_name(&die);
+			size_t nfiles;
+			int nouter;
+
+			if (dwarf_tag(&die) == DW_TAG_subprogram) {
+				/* the outermost: the ELF symbol, as perf */
+				fr[n].name = strdup_unversioned(sym ? sym : name ? name : "??");
+				fr[n].file = xstrdup_or_null(file);
+				fr[n].line = (uint32_t)lineno;
+				fr[n].inlined = false;
+				n++;
+				break;
+			}
+			fr[n].name = strdup(name ? name : "??");
+			fr[n].file = xstrdup_or_null(file);
+			fr[n].line = (uint32_t)lineno;
+			fr[n].inlined = true;
+			n++;
+			dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr),
+					&call_file);
+			dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attr),
+					&call_line);
+			file = NULL;
+			if (call_file && !dwarf_getsrcfiles(cu, &files, &nfiles) &&
+			    call_file < nfiles)
+				file = dwarf_filesrc(files, call_file, NULL, NULL);
+			lineno = (int)call_line;
+			have = false;
+			nouter = dwarf_getscopes_die(&die, &outer);
+			for (int i = 1; i < nouter; i++) {
+				int tag = dwarf_tag(&outer[i]);
+
+				if (tag == DW_TAG_inlined_subroutine ||
+				    tag == DW_TAG_subprogram) {
+					die = outer[i];
+					have = true;
+					break;
+				}
+			}
+			free(outer);
+		}
+	}
+	free(scopes);
+	if (!n && sym) {
+		fr[0] = (struct sym_frame){ .name = strdup_unversioned(sym),
+					    .file = xstrdup_or_null(file),
+					    .line = (uint32_t)lineno };
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!fr[i].name)
+			return -ENOMEM;
+		fr[i].kind = frame_kind__classify(fr[i].name, o->cls, false);
+	}
+	return n;
+}

@@ -1,0 +1,48 @@
+/* Declarations shared inside symbolizer/ only. */
+#ifndef CGOPROF_SYMBOLIZER_INTERNAL_H
+#define CGOPROF_SYMBOLIZER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgoprof/unwind.h"
+
+#define NREGS 17 /* DWARF 0-15 and 16, the return address */
+
+struct regs {
+	uint64_t r[NREGS];
+	uint32_t valid;	/* bit per register */
+};
+
+/* What the unwinder may read: the sample's stack copy, and (live) the
+ * frozen stacks of the target through process_vm_readv. */
+struct mem_view {
+	uint64_t stack_lo;
+	const uint8_t *stack;
+	uint64_t stack_len;
+	uint32_t pid;
+	bool live;
+};
+
+bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val);
+
+enum step_result {
+	STEP_OK = 0,
+	STEP_END,	/* outermost frame reached */
+	STEP_NO_INFO,	/* no rule for this pc */
+	STEP_BAD,	/* a rule that cannot be applied */
+	STEP_STACK_END,	/* needs memory beyond what we have */
+};
+
+struct unwind_ctx {
+	struct procmap *pm;
+	struct proc *proc;
+	const struct perf_sample *s;
+	const struct unwind_opts *o;
+	struct unwind_result *r;
+	struct mem_view mem;
+	const uint64_t *chain_user;	/* the kernel's FP walk of user frames */
+	uint64_t chain_user_nr;
+};
+
+#endif

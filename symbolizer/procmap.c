@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+
+#include "cgoprof/log.h"
+#include "cgoprof/procmap.h"
+
+struct procmap {
+	struct elf_cache *cache;
+	struct proc **procs;
+	size_t nprocs, cap_procs;
+	struct thread *threads;	/* open addressing by tid */
+	size_t nthreads, cap_threads;
+	uint32_t next_map_id;
+};
+
+struct procmap *procmap__new(struct elf_cache *cache)
+{
+	struct procmap *pm = calloc(1, sizeof(*pm));
+
+	if (!pm)
+		return NULL;
+	pm->cache = cache;
+	pm->cap_threads = 256;
+	pm->threads = calloc(pm->cap_threads, sizeof(*pm->threads));
+	if (!pm->threads) {
+		free(pm);
+		return NULL;
+	}
+	return pm;
+}
+
+static void maps_clear(struct proc *p)
+{
+	for (size_t i = 0; i < p->nmaps; i++)
+		free(p->maps[i].path);
+	p->nmaps = 0;
+}
+
+void procmap__free(struct procmap *pm)
+{
+	if (!pm)
+		return;
+	for (size_t i = 0; i < pm->nprocs; i++) {
+		maps_clear(pm->procs[i]);
+		free(pm->procs[i]->maps);
+		free(pm->procs[i]->exe);
+		free(pm->procs[i]);
+	}
+	free(pm->procs);
+	free(pm->threads);
+	free(pm);
+}
+
+struct proc *procmap__proc(struct procmap *pm, uint32_t pid, bool create)
+{
+	struct proc *p;
+
+	/* newest first: the processes that sample are usually recent */
+	for (size_t i = pm->nprocs; i-- > 0;)
+		if (pm->procs[i]->pid == pid)
+			return pm->procs[i];
+	if (!create)
+		return NULL;
+	if (pm->nprocs == pm->cap_procs) {
+		size_t cap = pm->cap_procs ? pm->cap_procs * 2 : 8;
+		void *q = realloc(pm->procs, cap * sizeof(*pm->procs));
+
+		if (!q)
+			return NULL;
+		pm->procs = q;
+		pm->cap_procs = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->alive = true;
+	snprintf(p->comm, sizeof(p->comm), "%u", pid);
+	pm->procs[pm->nprocs++] = p;
+	return p;
+}
+
+void procmap__for_each(struct procmap *pm, void (*fn)(struct proc *, void *),
+		       void *ctx)
+{
+	for (size_t i = 0; i < pm->nprocs; i++)
+		fn(pm->procs[i], ctx);
+}
+
+static int threads_grow(struct procmap *pm)
+{
+	size_t cap = pm->cap_threads * 2;
+	struct thread *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < pm->cap_threads; i++) {
+		struct thread *o = &pm->threads[i];
+		size_t j;
+
+		if (!o->tid)
+			continue;
+		for (j = o->tid & (cap - 1); t[j].tid; j = (j + 1) & (cap - 1))
+			;
+		t[j] = *o;
+	}
+	free(pm->threads);
+	pm->threads = t;
+	pm->cap_threads = cap;
+	return 0;
+}
+
+struct thread *procmap__thread(struct procmap *pm, uint32_t tid, uint32_t pid,
+			       bool create)
+{
+	size_t mask = pm->cap_threads - 1, i;
+
+	if (!tid)
+		return NULL;
+	for (i = tid & mask; pm->threads[i].tid; i = (i + 1) & mask)
+		if (pm->threads[i].tid == tid)
+			return &pm->threads[i];
+	if (!create)
+		return NULL;
+	if ((pm->nthreads + 1) * 2 > pm->cap_threads) {
+		if (threads_grow(pm))
+			return NULL;
+		return procmap__thread(pm, tid, pid, create);
+	}
+	pm->threads[i] = (struct thread){ .tid = tid, .pid = pid, .alive = true };
+	pm->nthreads++;
+	return &pm->threads[i];
+}
+
+/* Replaces [start, end) in @p's maps by a new mapping (mmap semantics). */
+static int proc_add_map(struct procmap *pm, struct proc *p, struct map *m)
+{
+	size_t i, j;
+
+	/* Cut overlapping mappings. At most one mapping is split in two. */
+	for (i = 0; i < p->nmaps;) {
+		struct map *o = &p->maps[i];
+
+		if (o->end <= m->start || o->start >= m->end) {
+			i++;
+			continue;
+		}
+		if (o->start < m->start && o->end > m->end) {
+			/* split: keep the head here, the tail after */
+			struct map tail = *o;
+
+			if (p->nmaps + 1 > p->cap) {
+				size_t cap = p->cap ? p->cap * 2 : 64;
+				void *q = realloc(p->maps, cap * sizeof(*p->maps));
+
+				if (!q)
+					return -ENOMEM;
+				p->maps = q;
+				p->cap = cap;
+				o = &p->maps[i];
+			}
+			tail.path = strdup(o->path);
+			if (!tail.path)
+				return -ENOMEM;
+			tail.pgoff += m->end - o->start;
+			tail.start = m->end;
+			o->end = m->start;
+			memmove(&p->maps[i + 2], &p->maps[i + 1],
+				(p->nmaps - i - 1) * sizeof(*p->maps));
+			p->maps[i + 1] = tail;
+			p->nmaps++;
+			i += 2;
+			continue;
+		}
+		if (o->start < m->start) {
+			o->end = m->start;
+			i++;
+		} else if (o->end > m->end) {
+			o->pgoff += m->end - o->start;
+			o->start = m->end;
+			i++;
+		} else {
+			free(o->path);
+			memmove(o, o + 1, (p->nmaps - i - 1) * sizeof(*o));
+			p->nmaps--;
+		}
+	}
+	if (p->nmaps == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		void *q = realloc(p->maps, cap * sizeof(*p->maps));
+
+		if (!q)
+			return -ENOMEM;
+		p->maps = q;
+		p->cap = cap;
+	}
+	for (j = 0; j < p->nmaps && p->maps[j].start < m->start; j++)
+		;
+	memmove(&p->maps[j + 1], &p->maps[j], (p->nmaps - j) * sizeof(*m));
+	m->id = ++pm->next_map_id;
+	p->maps[j] = *m;
+	p->nmaps++;
+	return 0;
+}
+
+int procmap__mmap(struct procmap *pm, uint32_t pid, uint64_t start,
+		  uint64_t len, uint64_t pgoff, uint64_t dev, uint64_t ino,
+		  uint32_t prot, const char *path)
+{
+	struct proc *p = procmap__proc(pm, pid, true);
+	struct map m = {
+		.start = start,
+		.end = start + len,
+		.pgoff = pgoff,
+		.dev = dev,
+		.ino = ino,
+		.prot = prot,
+	};
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	if (!len || start + len < start)
+		return -EINVAL;
+	m.path = strdup(path ? path : "");
+	if (!m.path)
+		return -ENOMEM;
+	/* exec maps the program before the loader: the first file mapping
+	 * of a fresh address space is the executable */
+	if (!p->exe && m.path[0] == '/' && !p->nmaps)
+		p->exe = strdup(m.path);
+	err = proc_add_map(pm, p, &m);
+	if (err)
+		free(m.path);
+	return err;
+}
+
+void procmap__comm(struct procmap *pm, uint32_t pid, uint32_t tid,
+		   const char *comm, bool exec)
+{
+	struct proc *p = procmap__proc(pm, pid, true);
+	struct thread *t = procmap__thread(pm, tid, pid, true);
+
+	if (t)
+		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	if (!p)
+		return;
+	if (pid == tid)
+		snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	if (exec) {
+		/* a new program: its maps arrive as MMAP2 records */
+		maps_clear(p);
+		free(p->exe);
+		p->exe = NULL;
+		p->is_go = false;
+	}
+}
+
+void procmap__fork(struct procmap *pm, uint32_t pid, uint32_t ppid,
+		   uint32_t tid)
+{
+	struct proc *parent, *child;
+	struct thread *pt, *t;
+
+	if (pid == ppid) {
+		/* a new thread; inherits the comm of the process */
+		parent = procmap__proc(pm, pid, true);
+		t = procmap__thread(pm, tid, pid, true);
+		if (t && parent && !t->comm[0])
+			snprintf(t->comm, sizeof(t->comm), "%s", parent->comm);
+		return;
+	}
+	parent = procmap__proc(pm, ppid, false);
+	child = procmap__proc(pm, pid, true);
+	t = procmap__thread(pm, tid, pid, true);
+	if (!child)
+		return;
+	child->alive = true;
+	if (parent && child != parent) {
+		/* fork copies the address space */
+		maps_clear(child);
+		for (size_t i = 0; i < parent->nmaps; i++) {
+			struct map m = parent->maps[i];
+
+			m.path = strdup(m.path);
+			if (!m.path || proc_add_map(pm, child, &m)) {
+				free(m.path);
+				break;
+			}
+		}
+		memcpy(child->comm, parent->comm, sizeof(child->comm));
+		child->is_go = parent->is_go;
+		if (parent->exe)
+			child->exe = strdup(parent->exe);
+		pt = procmap__thread(pm, ppid, ppid, false);
+		if (t)
+			snprintf(t->comm, sizeof(t->comm), "%s",
+				 pt ? pt->comm : parent->comm);
+	}
+}
+
+void procmap__exit(struct procmap *pm, uint32_t pid, uint32_t tid)
+{
+	struct thread *t = procmap__thread(pm, tid, pid, false);
+	struct proc *p;
+
+	if (t)
+		t->alive = false;
+	if (pid == tid && (p = procmap__proc(pm, pid, false)))
+		p->alive = false;
+}
+
+int procmap__load_proc(struct procmap *pm, uint32_t pid)
+{
+	char path[64], line[4096 + 256], comm[64] = "";
+	struct proc *p;
+	FILE *f;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	p = procmap__proc(pm, pid, true);
+	if (!p) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	maps_clear(p);
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start, end, pgoff, ino;
+		unsigned int maj, min;
+		char perms[8];
+		int pos = 0;
+		uint32_t prot = 0;
+		char *name;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64
+				 " %x:%x %" SCNu64 " %n",
+			   &start, &end, perms, &pgoff, &maj, &min, &ino,
+			   &pos) < 7)
+			continue;
+		name = line + pos;
+		name[strcspn(name, "\n")] = 0;
+		prot |= perms[0] == 'r' ? PROT_READ : 0;
+		prot |= perms[1] == 'w' ? PROT_WRITE : 0;
+		prot |= perms[2] == 'x' ? PROT_EXEC : 0;
+		err = procmap__mmap(pm, pid, start, end - start, pgoff,
+				    makedev(maj, min), ino, prot, name);
+		if (err)
+			break;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			snprintf(p->comm, sizeof(p->comm), "%s", comm);
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10);
+		struct thread *t;
+
+		if (!tid)
+			continue;
+		t = procmap__thread(pm, tid, pid, true);
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+		f = t ? fopen(path, "re") : NULL;
+		if (f) {
+			if (fgets(comm, sizeof(comm), f)) {
+				comm[strcspn(comm, "\n")] = 0;
+				snprintf(t->comm, sizeof(t->comm), "%s", comm);
+			}
+			fclose(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return err;
+}
+
+static void map_open_obj(struct procmap *pm, struct proc *p, struct map *m)
+{
+	char open_path[4096 + 64];
+	struct elf_obj *o = NULL;
+	uint64_t vaddr;
+
+	m->obj_tried = true;
+	if (!strcmp(m->path, "[vdso]")) {
+		o = elf_cache__vdso(pm->cache);
+	} else if (m->path[0] == '/') {
+		const char *path = m->path;
+		size_t n = strlen(path);
+
+		/* A deleted file or a memfd is still reachable through
+		 * map_files while the mapping exists. */
+		snprintf(open_path, sizeof(open_path),
+			 "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, p->pid,
+			 m->start, m->end);
+		o = elf_cache__open(pm->cache, open_path, path, m->dev, m->ino);
+		if (!o && n > 10 && !strcmp(path + n - 10, " (deleted)"))
+			return;
+		if (!o) {
+			snprintf(open_path, sizeof(open_path),
+				 "/proc/%u/root%s", p->pid, path);
+			o = elf_cache__open(pm->cache, open_path, path, m->dev,
+					    m->ino);
+		}
+		if (!o)
+			o = elf_cache__open(pm->cache, path, path, m->dev,
+					    m->ino);
+	}
+	if (!o)
+		return;
+	if (elf_obj__offset_to_vaddr(o, m->pgoff, &vaddr)) {
+		/* the mapping starts below the segment's offset (page
+		 * rounding): use the first segment at or after pgoff */
+		for (size_t i = 0; i < o->nloads; i++) {
+			if (o->loads[i].p_offset >= m->pgoff &&
+			    o->loads[i].p_offset - m->pgoff < m->end - m->start) {
+				m->bias = m->start +
+					  (o->loads[i].p_offset - m->pgoff) -
+					  o->loads[i].p_vaddr;
+				m->obj = o;
+				break;
+			}
+		}
+	} else {
+		m->bias = m->start - vaddr;
+		m->obj = o;
+	}
+	if (m->obj && m->obj->go && p->exe && !strcmp(p->exe, m->path))
+		p->is_go = true;
+}
+
+struct map *procmap__find(struct procmap *pm, struct proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct map *m = &p->maps[mid];
+
+		if (addr < m->start) {
+			hi = mid;
+		} else if (addr >= m->end) {
+			lo = mid + 1;
+		} else {
+			if (!m->obj_tried)
+				map_open_obj(pm, p, m);
+			return m;
+		}
+	}
+	return NULL;
+}
