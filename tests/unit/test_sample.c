@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/* The sample parser on hand-built records, truncated and hostile ones. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cgoprof/perf.h"
+
+#define TYPE                                                                   \
+	(PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |                 \
+	 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |  \
+	 PERF_SAMPLE_STACK_USER)
+#define MASK ((1ULL << PERF_REG_BP) | (1ULL << PERF_REG_SP) | (1ULL << PERF_REG_IP))
+
+struct builder {
+	uint64_t w[256];
+	int n;
+};
+
+static void u64(struct builder *b, uint64_t v)
+{
+	b->w[b->n++] = v;
+}
+
+static struct perf_event_header *finish(struct builder *b)
+{
+	struct perf_event_header h = { .type = PERF_RECORD_SAMPLE,
+				       .size = (uint16_t)(b->n * 8) };
+
+	memcpy(&b->w[0], &h, sizeof(h));
+	return (struct perf_event_header *)b->w;
+}
+
+/* A well-formed sample: 3 callchain entries, 3 regs, 32 stack bytes of
+ * which 24 were copied. Returns the index of the callchain nr word. */
+static int good(struct builder *b)
+{
+	int nr_at;
+
+	b->n = 0;
+	u64(b, 0);	  /* header */
+	u64(b, 0x401000); /* ip */
+	u64(b, ((uint64_t)43 << 32) | 42); /* pid 42, tid 43 */
+	u64(b, 123456789);		   /* time */
+	u64(b, 1001001);		   /* period */
+	nr_at = b->n;
+	u64(b, 3);
+	u64(b, PERF_CONTEXT_USER);
+	u64(b, 0x401000);
+	u64(b, 0x402000);
+	u64(b, PERF_SAMPLE_REGS_ABI_64);
+	u64(b, 0x7ffc0010); /* bp */
+	u64(b, 0x7ffc0000); /* sp */
+	u64(b, 0x401000);   /* ip */
+	u64(b, 32);	    /* stack size */
+	for (int i = 0; i < 4; i++)
+		u64(b, 0x1111111111111111ULL * (uint64_t)(i + 1));
+	u64(b, 24); /* dyn size */
+	return nr_at;
+}
+
+static void test_sample__parses_every_field(void **state)
+{
+	struct builder b;
+	struct perf_sample s;
+
+	(void)state;
+	good(&b);
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s), 0);
+	assert_int_equal(s.ip, 0x401000);
+	assert_int_equal(s.pid, 42);
+	assert_int_equal(s.tid, 43);
+	assert_int_equal(s.time, 123456789);
+	assert_int_equal(s.period, 1001001);
+	assert_int_equal(s.callchain_nr, 3);
+	assert_int_equal(s.callchain[2], 0x402000);
+	assert_int_equal(s.regs_abi, PERF_SAMPLE_REGS_ABI_64);
+	assert_int_equal(s.regs[PERF_REG_BP], 0x7ffc0010);
+	assert_int_equal(s.regs[PERF_REG_SP], 0x7ffc0000);
+	assert_int_equal(s.regs[PERF_REG_IP], 0x401000);
+	assert_int_equal(s.stack_size, 32);
+	assert_int_equal(s.stack_dyn_size, 24);
+	assert_int_equal(s.stack[8], 0x22);
+}
+
+static void test_sample__truncated_everywhere(void **state)
+{
+	struct builder b;
+	struct perf_sample s;
+	int full;
+
+	(void)state;
+	good(&b);
+	full = b.n;
+	/* every shorter record is refused, none is read past its end */
+	for (int words = 1; words < full; words++) {
+		struct perf_event_header *h;
+
+		good(&b);
+		b.n = words;
+		h = finish(&b);
+		assert_int_not_equal(perf_sample__parse(h, TYPE, MASK, &s), 0);
+	}
+}
+
+static void test_sample__huge_callchain_nr(void **state)
+{
+	struct builder b;
+	struct perf_sample s;
+	int nr_at = good(&b);
+
+	(void)state;
+	b.w[nr_at] = UINT64_MAX / 4;
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s),
+			 -EINVAL);
+	b.w[nr_at] = 1ULL << 61; /* nr * 8 overflows to 0 */
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s),
+			 -EINVAL);
+}
+
+static void test_sample__stack_sizes_past_the_record(void **state)
+{
+	struct builder b;
+	struct perf_sample s;
+
+	(void)state;
+	good(&b);
+	b.w[13] = 4096; /* stack size larger than the record */
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s),
+			 -EINVAL);
+	good(&b);
+	b.w[b.n - 1] = 33; /* dyn size > size */
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s),
+			 -EINVAL);
+	good(&b);
+	b.w[13] = UINT64_MAX; /* wraps pointer arithmetic if unchecked */
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s),
+			 -EINVAL);
+}
+
+static void test_sample__no_user_regs(void **state)
+{
+	struct builder b;
+	struct perf_sample s;
+
+	(void)state;
+	/* a sample in a kernel thread: abi 0, no registers, stack size 0 */
+	b.n = 0;
+	u64(&b, 0);
+	u64(&b, 0xffffffff81000000ULL);
+	u64(&b, 7);
+	u64(&b, 1);
+	u64(&b, 1);
+	u64(&b, 2);
+	u64(&b, PERF_CONTEXT_KERNEL);
+	u64(&b, 0xffffffff81000000ULL);
+	u64(&b, 0);	/* abi none */
+	u64(&b, 0);	/* stack size 0: no data, no dyn size */
+	assert_int_equal(perf_sample__parse(finish(&b), TYPE, MASK, &s), 0);
+	assert_int_equal(s.regs_abi, 0);
+	assert_null(s.stack);
+	assert_int_equal(s.callchain_nr, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sample__parses_every_field),
+		cmocka_unit_test(test_sample__truncated_everywhere),
+		cmocka_unit_test(test_sample__huge_callchain_nr),
+		cmocka_unit_test(test_sample__stack_sizes_past_the_record),
+		cmocka_unit_test(test_sample__no_user_regs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, with apt-get (Debian).
+# Idempotent: installs only what is missing; run as root or with sudo.
+set -euo pipefail
+pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev
+      zlib1g-dev libcmocka-dev linux-perf golang-1.19-go python3 libc6-dbg
+      libsqlite3-dev golang-github-mattn-go-sqlite3-dev protobuf-compiler
+      chromium)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	echo "installing: ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# npm (for the browser test's playwright-core) comes with the machine's
+# Node.js; Debian's npm package only where there is none.
+if ! command -v npm >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive ${sudo:-} apt-get install -y -qq npm
+fi
+# A current Go beside Debian's 1.19, when the machine has one, is used too.
+if [ ! -x /usr/local/go/bin/go ] && ! command -v go >/dev/null; then
+	echo "note: only Go 1.19 (Debian) is available; fixtures build with it alone"
+fi
+exit 0
