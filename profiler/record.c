@@ -44,7 +44,7 @@ struct pending {
 
 /* Records are used once they are older than this: every record written
  * before the rings were read is visible to that read. */
-#define CGOPROF_ORDER_HORIZON_NS 5000000ULL
+#define CGOPROF_ORDER_HORIZON_NS 1000000ULL
 
 struct record {
 	struct record_opts o;
@@ -181,7 +181,11 @@ static int build_attr(struct record *r, struct record_error *e)
 	a->inherit = 1;
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
+	/* Wake up every few samples: samples are unwound soon after they
+	 * are taken, while the stacks that live reads look at are still
+	 * frozen (a ring half full would mean tens of milliseconds). */
 	a->watermark = 1;
+	a->wakeup_watermark = 64 * 1024;
 	return 0;
 }
 

@@ -252,11 +252,8 @@ struct elf_obj *elf_cache__open(struct elf_cache *c, const char *open_path,
 	for (size_t i = 0; i < c->nkeys; i++) {
 		struct cache_key *k = &c->keys[i];
 
-		if (k->dev == dev && k->ino == ino && !strcmp(k->path, path)) {
-			if (!k->obj)
-				errno = ENOENT;
+		if (k->dev == dev && k->ino == ino && !strcmp(k->path, path))
 			return k->obj;
-		}
 	}
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -304,8 +301,8 @@ add_key:
 fail:
 	pr_debug("cannot open '%s' (as '%s'): %s", path, open_path,
 		 strerror(-err));
+	/* not remembered: the caller may try another path to the file */
 	elf_obj__free(o);
-	cache_add_key(c, dev, ino, path, NULL);
 	errno = -err;
 	return NULL;
 }
@@ -366,6 +363,27 @@ int elf_obj__offset_to_vaddr(const struct elf_obj *o, uint64_t off,
 			*vaddr = off - ph->p_offset + ph->p_vaddr;
 			return 0;
 		}
+	}
+	return -ENOENT;
+}
+
+int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
+{
+	for (size_t i = 0; i < o->nloads; i++) {
+		const GElf_Phdr *ph = &o->loads[i];
+		uint64_t off;
+
+		if (vaddr < ph->p_vaddr || vaddr - ph->p_vaddr >= ph->p_filesz ||
+		    len > ph->p_filesz - (vaddr - ph->p_vaddr))
+			continue;
+		off = ph->p_offset + (vaddr - ph->p_vaddr);
+		if (o->image) {
+			memcpy(buf, (uint8_t *)o->image + off, len);
+			return 0;
+		}
+		return pread(o->fd, buf, len, (off_t)off) == (ssize_t)len
+			       ? 0
+			       : -EIO;
 	}
 	return -ENOENT;
 }

@@ -16,14 +16,30 @@ struct regs {
 
 /* What the unwinder may read: the sample's stack copy, and (live) the
  * frozen stacks of the target through process_vm_readv. */
+#define LIVE_PAGES 8
+
+struct live_page {
+	uint64_t base;		/* page address; 0: empty */
+	uint8_t data[4096];
+	uint8_t again[4096];	/* a second read: frozen words are equal */
+};
+
 struct mem_view {
 	uint64_t stack_lo;
 	const uint8_t *stack;
 	uint64_t stack_len;
 	uint32_t pid;
-	bool live;
+	bool live;		/* live reads allowed (option) */
+	bool frozen;		/* now walking a stack frozen at sample time */
+	bool used_live;		/* a live read was used */
+	bool live_failed;	/* a live read failed or was unstable */
+	struct live_page *pages;	/* LIVE_PAGES, allocated on first use */
+	unsigned next_page;
 };
 
+/* Reads 8 bytes at @addr: from the sample's stack copy, else (only when
+ * m->frozen and live reads are allowed) from the live process, read twice
+ * and compared. */
 bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val);
 
 enum step_result {
@@ -43,6 +59,7 @@ struct unwind_ctx {
 	struct mem_view mem;
 	const uint64_t *chain_user;	/* the kernel's FP walk of user frames */
 	uint64_t chain_user_nr;
+	int switches;			/* stack switches crossed */
 };
 
 #endif

@@ -22,7 +22,7 @@ static const uint8_t dwarf_to_perf[NREGS] = {
 	PERF_REG_R15, PERF_REG_IP,
 };
 
-bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val)
+static bool copy_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
 {
 	if (addr >= m->stack_lo && addr + 8 <= m->stack_lo + m->stack_len &&
 	    addr + 8 > addr) {
@@ -30,6 +30,61 @@ bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val)
 		return true;
 	}
 	return false;
+}
+
+static bool read_page(uint32_t pid, uint64_t base, uint8_t *buf)
+{
+	struct iovec local = { buf, 4096 };
+	struct iovec remote = { (void *)(uintptr_t)base, 4096 };
+
+	return process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) == 4096;
+}
+
+/* A page of a frozen stack from the live process, read twice. The page may
+ * also hold frames that are running (below the frozen ones): only the
+ * words that are equal in both reads are used. */
+static struct live_page *live_page(struct mem_view *m, uint64_t base)
+{
+	struct live_page *p;
+
+	if (!m->pages) {
+		m->pages = calloc(LIVE_PAGES, sizeof(*m->pages));
+		if (!m->pages)
+			return NULL;
+	}
+	for (unsigned i = 0; i < LIVE_PAGES; i++)
+		if (m->pages[i].base == base)
+			return &m->pages[i];
+	p = &m->pages[m->next_page++ % LIVE_PAGES];
+	p->base = 0;
+	if (!read_page(m->pid, base, p->data) ||
+	    !read_page(m->pid, base, p->again)) {
+		m->live_failed = true;
+		return NULL;
+	}
+	p->base = base;
+	return p;
+}
+
+bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val)
+{
+	struct live_page *page;
+	uint64_t base = addr & ~4095ULL;
+
+	if (copy_read(m, addr, val))
+		return true;
+	if (!m->live || !m->frozen || (addr & 7) || !addr)
+		return false;
+	page = live_page(m, base);
+	if (!page)
+		return false;
+	if (memcmp(page->data + (addr - base), page->again + (addr - base), 8)) {
+		m->live_failed = true;
+		return false;
+	}
+	memcpy(val, page->data + (addr - base), 8);
+	m->used_live = true;
+	return true;
 }
 
 /* ---- DWARF expressions (CFA rules and register rules) ---- */
@@ -251,14 +306,13 @@ static enum step_result go_step(struct elf_obj *o, uint64_t lookup,
 	int32_t delta;
 	uint64_t cfa, ra, bp;
 
-	if (pclntab__find_func(o->go, lookup, fn))
-		return STEP_NO_INFO;
 	if (fn->flag & CGOPROF_GO_FUNCFLAG_TOPFRAME)
 		return STEP_END;
 	if (pclntab__sp_delta(o->go, fn, lookup, &delta) || delta < 0 ||
 	    delta > (1 << 24))
 		return STEP_BAD;
 	cfa = cur->r[7] + (uint64_t)delta + 8;
+	caller->r[7] = cfa; /* also on failure: tells where the frame ends */
 	if (!mem__read(m, cfa - 8, &ra))
 		return STEP_STACK_END;
 	*caller = *cur;
@@ -302,18 +356,335 @@ static void truncate(struct unwind_result *r, const char *reason)
 	r->reason = reason;
 }
 
-/* Walks user frames from @regs. */
-static void unwind_user(struct unwind_ctx *u, struct regs *cur)
+/* Go functions where the unwinder changes stacks or stops. */
+enum go_special {
+	GO_PLAIN = 0,
+	GO_ASMCGOCALL,	/* Go -> C: the C frames are on g0 */
+	GO_CGOCALLBACK,	/* C -> Go: cgocallback's caller is on g0 */
+	GO_CGOCALL,
+	GO_SYSTEMSTACK,
+	GO_NO_WAY_BACK,	/* mcall, morestack: truncated */
+};
+
+static enum go_special go_special(const char *name)
+{
+	if (strncmp(name, "runtime.", 8))
+		return GO_PLAIN;
+	name += 8;
+	if (!strcmp(name, "asmcgocall") || !strcmp(name, "asmcgocall_landingpad"))
+		return GO_ASMCGOCALL;
+	if (!strcmp(name, "cgocallback"))
+		return GO_CGOCALLBACK;
+	if (!strcmp(name, "cgocall"))
+		return GO_CGOCALL;
+	if (!strcmp(name, "systemstack"))
+		return GO_SYSTEMSTACK;
+	if (!strcmp(name, "mcall") || !strcmp(name, "morestack") ||
+	    !strcmp(name, "morestack_noctxt"))
+		return GO_NO_WAY_BACK;
+	return GO_PLAIN;
+}
+
+static int go_minor(const struct elf_obj *o)
+{
+	/* "go1.26.8" -> 26; 0 when unknown */
+	if (strncmp(o->go_version, "go1.", 4))
+		return 0;
+	return atoi(o->go_version + 4);
+}
+
+/* The return site of runtime.cgocall's call of asmcgocall: before Go 1.21
+ * asmcgocall has no frame, so the frame-pointer chain skips cgocall and
+ * it is added back at this (only) call site. Found once per binary by
+ * looking for the CALL rel32 to asmcgocall in cgocall's code. */
+static uint64_t cgocall_return_site(struct elf_obj *o, uint64_t asmcgocall)
+{
+	uint64_t lo, hi, pc, found = 0;
+	struct go_func fn;
+	int hits = 0;
+
+	if (o->go_rt_tried)
+		return o->go_cgocall_ret;
+	o->go_rt_tried = true;
+	pclntab__text_range(o->go, &lo, &hi);
+	for (pc = lo; pc < hi; pc = fn.end) {
+		if (pclntab__find_func(o->go, pc, &fn) || fn.end <= pc)
+			return 0;
+		if (!strcmp(fn.name, "runtime.cgocall"))
+			break;
+	}
+	if (pc >= hi || fn.end - fn.entry > 4096)
+		return 0;
+	{
+		uint8_t code[4096];
+		size_t n = (size_t)(fn.end - fn.entry);
+
+		if (elf_obj__read(o, fn.entry, code, n))
+			return 0;
+		for (size_t i = 0; i + 5 <= n; i++) {
+			int32_t rel;
+
+			if (code[i] != 0xe8)
+				continue;
+			memcpy(&rel, code + i + 1, 4);
+			if (fn.entry + i + 5 + (uint64_t)(int64_t)rel == asmcgocall) {
+				found = fn.entry + i + 5;
+				hits++;
+			}
+		}
+	}
+	o->go_cgocall_ret = hits == 1 ? found : 0;
+	return o->go_cgocall_ret;
+}
+
+/* Finds where the kernel's frame-pointer walk (started at the sample's
+ * rbp) reached @bp, by replaying it through the stack copy: the callchain
+ * entries from the returned index on are the return addresses of the
+ * frame records from @bp up. -1 when the walk never reached @bp in the
+ * copy (the C code used rbp for something else). */
+static int64_t chain_sync(struct unwind_ctx *u, uint64_t bp)
+{
+	uint64_t fp = u->s->regs[PERF_REG_BP], next, ra;
+
+	for (uint64_t k = 1; k < u->chain_user_nr; k++) {
+		if (fp == bp)
+			return (int64_t)k;
+		if (!copy_read(&u->mem, fp, &next) ||
+		    !copy_read(&u->mem, fp + 8, &ra) || ra != u->chain_user[k])
+			return -1;
+		fp = next;
+	}
+	return -1;
+}
+
+static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation);
+
+/* C -> Go callback: cgocallback's frame record is on g0 (@bp_cb), below
+ * crosscall2's, which saved the C caller's callee-saved registers. Those
+ * frames are frozen while the callback runs. crosscall2's layout
+ * (PUSH_REGS_HOST_TO_ABI0): rbx r12 r13 r14 r15 at bp-40..bp-8 and the
+ * caller's rbp at bp, where bp = [bp_cb]; from Go 1.21 the assembler also
+ * gives crosscall2 a frame of its own, so [bp] is that frame's record and
+ * the caller's rbp sits below the return address. Its frame size comes
+ * from pcsp, as for any Go function. */
+static void callback_switch(struct unwind_ctx *u, uint64_t bp_cb)
 {
 	struct unwind_result *r = u->r;
-	bool activation = false; /* the pc is a return address */
-	uint32_t fflags = UNWIND_FRAME_LEAF;
+	uint64_t bp_cc2, ra_cc2, saved[6], cfa, ra, rbp;
+	struct regs c = { 0 };
+	struct go_func fn;
+	struct map *map;
+	int32_t delta;
 
+	u->mem.frozen = true;
+	if (!mem__read(&u->mem, bp_cb, &bp_cc2) ||
+	    !mem__read(&u->mem, bp_cb + 8, &ra_cc2)) {
+		truncate(r, u->mem.live ? "callback's C frames not readable"
+					: "callback's C frames need live reads");
+		return;
+	}
+	map = procmap__find(u->pm, u->proc, ra_cc2 - 1);
+	if (!map || !map->obj || !map->obj->go ||
+	    pclntab__find_func(map->obj->go, ra_cc2 - 1 - map->bias, &fn) ||
+	    strcmp(fn.name, "crosscall2") ||
+	    pclntab__sp_delta(map->obj->go, &fn, ra_cc2 - 1 - map->bias,
+			      &delta) ||
+	    delta < 48 || delta > 4096 || bp_cc2 <= bp_cb) {
+		truncate(r, "bad crosscall2 frame");
+		return;
+	}
+	push_frame(r, ra_cc2, map, 0);
+	cfa = bp_cb + 16 + (uint64_t)delta + 8;
+	for (int i = 0; i < 6; i++) {
+		if (!mem__read(&u->mem, bp_cc2 - 40 + 8 * (uint64_t)i, &saved[i])) {
+			truncate(r, "callback's C frames not readable");
+			return;
+		}
+	}
+	rbp = saved[5];
+	if (!mem__read(&u->mem, cfa - 8, &ra) ||
+	    (rbp == cfa - 16 && !mem__read(&u->mem, cfa - 16, &rbp))) {
+		truncate(r, "callback's C frames not readable");
+		return;
+	}
+	c.r[3] = saved[0];
+	c.r[12] = saved[1];
+	c.r[13] = saved[2];
+	c.r[14] = saved[3];
+	c.r[15] = saved[4];
+	c.r[6] = rbp;
+	c.r[16] = ra;
+	c.r[7] = cfa;
+	c.valid = (1u << 3) | (0xfu << 12) | (1u << 6) | (1u << 16) | (1u << 7);
+	unwind_regs(u, &c, true);
+}
+
+/* Go frames by frame pointer from @bp (a frame record: caller's bp, return
+ * address). Every Go function that calls has one, so callers are exact.
+ * Return addresses come from the stack copy, from the kernel's callchain
+ * where it is synced (@chain >= 0), else from the frozen stack in the live
+ * process. @after_asmcgocall: the first record may skip runtime.cgocall
+ * (Go < 1.21), which is then added back. */
+static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
+		       struct elf_obj *switch_obj, uint64_t switch_entry,
+		       bool frozen)
+{
+	struct unwind_result *r = u->r;
+	/* While the kernel's callchain gives the return addresses, the frame
+	 * records' addresses are not needed, and not read: kbp is the last
+	 * record known, ras[] what the chain gave since. A record address
+	 * is recovered from the live process only when it is needed, and
+	 * checked against those return addresses. */
+	uint64_t kbp = bp, ras[CGOPROF_MAX_FRAMES];
+	uint32_t nras = 0;
+	bool first = true, bp_known = true;
+
+	u->mem.frozen = frozen;
+	for (;;) {
+		uint64_t ra = 0, next = 0;
+		bool have_next = false;
+		struct go_func fn;
+		struct map *map;
+		uint64_t lookup;
+
+		if (r->n >= CGOPROF_MAX_FRAMES) {
+			truncate(r, "depth limit");
+			return;
+		}
+		if (!bp_known && (chain < 0 || (uint64_t)chain >= u->chain_user_nr)) {
+			/* the chain ends (perf_event_max_stack): go on from
+			 * the live frozen stack, where it agrees */
+			uint64_t fp = kbp, v;
+
+			for (uint32_t i = 0; i < nras; i++) {
+				if (!mem__read(&u->mem, fp + 8, &v) || v != ras[i] ||
+				    !mem__read(&u->mem, fp, &fp)) {
+					truncate(r, u->mem.live ? "goroutine stack not readable"
+								: "goroutine stack needs live reads");
+					return;
+				}
+			}
+			bp = fp;
+			bp_known = true;
+			chain = -1;
+		}
+		if (bp_known && copy_read(&u->mem, bp + 8, &ra)) {
+			have_next = copy_read(&u->mem, bp, &next);
+			if (chain >= 0 && (uint64_t)chain < u->chain_user_nr &&
+			    u->chain_user[chain] == ra)
+				chain++;
+			else
+				chain = -1;
+		} else if (chain >= 0 && (uint64_t)chain < u->chain_user_nr) {
+			ra = u->chain_user[chain++];
+			if (bp_known) {
+				kbp = bp;
+				nras = 0;
+			}
+			bp_known = false;
+			ras[nras++] = ra;
+		} else {
+			if (!mem__read(&u->mem, bp + 8, &ra)) {
+				truncate(r, u->mem.live ? "goroutine stack not readable"
+							: "goroutine stack needs live reads");
+				return;
+			}
+			have_next = mem__read(&u->mem, bp, &next);
+		}
+		if (!ra) {
+			truncate(r, "frame pointer chain ended");
+			return;
+		}
+		map = procmap__find(u->pm, u->proc, ra - 1);
+		if (!map || !map->obj ||
+		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias)) {
+			truncate(r, "frame pointer chain left Go code");
+			return;
+		}
+		lookup = ra - 1 - map->bias;
+		if (pclntab__find_func(map->obj->go, lookup, &fn)) {
+			truncate(r, "return address in no Go function");
+			return;
+		}
+		if (first && switch_obj && go_special(fn.name) != GO_CGOCALL &&
+		    (strstr(fn.name, "._Cfunc_") || strstr(fn.name, "._C2func_"))) {
+			/* Go < 1.21: asmcgocall had no frame record */
+			uint64_t site = cgocall_return_site(switch_obj, switch_entry);
+
+			if (!site) {
+				truncate(r, "runtime.cgocall not found");
+				return;
+			}
+			push_frame(r, site + map->bias, map, 0);
+		}
+		first = false;
+		push_frame(r, ra, map, 0);
+		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
+			r->status = STACK_COMPLETE;
+			return;
+		}
+		if (!bp_known && go_special(fn.name) == GO_CGOCALLBACK) {
+			/* the record address is needed now */
+			uint64_t fp = kbp, v;
+
+			for (uint32_t i = 0; i < nras; i++) {
+				if (!mem__read(&u->mem, fp + 8, &v) || v != ras[i] ||
+				    (i + 1 < nras && !mem__read(&u->mem, fp, &fp))) {
+					truncate(r, "callback's C frames need live reads");
+					return;
+				}
+			}
+			bp = fp;
+			bp_known = true;
+			have_next = mem__read(&u->mem, bp, &next);
+		}
+		if (!bp_known)
+			continue;
+		switch (go_special(fn.name)) {
+		case GO_CGOCALLBACK:
+			if (!have_next) {
+				truncate(r, "callback's C frames need live reads");
+				return;
+			}
+			callback_switch(u, next);
+			return;
+		case GO_NO_WAY_BACK:
+			truncate(r, fn.name + 8);
+			return;
+		default:
+			break;
+		}
+		if (!have_next) {
+			truncate(r, u->mem.live ? "goroutine stack not readable"
+						: "goroutine stack needs live reads");
+			return;
+		}
+		if (next <= bp) {
+			truncate(r, "frame pointer went backwards");
+			return;
+		}
+		bp = next;
+	}
+}
+
+/* Walks user frames from @cur by CFI (C) and pcsp (Go), switching to the
+ * frame-pointer walk where a stack switch leaves the stack being walked.
+ * @activation: cur's pc is a return address. */
+static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
+{
+	struct unwind_result *r = u->r;
+	uint32_t fflags = activation ? 0 : UNWIND_FRAME_LEAF;
+	bool from_c = false;
+
+	if (++u->switches > 16) {
+		truncate(r, "too many stack switches");
+		return;
+	}
 	for (;;) {
 		uint64_t pc = cur->r[16], lookup;
 		struct regs caller;
 		enum step_result sr = STEP_NO_INFO;
-		bool signal_frame = false;
+		bool signal_frame = false, is_go;
 		struct go_func fn;
 		struct map *map;
 
@@ -322,18 +693,67 @@ static void unwind_user(struct unwind_ctx *u, struct regs *cur)
 			return;
 		}
 		map = procmap__find(u->pm, u->proc, activation ? pc - 1 : pc);
-		push_frame(r, pc, map, fflags);
 		if (!map || !map->obj) {
+			if (activation && !map) {
+				/* a return address nobody maps: not a frame */
+				truncate(r, "unmapped return address");
+				return;
+			}
+			push_frame(r, pc, map, fflags);
 			truncate(r, map ? "binary not readable" : "unmapped pc");
 			return;
 		}
+		push_frame(r, pc, map, fflags);
 		lookup = (activation ? pc - 1 : pc) - map->bias;
-		if (elf_obj__is_go_pc(map->obj, lookup))
-			sr = go_step(map->obj, lookup, cur, &u->mem, &caller,
-				     &fn);
-		else
+		is_go = elf_obj__is_go_pc(map->obj, lookup) &&
+			!pclntab__find_func(map->obj->go, lookup, &fn);
+		if (is_go) {
+			enum go_special sp = go_special(fn.name);
+
+			if (sp == GO_ASMCGOCALL && activation && from_c) {
+				/* Go -> C: the C frames are done; rbp (callee
+				 * saved) is the goroutine's frame pointer */
+				if (!(cur->valid & (1u << 6))) {
+					truncate(r, "rbp lost in C frames");
+					return;
+				}
+				go_fp_walk(u, cur->r[6], chain_sync(u, cur->r[6]),
+					   map->obj, fn.entry, true);
+				return;
+			}
+			if (sp == GO_ASMCGOCALL) {
+				truncate(r, "inside asmcgocall");
+				return;
+			}
+			if (sp == GO_CGOCALLBACK && activation) {
+				callback_switch(u, cur->r[6]);
+				return;
+			}
+			if (sp == GO_SYSTEMSTACK && activation) {
+				/* on g0: like asmcgocall, rbp is the goroutine's
+				 * frame pointer; before 1.21 systemstack had no
+				 * frame and its caller would be skipped */
+				if (go_minor(map->obj) < 21 ||
+				    !(cur->valid & (1u << 6))) {
+					truncate(r, "systemstack");
+					return;
+				}
+				go_fp_walk(u, cur->r[6], chain_sync(u, cur->r[6]),
+					   NULL, 0, true);
+				return;
+			}
+			if (sp == GO_NO_WAY_BACK && activation) {
+				truncate(r, fn.name + 8);
+				return;
+			}
+			sr = go_step(map->obj, lookup, cur, &u->mem, &caller, &fn);
+		} else {
 			sr = cfi_step(map->obj, lookup, cur, &u->mem, &caller,
 				      &signal_frame);
+		}
+		if (sr != STEP_OK)
+			caller.r[7] = is_go ? caller.r[7] : 0;
+		from_c = !is_go;
 		fflags = 0;
 		/* The entry point (_start of the program or of the loader)
 		 * is the root of the first thread; some have no CFI. */
@@ -342,7 +762,7 @@ static void unwind_user(struct unwind_ctx *u, struct regs *cur)
 			r->status = STACK_COMPLETE;
 			return;
 		}
-		if (sr == STEP_NO_INFO || sr == STEP_BAD) {
+		if (sr == STEP_NO_INFO || (sr == STEP_BAD && !is_go)) {
 			sr = fp_step(cur, &u->mem, &caller);
 			fflags = UNWIND_FRAME_FP;
 		}
@@ -353,6 +773,18 @@ static void unwind_user(struct unwind_ctx *u, struct regs *cur)
 			r->status = STACK_COMPLETE;
 			return;
 		case STEP_STACK_END:
+			/* the copy ends: Go frames go on by frame pointer,
+			 * from the kernel's callchain */
+			if (is_go && (cur->valid & (1u << 6)) &&
+			    cur->r[6] + 16 == caller.r[7]) {
+				int64_t k = chain_sync(u, cur->r[6]);
+
+				if (k >= 0) {
+					go_fp_walk(u, cur->r[6], k, NULL, 0,
+						   u->mem.frozen);
+					return;
+				}
+			}
 			truncate(r, "stack copy exhausted");
 			return;
 		default:
@@ -386,6 +818,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	};
 	struct regs regs = { 0 };
 	uint64_t i = 0;
+	uint32_t nkernel;
 
 	r->n = 0;
 	r->status = STACK_COMPLETE;
@@ -427,6 +860,29 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	u.mem.stack_len = s->stack ? s->stack_dyn_size : 0;
 	u.mem.pid = p->pid;
 	u.mem.live = o->live_reads;
-	unwind_user(&u, &regs);
+	nkernel = r->n;
+	/* A frozen stack read while it was being left (the C call or the
+	 * callback returned in between) fails its checks: read again, a
+	 * little later, a couple of times. */
+	for (int attempt = 0;; attempt++) {
+		struct regs start = regs;
+
+		u.mem.live_failed = false;
+		u.mem.used_live = false;
+		u.mem.frozen = false;
+		u.switches = 0;
+		for (unsigned i = 0; u.mem.pages && i < LIVE_PAGES; i++)
+			u.mem.pages[i].base = 0;
+		r->n = nkernel;
+		r->status = STACK_COMPLETE;
+		r->reason = NULL;
+		unwind_regs(&u, &start, false);
+		if (r->status != STACK_TRUNCATED || !u.mem.live_failed ||
+		    attempt == 2)
+			break;
+	}
+	if (u.mem.used_live && r->status == STACK_COMPLETE)
+		r->status = STACK_RECONSTRUCTED;
+	free(u.mem.pages);
 	return 0;
 }

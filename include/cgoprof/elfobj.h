@@ -41,6 +41,9 @@ struct elf_obj {
 	struct pclntab *go;	/* NULL: not Go */
 	uint64_t go_lo, go_hi;	/* Go text, link-time vaddrs */
 	char go_version[32];
+	/* Go runtime facts the unwinder needs, found once (elf_obj__go_rt) */
+	bool go_rt_tried;
+	uint64_t go_cgocall_ret;	/* after cgocall's CALL asmcgocall; 0 */
 };
 
 struct elf_cache;
@@ -52,7 +55,7 @@ void elf_cache__free(struct elf_cache *c);
 /* Object for the file at @open_path (e.g. /proc/PID/map_files/A-B), known
  * to the target as @path, with the mapping's @dev and @ino (0 if unknown).
  * Borrowed, valid until elf_cache__free(). NULL and errno: the file cannot
- * be opened or is not ELF. A failure is remembered per (dev, ino, path). */
+ * be opened or is not ELF. */
 struct elf_obj *elf_cache__open(struct elf_cache *c, const char *open_path,
 				const char *path, uint64_t dev, uint64_t ino);
 /* The vdso of this kernel (the same image in every process). */
@@ -80,6 +83,9 @@ struct sym_frame {
 };
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *frames, int max);
+
+/* Reads @len bytes of the file at link-time @vaddr. 0 or -errno. */
+int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len);
 
 /* Kind of a frame named @name in an object of class @cls, Go or not. */
 enum frame_kind frame_kind__classify(const char *name, enum obj_class cls,

@@ -7,10 +7,59 @@ counts the share whose user frames are exactly PATH, frame by frame.
 
   stackcheck.py FILE --leaf NAME --path 'root;...;leaf' [--thread main|other]
                 [--min-share 0.99] [--min-samples 100]
+                [--binary PATH [--inline NAME,...]]
+
+With --binary, the expected path is adapted to what the binary holds, and
+nothing else: a C frame whose symbol the binary no longer has (stripped with
+-s) must appear at its place as "[binary+0xOFFSET]", and a C inline frame
+(--inline) is expected only when the binary has DWARF. Go names always come
+from .gopclntab and are never relaxed.
 """
 import argparse
+import os
 import re
+import subprocess
 import sys
+
+
+def binary_symbols(path):
+    names = set()
+    for args in (["nm", "--defined-only"], ["nm", "-D", "--defined-only"]):
+        out = subprocess.run(args + [path], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 3:
+                names.add(parts[2].split("@")[0])
+    return names
+
+
+def has_dwarf(path):
+    out = subprocess.run(["readelf", "-S", "-W", path], capture_output=True,
+                         text=True).stdout
+    return ".debug_info" in out or ".zdebug_info" in out
+
+
+def adapt(want, binary, inline):
+    """Expected frames as patterns: a name, or a regex for an unnamed frame."""
+    syms, dwarf = binary_symbols(binary), has_dwarf(binary)
+    unnamed = re.compile(r"^\[" + re.escape(os.path.basename(binary)) +
+                         r"\+0x[0-9a-f]+\]$")
+    out = []
+    for f in want:
+        if f in inline:
+            if dwarf:
+                out.append(f)
+            continue
+        is_c = "." not in f and not f.startswith("_cgoexp_")
+        out.append(unnamed if is_c and f not in syms else f)
+    return out
+
+
+def matches(got, want):
+    if len(got) != len(want):
+        return False
+    return all(w.match(g) if hasattr(w, "match") else g == w
+               for g, w in zip(got, want))
 
 LINE = re.compile(r"^(.*)\s+?(\d+(?:\.\d*)?)$")  # flamegraph.pl's regex
 
@@ -27,8 +76,13 @@ def main():
     ap.add_argument("--thread", choices=["main", "other", "any"], default="any")
     ap.add_argument("--min-share", type=float, default=0.99)
     ap.add_argument("--min-samples", type=int, default=100)
+    ap.add_argument("--binary")
+    ap.add_argument("--inline", default="")
     a = ap.parse_args()
     want = a.path.split(";")
+    if a.binary:
+        want = adapt(want, a.binary, set(filter(None, a.inline.split(","))))
+        a.leaf = want[-1] if isinstance(want[-1], str) else a.leaf
     total = exact = 0
     wrong = {}
     for line in open(a.file):
@@ -46,11 +100,13 @@ def main():
                 continue
         user = [f for f in frames if not f.endswith("_[k]")]
         # kernel frames may only sit above the user leaf
-        if not user or strip(user[-1]) != a.leaf:
+        leaf_ok = (strip(user[-1]) == a.leaf if isinstance(want[-1], str)
+                   else bool(user) and want[-1].match(strip(user[-1])))
+        if not user or not leaf_ok:
             continue
         total += count
         got = [strip(f) for f in user]
-        if got == want:
+        if matches(got, want):
             exact += count
         else:
             key = ";".join(got)

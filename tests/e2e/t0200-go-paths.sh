@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The four Go/cgo paths, built with every Go toolchain here, three ways
+# (default, -s -w, PIE -s -w): >= 99% of the samples in the hot leaf have the
+# exact true stack, every frame from runtime.goexit to the leaf, in order
+# (tests/fixtures/go/expected.txt). The fixtures run longer than the
+# recording (-d), as a service would: the frozen-stack reads of the live
+# process are then possible for every sample.
+. "$(dirname "$0")/lib.sh"
+require_perf
+expected="$top/tests/fixtures/go/expected.txt"
+[ -s "$expected" ] || fail "no expected stacks"
+n=0 bad=0
+summary="$WORK/summary.txt"
+while read -r prog tc path; do
+	case "$prog" in ''|'#'*) continue ;; esac
+	case "$prog" in sqlite) continue ;; esac
+	for variant in default stripped pie; do
+		bin="$FIXTURES/go/$prog-$tc-$variant"
+		[ -x "$bin" ] || fail "fixture $bin was not built"
+		out="$WORK/$prog-$tc-$variant.folded"
+		"$CGOPROF" record -q --tid --annotate -d 2 -o "$out" -o "$out.json" \
+			-- "$bin" -d 6s || fail "record failed on $bin"
+		n=$((n + 1))
+		if ! $STACKCHECK "$out" --leaf "${path##*;}" --path "$path" \
+			--binary "$bin" --inline c_helper --min-samples 300 > "$WORK/check" 2>&1; then
+			bad=$((bad + 1))
+		fi
+		cat "$WORK/check"
+		python3 - "$out.json" "$prog-$tc-$variant" >> "$summary" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); s = d["stacks"]; t = max(1, d["samples"])
+print(f"{sys.argv[2]:32} samples {d['samples']:5}  complete {100*s['complete']/t:5.1f}%  "
+      f"reconstructed {100*s['reconstructed']/t:5.1f}%  truncated {100*s['truncated']/t:5.1f}%")
+PY
+	done
+done < "$expected"
+cat "$summary"
+[ "$n" -ge 12 ] || fail "only $n fixture binaries checked"
+[ "$bad" = 0 ] || fail "$bad of $n fixture binaries below 99% exact"
