@@ -42,9 +42,11 @@ struct pending {
 	size_t off;
 };
 
-/* Records are used once they are older than this: every record written
- * before the rings were read is visible to that read. */
-#define CGOPROF_ORDER_HORIZON_NS 1000000ULL
+/* Records are used once they are older than this at the time the rings
+ * were read: the kernel writes a record (interrupts off) microseconds after
+ * taking its timestamp, so every older one is visible to that read. Kept
+ * short because live reads of frozen stacks need samples unwound soon. */
+#define CGOPROF_ORDER_HORIZON_NS 20000ULL
 
 struct record {
 	struct record_opts o;
@@ -185,7 +187,7 @@ static int build_attr(struct record *r, struct record_error *e)
 	 * are taken, while the stacks that live reads look at are still
 	 * frozen (a ring half full would mean tens of milliseconds). */
 	a->watermark = 1;
-	a->wakeup_watermark = 64 * 1024;
+	a->wakeup_watermark = r->o.stack_size + 512;
 	return 0;
 }
 

@@ -388,6 +388,35 @@ int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
 	return -ENOENT;
 }
 
+bool elf_obj__in_plt(struct elf_obj *o, uint64_t vaddr)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (!o->plt_tried) {
+		o->plt_tried = true;
+		if (elf_getshdrstrndx(o->elf, &shstrndx))
+			return false;
+		while ((scn = elf_nextscn(o->elf, scn)) && o->nplt < 4) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			name = elf_strptr(o->elf, shstrndx, sh.sh_name);
+			if (name && !strncmp(name, ".plt", 4)) {
+				o->plt[o->nplt][0] = sh.sh_addr;
+				o->plt[o->nplt][1] = sh.sh_addr + sh.sh_size;
+				o->nplt++;
+			}
+		}
+	}
+	for (unsigned i = 0; i < o->nplt; i++)
+		if (vaddr >= o->plt[i][0] && vaddr < o->plt[i][1])
+			return true;
+	return false;
+}
+
 bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr)
 {
 	return o->go && vaddr >= o->go_lo && vaddr < o->go_hi;

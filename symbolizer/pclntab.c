@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* Go pclntab reader: see include/cgoprof/pclntab.h and the "pclntab"
  * section of GO-RUNTIME.md. Layouts were checked on real binaries built
  * by Go 1.17, 1.19, 1.20, 1.21, 1.22 and 1.26 (tests/unit/pclntab-bins.sh).
@@ -21,8 +21,8 @@
 #define FUNCDATA_INLTREE 3
 
 /* moduledata (runtime/symtab.go) field offsets on 64-bit targets, the same
- * from Go 1.16 to 1.26: pcHeader, funcnametab and cutab slices, ... text. */
-#define MODULEDATA_PCHEADER 0
+ * from Go 1.16 to 1.26: pcHeader (at 0), funcnametab and cutab slices, ...
+ * text. */
 #define MODULEDATA_FUNCNAMETAB 8
 #define MODULEDATA_CUTAB 32
 #define MODULEDATA_TEXT 176
@@ -98,8 +98,10 @@ struct func_rec {
 	uint8_t nfuncdata;
 };
 
-/* Symbols of .symtab the lookup may fall back to. */
+/* Symbols of .symtab the lookup may fall back to, read on first need. */
 struct go_syms {
+	Elf *elf;
+	bool loaded;
 	uint64_t pclntab;
 	uint64_t epclntab;
 	uint64_t text;
@@ -110,15 +112,26 @@ struct go_syms {
 	bool has_gofunc;
 };
 
-static uint32_t le32(const uint8_t *p)
+static inline uint32_t le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
 }
 
-static uint64_t le64(const uint8_t *p)
+static inline uint64_t le64(const uint8_t *p)
 {
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
 }
 
 /* True when [off, off + len) lies inside [0, end). */
@@ -172,9 +185,9 @@ static int regions_collect(Elf *elf, struct region **out, size_t *count)
 			if (shstrndx)
 				name = elf_strptr(elf, shstrndx, shdr.sh_name);
 			regions[n].vaddr = shdr.sh_addr;
-			regions[n].size = data->d_size < shdr.sh_size ?
-						  data->d_size :
-						  shdr.sh_size;
+			regions[n].size = data->d_size < shdr.sh_size
+					      ? data->d_size
+					      : shdr.sh_size;
 			regions[n].bytes = data->d_buf;
 			regions[n].name = name ? name : "";
 			n++;
@@ -240,7 +253,8 @@ static const uint8_t *regions_ptr(const struct region *regions, size_t n,
 	for (size_t i = lo; i > 0 && lo - i < 4; i--) {
 		const struct region *r = &regions[i - 1];
 
-		if (vaddr >= r->vaddr && span_fits(vaddr - r->vaddr, len, r->size))
+		if (vaddr >= r->vaddr &&
+		    span_fits(vaddr - r->vaddr, len, r->size))
 			return r->bytes + (vaddr - r->vaddr);
 	}
 	return NULL;
@@ -302,11 +316,16 @@ static int tab_read_ptr(const struct pclntab *tab, uint64_t vaddr,
 	return 0;
 }
 
-static void syms_collect(Elf *elf, struct go_syms *syms)
+static const struct go_syms *syms_get(struct go_syms *syms)
 {
+	Elf *elf = syms->elf;
 	Elf_Scn *scn = NULL;
 
+	if (syms->loaded)
+		return syms;
 	memset(syms, 0, sizeof(*syms));
+	syms->elf = elf;
+	syms->loaded = true;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr;
 		Elf_Data *data;
@@ -349,6 +368,7 @@ static void syms_collect(Elf *elf, struct go_syms *syms)
 		}
 		break;
 	}
+	return syms;
 }
 
 /* Reads a uvarint of at most 32 bits at *@pos, below @end. */
@@ -400,8 +420,8 @@ static const char *func_name(const struct pclntab *tab, uint64_t name_off)
 static void functab_entry(const struct pclntab *tab, uint32_t i,
 			  uint64_t *entry, uint64_t *funcoff)
 {
-	const uint8_t *p = tab->data + tab->pclntable.off +
-			   (uint64_t)i * tab->functab_entsize;
+	const uint8_t *p =
+	    tab->data + tab->pclntable.off + (uint64_t)i * tab->functab_entsize;
 
 	if (tab->format == PCLNTAB_GO116) {
 		*entry = le64(p);
@@ -464,8 +484,8 @@ static int func_at(const struct pclntab *tab, uint32_t i, struct func_rec *f)
 	return 0;
 }
 
-static uint32_t func_pcdata(const struct pclntab *tab,
-			    const struct func_rec *f, uint32_t i)
+static uint32_t func_pcdata(const struct pclntab *tab, const struct func_rec *f,
+			    uint32_t i)
 {
 	if (i >= f->npcdata)
 		return 0;
@@ -511,13 +531,21 @@ static int pcvalue(const struct pclntab *tab, const struct func_rec *f,
 	for (;;) {
 		uint32_t uvdelta, pcdelta;
 
-		if (pos >= end)
-			return -EINVAL;
-		if (tab->data[pos] == 0 && !first)
-			return -EINVAL; /* end of table before @pc */
-		if (read_uvarint(tab->data, &pos, end, &uvdelta) ||
-		    read_uvarint(tab->data, &pos, end, &pcdelta))
-			return -EINVAL;
+		/* most deltas fit in one byte each */
+		if (end - pos >= 2 &&
+		    !((tab->data[pos] | tab->data[pos + 1]) & 0x80)) {
+			uvdelta = tab->data[pos];
+			pcdelta = tab->data[pos + 1];
+			pos += 2;
+			if (uvdelta == 0 && !first)
+				return -EINVAL; /* end of table before @pc */
+		} else {
+			if (pos >= end || (tab->data[pos] == 0 && !first))
+				return -EINVAL;
+			if (read_uvarint(tab->data, &pos, end, &uvdelta) ||
+			    read_uvarint(tab->data, &pos, end, &pcdelta))
+				return -EINVAL;
+		}
 		val += (uvdelta >> 1) ^ (uint32_t) - (uvdelta & 1);
 		cur += (uint64_t)pcdelta * tab->quantum;
 		if (pc < cur) {
@@ -530,8 +558,8 @@ static int pcvalue(const struct pclntab *tab, const struct func_rec *f,
 	}
 }
 
-static const char *file_at(const struct pclntab *tab,
-			   const struct func_rec *f, uint64_t pc)
+static const char *file_at(const struct pclntab *tab, const struct func_rec *f,
+			   uint64_t pc)
 {
 	uint64_t idx, pos;
 	int32_t fileno;
@@ -562,11 +590,11 @@ static uint32_t line_at(const struct pclntab *tab, const struct func_rec *f,
 /* Checks the header at @data (@size bytes, at @vaddr) and fills the table
  * layout of @tab. @strict (scan hits) also wants the sub-tables in the
  * order the linker writes them. */
-static int header_parse(struct pclntab *tab, const uint8_t *data,
-			uint64_t size, uint64_t vaddr, bool strict)
+static int header_parse(struct pclntab *tab, const uint8_t *data, uint64_t size,
+			uint64_t vaddr, bool strict)
 {
-	struct span *spans[5] = { &tab->funcnametab, &tab->cutab,
-				  &tab->filetab, &tab->pctab, &tab->pclntable };
+	struct span *spans[5] = {&tab->funcnametab, &tab->cutab, &tab->filetab,
+				 &tab->pctab, &tab->pclntable};
 	uint64_t hdrsize, offs_at, nfunc, avail;
 	uint32_t magic;
 
@@ -622,44 +650,56 @@ static int header_parse(struct pclntab *tab, const uint8_t *data,
 				spans[i]->end = spans[j]->off;
 	}
 	nfunc = le64(data + 8);
-	avail = (tab->pclntable.end - tab->pclntable.off) /
-		tab->functab_entsize;
+	avail =
+	    (tab->pclntable.end - tab->pclntable.off) / tab->functab_entsize;
 	if (nfunc == 0 || nfunc >= avail || nfunc >= UINT32_MAX)
 		return -EINVAL;
 	tab->nfunc = (uint32_t)nfunc;
 	return 0;
 }
 
-/* Finds the moduledata that points at the pcHeader: in .go.module (Go
- * 1.26), else anywhere in the data. */
+/* Search order for the moduledata: its own section (Go 1.26), the section
+ * runtime.firstmoduledata lives in before, then everything else. */
+static int moduledata_pass(const char *name)
+{
+	if (!strcmp(name, ".go.module"))
+		return 0;
+	if (!strcmp(name, ".noptrdata"))
+		return 1;
+	return 2;
+}
+
+/* Finds the moduledata that points at the pcHeader. */
 static int moduledata_find(const struct pclntab *tab, uint64_t *md)
 {
 	uint64_t want_names = tab->vaddr + tab->funcnametab.off;
 	uint64_t want_cutab = tab->vaddr + tab->cutab.off;
+	uint8_t want[8];
 
-	for (int pass = 0; pass < 2; pass++) {
+	for (int i = 0; i < 8; i++)
+		want[i] = (uint8_t)(tab->vaddr >> (8 * i));
+	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < tab->nregions; i++) {
 			const struct region *r = &tab->regions[i];
-			bool module = !strcmp(r->name, ".go.module");
 
-			if ((pass == 0) != module || r->size < 8)
+			if (moduledata_pass(r->name) != pass || r->size < 8)
 				continue;
 			for (uint64_t off = (8 - (r->vaddr & 7)) & 7;
 			     off <= r->size - 8; off += 8) {
 				uint64_t names, cutab;
 
-				if (le64(r->bytes + off) != tab->vaddr)
+				if (memcmp(r->bytes + off, want, 8))
 					continue;
 				if (tab_read_ptr(tab,
 						 r->vaddr + off +
-							 MODULEDATA_FUNCNAMETAB,
+						     MODULEDATA_FUNCNAMETAB,
 						 &names) ||
-				    tab_read_ptr(tab,
-						 r->vaddr + off +
-							 MODULEDATA_CUTAB,
-						 &cutab))
+				    tab_read_ptr(
+					tab, r->vaddr + off + MODULEDATA_CUTAB,
+					&cutab))
 					continue;
-				if (names == want_names && cutab == want_cutab) {
+				if (names == want_names &&
+				    cutab == want_cutab) {
 					*md = r->vaddr + off;
 					return 0;
 				}
@@ -713,8 +753,9 @@ static int moduledata_find_reloc(const struct pclntab *tab, uint64_t *md)
 }
 
 /* Text start (1.18+, when the header has none) and gofunc (1.18+). */
-static int module_addrs(struct pclntab *tab, const struct go_syms *syms)
+static int module_addrs(struct pclntab *tab, struct go_syms *lazy)
 {
+	const struct go_syms *syms;
 	uint64_t md = 0, text = 0, gofunc = 0;
 	bool found;
 
@@ -723,21 +764,22 @@ static int module_addrs(struct pclntab *tab, const struct go_syms *syms)
 	if (found && tab->text_start == 0 &&
 	    tab_read_ptr(tab, md + MODULEDATA_TEXT, &text) == 0)
 		tab->text_start = text;
-	if (tab->text_start == 0 && syms->has_text)
-		tab->text_start = syms->text;
+	if (tab->text_start == 0 && syms_get(lazy)->has_text)
+		tab->text_start = lazy->text;
 	if (tab->text_start == 0)
 		return -ENODATA;
 
 	if (found &&
 	    tab_read_ptr(tab,
-			 md + (tab->format == PCLNTAB_GO118 ?
-				       MODULEDATA_GOFUNC_118 :
-				       MODULEDATA_GOFUNC_120),
+			 md + (tab->format == PCLNTAB_GO118
+				   ? MODULEDATA_GOFUNC_118
+				   : MODULEDATA_GOFUNC_120),
 			 &gofunc) == 0 &&
 	    tab_ptr(tab, gofunc, 1)) {
 		tab->gofunc = gofunc;
 		tab->has_gofunc = true;
-	} else if (syms->has_gofunc && tab_ptr(tab, syms->gofunc, 1)) {
+	} else if ((syms = syms_get(lazy))->has_gofunc &&
+		   tab_ptr(tab, syms->gofunc, 1)) {
 		tab->gofunc = syms->gofunc;
 		tab->has_gofunc = true;
 	}
@@ -760,38 +802,38 @@ static int table_check(struct pclntab *tab)
  * read from a copy of funcnametab where the suffixes are cut off. */
 static int names_prepare(struct pclntab *tab)
 {
-	static const char *const suffixes[] = { ".abi0", ".abiinternal" };
 	const uint8_t *names = tab->data + tab->funcnametab.off;
 	uint64_t len = tab->funcnametab.end - tab->funcnametab.off;
-	bool found = false;
+	uint64_t pos = 0;
+	const uint8_t *hit;
 
 	tab->names = names;
-	for (size_t s = 0; s < 2 && !found; s++)
-		found = memmem(names, len, suffixes[s],
-			       strlen(suffixes[s]) + 1) != NULL;
-	if (!found)
-		return 0;
-	tab->names_copy = malloc(len);
-	if (!tab->names_copy)
-		return -ENOMEM;
-	memcpy(tab->names_copy, names, len);
-	for (size_t s = 0; s < 2; s++) {
-		size_t slen = strlen(suffixes[s]) + 1;
-		uint8_t *p = tab->names_copy, *hit;
+	/* one pass over the names; ".abi" is rare, suffixes rarer */
+	while ((hit = memmem(names + pos, len - pos, ".abi", 4))) {
+		uint64_t at = (uint64_t)(hit - names), rest = len - at;
 
-		while ((hit = memmem(p, len - (uint64_t)(p - tab->names_copy),
-				     suffixes[s], slen))) {
-			*hit = 0;
-			p = hit + slen;
+		if ((rest >= 6 && !memcmp(hit, ".abi0", 6)) ||
+		    (rest >= 13 && !memcmp(hit, ".abiinternal", 13))) {
+			if (!tab->names_copy) {
+				tab->names_copy = malloc(len);
+				if (!tab->names_copy)
+					return -ENOMEM;
+				memcpy(tab->names_copy, names, len);
+			}
+			tab->names_copy[at] = 0;
 		}
+		pos = at + 4;
 	}
-	tab->names = tab->names_copy;
+	if (tab->names_copy)
+		tab->names = tab->names_copy;
 	return 0;
 }
 
 /* Locates the pcHeader: section, symbol, or scan. */
-static int pclntab_locate(struct pclntab *tab, const struct go_syms *syms)
+static int pclntab_locate(struct pclntab *tab, struct go_syms *lazy)
 {
+	const struct go_syms *syms;
+
 	for (size_t i = 0; i < tab->nregions; i++) {
 		const struct region *r = &tab->regions[i];
 
@@ -800,6 +842,7 @@ static int pclntab_locate(struct pclntab *tab, const struct go_syms *syms)
 			continue;
 		return header_parse(tab, r->bytes, r->size, r->vaddr, false);
 	}
+	syms = syms_get(lazy);
 	if (syms->has_pclntab) {
 		for (size_t i = 0; i < tab->nregions; i++) {
 			const struct region *r = &tab->regions[i];
@@ -810,7 +853,8 @@ static int pclntab_locate(struct pclntab *tab, const struct go_syms *syms)
 				continue;
 			off = syms->pclntab - r->vaddr;
 			size = r->size - off;
-			if (syms->has_epclntab && syms->epclntab > syms->pclntab &&
+			if (syms->has_epclntab &&
+			    syms->epclntab > syms->pclntab &&
 			    syms->epclntab - syms->pclntab < size)
 				size = syms->epclntab - syms->pclntab;
 			return header_parse(tab, r->bytes + off, size,
@@ -845,7 +889,7 @@ static int pclntab_locate(struct pclntab *tab, const struct go_syms *syms)
 struct pclntab *pclntab__new(Elf *elf)
 {
 	struct pclntab *tab;
-	struct go_syms syms;
+	struct go_syms syms = {.elf = elf};
 	GElf_Ehdr ehdr;
 	int err;
 
@@ -867,7 +911,6 @@ struct pclntab *pclntab__new(Elf *elf)
 	err = regions_collect(elf, &tab->regions, &tab->nregions);
 	if (err)
 		goto out;
-	syms_collect(elf, &syms);
 	err = pclntab_locate(tab, &syms);
 	if (err)
 		goto out;
@@ -908,8 +951,7 @@ enum pclntab_format pclntab__format(const struct pclntab *tab)
 	return tab->format;
 }
 
-void pclntab__text_range(const struct pclntab *tab, uint64_t *lo,
-			 uint64_t *hi)
+void pclntab__text_range(const struct pclntab *tab, uint64_t *lo, uint64_t *hi)
 {
 	*lo = tab->text_lo;
 	*hi = tab->text_hi;
@@ -1007,8 +1049,7 @@ static int inline_entry(const struct pclntab *tab, const struct func_rec *f,
 		name = (int32_t)le32(p + 12);
 		parent = (int32_t)le32(p + 16);
 	}
-	if (name < 0 || parent < 0 ||
-	    (uint64_t)parent >= f->end - f->entry)
+	if (name < 0 || parent < 0 || (uint64_t)parent >= f->end - f->entry)
 		return -EINVAL;
 	*name_off = (uint32_t)name;
 	*parent_pc = f->entry + (uint64_t)parent;
@@ -1018,8 +1059,8 @@ static int inline_entry(const struct pclntab *tab, const struct func_rec *f,
 /* Inline tree index at @pc, -1 outside inlined code. Like the runtime's
  * non-strict lookup, a table that does not cover @pc (the padding after
  * the code) means no inlining. */
-static int32_t inline_index(const struct pclntab *tab,
-			    const struct func_rec *f, uint64_t pc)
+static int32_t inline_index(const struct pclntab *tab, const struct func_rec *f,
+			    uint64_t pc)
 {
 	uint32_t table = func_pcdata(tab, f, PCDATA_INLTREEINDEX);
 	int32_t ix;
@@ -1164,9 +1205,8 @@ int go_buildinfo__version(Elf *elf, char *buf, size_t size)
 			if (memcmp(r->bytes + off, BUILDINFO_MAGIC,
 				   BUILDINFO_MAGIC_LEN))
 				continue;
-			err = buildinfo_parse(regions, nregions,
-					      r->bytes + off, r->size - off,
-					      buf, size);
+			err = buildinfo_parse(regions, nregions, r->bytes + off,
+					      r->size - off, buf, size);
 			goto out;
 		}
 	}

@@ -222,7 +222,8 @@ static int expr_eval(const Dwarf_Op *ops, size_t nops, const struct regs *r,
 /* One CFI step for the frame at link-time @lookup. Fills @caller. */
 static enum step_result cfi_step(struct elf_obj *o, uint64_t lookup,
 				 const struct regs *cur, struct mem_view *m,
-				 struct regs *caller, bool *signal_frame)
+				 struct regs *caller, bool *signal_frame,
+				 uint64_t *fn_start)
 {
 	enum step_result ret = STEP_NO_INFO;
 	Dwarf_Frame *frame = NULL;
@@ -290,8 +291,10 @@ static enum step_result cfi_step(struct elf_obj *o, uint64_t lookup,
 	}
 	if (!(caller->valid & (1u << 16)))
 		goto out;
-	if (!dwarf_frame_info(frame, &start, &end, &signalp))
+	if (!dwarf_frame_info(frame, &start, &end, &signalp)) {
 		*signal_frame = signalp;
+		*fn_start = start;
+	}
 	ret = STEP_OK;
 out:
 	free(frame);
@@ -459,6 +462,47 @@ static int64_t chain_sync(struct unwind_ctx *u, uint64_t bp)
 
 static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation);
 
+/* Whether the code before return address @ra (link-time, in @o) is a call,
+ * and, when it is a direct call within @o, one to @callee (link-time entry
+ * in @callee_obj; 0 when unknown) or to a PLT stub. Return addresses read
+ * from a live process are checked so: a stack that moved on since the
+ * sample gives return addresses that are not calls of the function below. */
+static bool is_call_to(struct elf_obj *o, uint64_t ra, uint64_t callee,
+		       const struct elf_obj *callee_obj)
+{
+	uint8_t c[8];
+
+	if (ra < 8 || elf_obj__read(o, ra - 8, c, sizeof(c)))
+		return false;
+	if (c[3] == 0xe8) {
+		int32_t rel;
+		uint64_t target;
+
+		memcpy(&rel, c + 4, 4);
+		target = ra + (uint64_t)(int64_t)rel;
+		if (!callee || callee_obj != o || target == callee)
+			return true;
+		return elf_obj__in_plt(o, target);
+	}
+	/* indirect: FF /2 with any addressing form ending right at ra */
+	for (int i = 0; i < 7; i++) {
+		unsigned mod = c[i + 1] >> 6, rm = c[i + 1] & 7;
+		int len = 2;
+
+		if (c[i] != 0xff || ((c[i + 1] >> 3) & 7) != 2)
+			continue;
+		if (mod == 1)
+			len += 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			len += 4;
+		if (mod != 3 && rm == 4)
+			len += 1;
+		if (i + len == 8)
+			return true;
+	}
+	return false;
+}
+
 /* C -> Go callback: cgocallback's frame record is on g0 (@bp_cb), below
  * crosscall2's, which saved the C caller's callee-saved registers. Those
  * frames are frozen while the callback runs. crosscall2's layout
@@ -495,6 +539,8 @@ static void callback_switch(struct unwind_ctx *u, uint64_t bp_cb)
 	}
 	push_frame(r, ra_cc2, map, 0);
 	cfa = bp_cb + 16 + (uint64_t)delta + 8;
+	struct elf_obj *cc2_obj = map->obj;
+	uint64_t cc2_entry = fn.entry;
 	for (int i = 0; i < 6; i++) {
 		if (!mem__read(&u->mem, bp_cc2 - 40 + 8 * (uint64_t)i, &saved[i])) {
 			truncate(r, "callback's C frames not readable");
@@ -505,6 +551,12 @@ static void callback_switch(struct unwind_ctx *u, uint64_t bp_cb)
 	if (!mem__read(&u->mem, cfa - 8, &ra) ||
 	    (rbp == cfa - 16 && !mem__read(&u->mem, cfa - 16, &rbp))) {
 		truncate(r, "callback's C frames not readable");
+		return;
+	}
+	map = procmap__find(u->pm, u->proc, ra - 1);
+	if (!map || !map->obj ||
+	    !is_call_to(map->obj, ra - map->bias, cc2_entry, cc2_obj)) {
+		truncate(r, "callback's C frames changed since the sample");
 		return;
 	}
 	c.r[3] = saved[0];
@@ -538,11 +590,14 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 	uint64_t kbp = bp, ras[CGOPROF_MAX_FRAMES];
 	uint32_t nras = 0;
 	bool first = true, bp_known = true;
+	/* the function below the next return address, to check calls */
+	const struct elf_obj *callee_obj = switch_obj;
+	uint64_t callee_entry = switch_entry;
 
 	u->mem.frozen = frozen;
 	for (;;) {
 		uint64_t ra = 0, next = 0;
-		bool have_next = false;
+		bool have_next = false, from_live = false;
 		struct go_func fn;
 		struct map *map;
 		uint64_t lookup;
@@ -590,6 +645,7 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 				return;
 			}
 			have_next = mem__read(&u->mem, bp, &next);
+			from_live = true;
 		}
 		if (!ra) {
 			truncate(r, "frame pointer chain ended");
@@ -606,6 +662,13 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 			truncate(r, "return address in no Go function");
 			return;
 		}
+		/* goroutines start with a made-up return address in goexit */
+		if (from_live && !(first && switch_obj) &&
+		    !(fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) &&
+		    !is_call_to(map->obj, lookup + 1, callee_entry, callee_obj)) {
+			truncate(r, "goroutine stack changed since the sample");
+			return;
+		}
 		if (first && switch_obj && go_special(fn.name) != GO_CGOCALL &&
 		    (strstr(fn.name, "._Cfunc_") || strstr(fn.name, "._C2func_"))) {
 			/* Go < 1.21: asmcgocall had no frame record */
@@ -616,8 +679,19 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 				return;
 			}
 			push_frame(r, site + map->bias, map, 0);
+			if (from_live && !is_call_to(map->obj, lookup + 1, 0, NULL)) {
+				truncate(r, "goroutine stack changed since the sample");
+				return;
+			}
+		} else if (first && switch_obj && from_live &&
+			   !is_call_to(map->obj, lookup + 1, callee_entry,
+				       callee_obj)) {
+			truncate(r, "goroutine stack changed since the sample");
+			return;
 		}
 		first = false;
+		callee_obj = map->obj;
+		callee_entry = fn.entry;
 		push_frame(r, ra, map, 0);
 		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
 			r->status = STACK_COMPLETE;
@@ -685,6 +759,7 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 		struct regs caller;
 		enum step_result sr = STEP_NO_INFO;
 		bool signal_frame = false, is_go;
+		uint64_t fn_start = 0;
 		struct go_func fn;
 		struct map *map;
 
@@ -749,7 +824,7 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 			sr = go_step(map->obj, lookup, cur, &u->mem, &caller, &fn);
 		} else {
 			sr = cfi_step(map->obj, lookup, cur, &u->mem, &caller,
-				      &signal_frame);
+				      &signal_frame, &fn_start);
 		}
 		if (sr != STEP_OK)
 			caller.r[7] = is_go ? caller.r[7] : 0;
@@ -799,6 +874,29 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 		if (caller.r[7] <= cur->r[7] && !signal_frame) {
 			truncate(r, "stack went backwards");
 			return;
+		}
+		if (u->mem.frozen && !signal_frame && fflags != UNWIND_FRAME_FP) {
+			/* read from the live process: the caller must call
+			 * this function (asmcgocall reaches C by a jump) */
+			struct map *cm = procmap__find(u->pm, u->proc,
+						       caller.r[16] - 1);
+			struct go_func cfn;
+			uint64_t entry = is_go ? fn.entry : fn_start;
+
+			if (!cm || !cm->obj) {
+				truncate(r, "unmapped return address");
+				return;
+			}
+			if (!(cm->obj->go &&
+			      elf_obj__is_go_pc(cm->obj, caller.r[16] - 1 - cm->bias) &&
+			      !pclntab__find_func(cm->obj->go,
+						  caller.r[16] - 1 - cm->bias, &cfn) &&
+			      go_special(cfn.name) == GO_ASMCGOCALL) &&
+			    !is_call_to(cm->obj, caller.r[16] - cm->bias, entry,
+					map->obj)) {
+				truncate(r, "C frames changed since the sample");
+				return;
+			}
 		}
 		*cur = caller;
 		activation = !signal_frame;

@@ -44,6 +44,9 @@ struct elf_obj {
 	/* Go runtime facts the unwinder needs, found once (elf_obj__go_rt) */
 	bool go_rt_tried;
 	uint64_t go_cgocall_ret;	/* after cgocall's CALL asmcgocall; 0 */
+	bool plt_tried;
+	unsigned nplt;
+	uint64_t plt[4][2];	/* .plt, .plt.sec, .plt.got ranges */
 };
 
 struct elf_cache;
@@ -84,6 +87,8 @@ struct sym_frame {
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *frames, int max);
 
+/* Whether link-time @vaddr is in a PLT section. */
+bool elf_obj__in_plt(struct elf_obj *o, uint64_t vaddr);
 /* Reads @len bytes of the file at link-time @vaddr. 0 or -errno. */
 int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len);
 

@@ -71,7 +71,7 @@ int pclntab__frames(const struct pclntab *tab, const struct go_func *fn,
 		    uint64_t pc, struct go_frame *frames, int max);
 
 /* Go version from .go.buildinfo ("go1.26.8") into @buf. 0, -ENODATA when
- * there is none, -EINVAL when malformed. */
+ * there is none, -EINVAL when malformed, -ERANGE when @size is too small. */
 int go_buildinfo__version(Elf *elf, char *buf, size_t size);
 
 #endif

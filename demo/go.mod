@@ -1,0 +1,3 @@
+module cgoprof.demo/cgodemo
+
+go 1.19
