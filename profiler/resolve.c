@@ -69,14 +69,13 @@ void profile__free(struct profile *p)
 
 static int resolve_loc(struct resolved *r, const struct stack_table *t,
 		       const struct stack_loc *l, const struct kallsyms *k,
-		       struct profile_location *out, bool *named)
+		       struct profile_location *out)
 {
 	struct sym_frame sf[32];
 	struct profile_frame *fr;
 	char buf[4200];
 	int n = 0;
 
-	*named = true;
 	out->address = l->pc;
 	out->mapping = l->mapping;
 	out->is_leaf = l->leaf;
@@ -116,7 +115,6 @@ static int resolve_loc(struct resolved *r, const struct stack_table *t,
 
 		fr->kind = FRAME_KIND_KERNEL;
 		snprintf(buf, sizeof(buf), "%s", name ? name : "[kernel.kallsyms]");
-		*named = name != NULL;
 		break;
 	}
 	case LOC_PSEUDO:
@@ -127,7 +125,6 @@ static int resolve_loc(struct resolved *r, const struct stack_table *t,
 			snprintf(buf, sizeof(buf), "%s", l->pseudo);
 		break;
 	default:
-		*named = false;
 		if (l->mapping != UINT32_MAX) {
 			const struct stack_mapping *m = &t->mappings[l->mapping];
 			const char *base = strrchr(m->path, '/');
@@ -157,7 +154,6 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 	struct profile_location *locs;
 	struct profile_mapping *maps;
 	struct profile_stack *stacks;
-	bool *unnamed = NULL;
 	struct proc *first = NULL;
 	int err = -ENOMEM;
 
@@ -180,17 +176,12 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 	maps = arena_alloc(r, (t->nmappings + 1) * sizeof(*maps));
 	locs = arena_alloc(r, (t->nlocs + 1) * sizeof(*locs));
 	stacks = arena_alloc(r, (t->nstacks + 1) * sizeof(*stacks));
-	unnamed = calloc(t->nmappings + 1, sizeof(*unnamed));
-	if (!maps || !locs || !stacks || !unnamed)
+	if (!maps || !locs || !stacks)
 		goto fail;
 	for (size_t i = 0; i < t->nlocs; i++) {
-		bool named;
-
-		err = resolve_loc(r, t, &t->locs[i], k, &locs[i], &named);
+		err = resolve_loc(r, t, &t->locs[i], k, &locs[i]);
 		if (err)
 			goto fail;
-		if (!named && t->locs[i].mapping != UINT32_MAX)
-			unnamed[t->locs[i].mapping] = true;
 	}
 	if (pm) {
 		for (size_t i = 0; i < t->nstacks && !first; i++)
@@ -205,7 +196,11 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 			.offset = sm->pgoff,
 			.path = arena_strdup(r, sm->path),
 			.build_id = arena_strdup(r, sm->obj ? sm->obj->build_id : ""),
-			.symbolized = !unnamed[i] && (sm->obj || !sm->map_id),
+			/* cgoprof read the binary and named every location in
+			 * it (a name it lacks is "[module+0xoffset]"): pprof
+			 * must not re-symbolize it, which for a stripped Go
+			 * binary gives wrong names */
+			.symbolized = sm->obj != NULL || !sm->map_id,
 			.is_main = first && first->exe && sm->pid == first->pid &&
 				   !strcmp(first->exe, sm->path),
 		};
@@ -245,10 +240,8 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 	r->p.nlocations = t->nlocs;
 	r->p.stacks = stacks;
 	r->p.nstacks = t->nstacks;
-	free(unnamed);
 	return &r->p;
 fail:
-	free(unnamed);
 	profile__free(&r->p);
 	errno = -err;
 	return NULL;

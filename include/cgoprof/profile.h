@@ -50,7 +50,8 @@ struct profile_mapping {
 	uint64_t start, limit, offset;
 	const char *path;	/* "[vdso]", "[kernel.kallsyms]", or a path */
 	const char *build_id;	/* hex string, "" when none */
-	bool symbolized;	/* every location in it got a function name */
+	bool symbolized;	/* cgoprof read the binary and named every
+				 * location in it (some as [module+0xoff]) */
 	bool is_main;		/* the main executable of the (first) process */
 };
 
