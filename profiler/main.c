@@ -94,6 +94,10 @@ static const char usage_record[] =
 	"  -m, --mmap-pages N      ring buffer pages per CPU (power of two)\n"
 	"      --no-kernel         user frames only\n"
 	"      --no-live-reads     never read the target's memory\n"
+	"      --cgo-probe         a uprobe at runtime.asmcgocall records the Go\n"
+	"                          stack as each cgo call starts: exact Go callers\n"
+	"                          of C code that uses rbp, at a cost per cgo call\n"
+	"                          (microseconds: only for programs that make few)\n"
 	"      --pid-root          folded: root 'comm-PID'  (also --pid with -p)\n"
 	"      --tid               folded: root 'comm-PID/TID'\n"
 	"      --annotate          folded: '_[k]' kernel, '_[i]' inlined frames\n"
@@ -276,7 +280,8 @@ static int check_output(const char *path)
 static int cmd_record(int argc, char **argv)
 {
 	enum { OPT_STACK = 256, OPT_NO_KERNEL, OPT_TID, OPT_ANNOTATE,
-	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE };
+	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE,
+	       OPT_CGO_PROBE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "freq", required_argument, NULL, 'F' },
@@ -288,6 +293,7 @@ static int cmd_record(int argc, char **argv)
 		{ "stack-size", required_argument, NULL, OPT_STACK },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
+		{ "cgo-probe", no_argument, NULL, OPT_CGO_PROBE },
 		{ "pid-root", no_argument, NULL, OPT_PID_ROOT },
 		{ "tid", no_argument, NULL, OPT_TID },
 		{ "annotate", no_argument, NULL, OPT_ANNOTATE },
@@ -394,6 +400,9 @@ static int cmd_record(int argc, char **argv)
 		case OPT_NO_LIVE:
 			ro.unwind.live_reads = false;
 			break;
+		case OPT_CGO_PROBE:
+			ro.cgo_probe = true;
+			break;
 		case OPT_PID_ROOT:
 			eo.folded_pid = true;
 			break;
@@ -484,6 +493,12 @@ static int cmd_record(int argc, char **argv)
 		const struct record_stats *st = record__stats(rec);
 
 		export__summary_text(prof, stderr);
+		if (cli.verbose && st->samples)
+			fprintf(stderr, "mean time from sample to unwinding: %.1f us\n",
+				(double)st->latency_ns / (double)st->samples / 1e3);
+		if (st->cgo_entries && cli.verbose)
+			fprintf(stderr, "cgo calls recorded by the entry probe: %" PRIu64 "\n",
+				st->cgo_entries);
 		if (st->throttled || st->bad_records)
 			fprintf(stderr,
 				"throttled: %" PRIu64 ", malformed records: %" PRIu64

@@ -48,6 +48,14 @@ struct pending {
  * short because live reads of frozen stacks need samples unwound soon. */
 #define CGOPROF_ORDER_HORIZON_NS 20000ULL
 
+#define CGO_ENTRIES 4
+
+struct cgo_thread {
+	uint32_t tid;
+	unsigned next;
+	struct cgo_entry e[CGO_ENTRIES];
+};
+
 struct record {
 	struct record_opts o;
 	struct perf_event_attr attr;
@@ -62,6 +70,15 @@ struct record {
 	uint32_t *tids_opened;	/* attach: threads with events */
 	size_t ntids, cap_tids;
 
+	/* cgo entry records (uprobe at runtime.asmcgocall) */
+	struct perf_event_attr probe_attr;
+	bool probe;
+	char probe_path[4200];
+	uint64_t *probe_ids;		/* sorted */
+	size_t nprobe_ids, cap_probe_ids;
+	struct cgo_thread *cgo;		/* open addressing by tid */
+	size_t cap_cgo, ncgo;
+
 	struct elf_cache *cache;
 	struct procmap *pm;
 	struct stack_table stacks;
@@ -70,6 +87,7 @@ struct record {
 	struct pending *pending;	/* records read, not yet used */
 	size_t npending, cap_pending;
 	uint8_t *pending_bytes;
+	uint8_t *pending_spare;		/* as large: the next compaction's target */
 	size_t pending_len, pending_cap;
 	uint64_t seq;
 	uint64_t t_start, t_end;	/* CLOCK_MONOTONIC ns */
@@ -134,6 +152,9 @@ void record__free(struct record *r)
 	free(r->rings);
 	free(r->pending);
 	free(r->pending_bytes);
+	free(r->pending_spare);
+	free(r->probe_ids);
+	free(r->cgo);
 	free(r->tids_opened);
 	stack_table__release(&r->stacks);
 	procmap__free(r->pm);
@@ -162,7 +183,8 @@ static int build_attr(struct record *r, struct record_error *e)
 	} else {
 		a->sample_period = r->o.period ? r->o.period : 1;
 	}
-	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+			 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
 			 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN |
 			 PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 	if (r->o.sample_addr)
@@ -204,6 +226,227 @@ static int add_fd(struct record *r, int fd)
 	}
 	r->fds[r->nfds++] = fd;
 	return 0;
+}
+
+static int read_sysfs_int(const char *path)
+{
+	char buf[32] = "";
+	FILE *f = fopen(path, "re");
+	int v = -1;
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			v = atoi(buf);
+		fclose(f);
+	}
+	return v;
+}
+
+/* Prepares the cgo entry probe on the Go binary at @path (opened through
+ * @open_path): a uprobe at runtime.asmcgocall, recording the callchain
+ * (exact there: Go code keeps frame pointers) and the return address into
+ * runtime.cgocall at SP. Not an error when the binary is not Go. */
+static void probe_prepare(struct record *r, const char *open_path)
+{
+	struct perf_event_attr *a = &r->probe_attr;
+	struct elf_obj *o;
+	struct go_func fn;
+	uint64_t off;
+	int type;
+
+	if (!r->o.cgo_probe || r->probe)
+		return;
+	o = elf_cache__open(r->cache, open_path, open_path, 0, 0);
+	if (!o || !o->go || elf_obj__go_func(o, "runtime.asmcgocall", &fn) ||
+	    elf_obj__vaddr_to_offset(o, fn.entry, &off) ||
+	    elf_obj__go_func(o, "crosscall2", &fn))
+		return; /* not Go, or Go without cgo */
+	type = read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
+	if (type < 0) {
+		pr_info("no uprobe PMU: cgo calls use live reads only");
+		return;
+	}
+	snprintf(r->probe_path, sizeof(r->probe_path), "%s", open_path);
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->type = (uint32_t)type;
+	a->config1 = (uint64_t)(uintptr_t)r->probe_path;
+	a->config2 = off;
+	a->sample_period = 1;
+	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+			 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+			 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+			 PERF_SAMPLE_STACK_USER;
+	a->sample_regs_user = CGOPROF_REGS_MASK;
+	a->sample_stack_user = 8;
+	a->exclude_callchain_kernel = 1;
+	/* Not inherited: the kernel would read config1 (our pointer to the
+	 * path) again in the target's address space when it creates a
+	 * thread, and fail its clone with EFAULT. Threads created later get
+	 * their own probe from their FORK record. */
+	a->inherit = 0;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->disabled = r->attr.disabled;
+	a->enable_on_exec = r->attr.enable_on_exec;
+	r->probe = true;
+}
+
+static int probe_id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Opens the cgo entry probe for @pid on @cpu, into that CPU's ring. */
+static void probe_open(struct record *r, pid_t pid, int cpu)
+{
+	uint64_t id;
+	int fd;
+
+	if (!r->probe || r->rings[cpu].fd < 0)
+		return;
+	fd = sys_perf_event_open(&r->probe_attr, pid, cpu, -1,
+				 PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		pr_info("cgo entry probe: %s", strerror(errno));
+		return;
+	}
+	if (add_fd(r, fd)) {
+		close(fd);
+		return;
+	}
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
+	    ioctl(fd, PERF_EVENT_IOC_ID, &id))
+		return;
+	if (r->nprobe_ids == r->cap_probe_ids) {
+		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
+		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
+
+		if (!p)
+			return;
+		r->probe_ids = p;
+		r->cap_probe_ids = cap;
+	}
+	r->probe_ids[r->nprobe_ids++] = id;
+	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids), probe_id_cmp);
+}
+
+static struct cgo_thread *cgo_thread(struct record *r, uint32_t tid,
+				     bool create)
+{
+	size_t mask, i;
+
+	if (!r->cap_cgo) {
+		if (!create)
+			return NULL;
+		r->cap_cgo = 64;
+		r->cgo = calloc(r->cap_cgo, sizeof(*r->cgo));
+		if (!r->cgo) {
+			r->cap_cgo = 0;
+			return NULL;
+		}
+	}
+	mask = r->cap_cgo - 1;
+	for (i = tid & mask; r->cgo[i].tid; i = (i + 1) & mask)
+		if (r->cgo[i].tid == tid)
+			return &r->cgo[i];
+	if (!create)
+		return NULL;
+	if ((r->ncgo + 1) * 2 > r->cap_cgo) {
+		size_t cap = r->cap_cgo * 2;
+		struct cgo_thread *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		for (size_t j = 0; j < r->cap_cgo; j++) {
+			size_t k;
+
+			if (!r->cgo[j].tid)
+				continue;
+			for (k = r->cgo[j].tid & (cap - 1); t[k].tid;
+			     k = (k + 1) & (cap - 1))
+				;
+			t[k] = r->cgo[j];
+		}
+		free(r->cgo);
+		r->cgo = t;
+		r->cap_cgo = cap;
+		return cgo_thread(r, tid, create);
+	}
+	r->cgo[i].tid = tid;
+	r->ncgo++;
+	return &r->cgo[i];
+}
+
+static const struct cgo_entry *cgo_entry_lookup(void *ctx, uint32_t tid,
+						uint64_t bp, uint64_t time)
+{
+	struct record *r = ctx;
+	struct cgo_thread *t = cgo_thread(r, tid, false);
+	const struct cgo_entry *best = NULL;
+
+	if (!t)
+		return NULL;
+	/* the call in progress is the latest entry before the sample; its
+	 * frame pointer is asmcgocall's frame (Go >= 1.21: sp - 8) or
+	 * cgocall's (before: rbp unchanged at entry) */
+	for (int i = 0; i < CGO_ENTRIES; i++) {
+		const struct cgo_entry *e = &t->e[i];
+
+		if (!e->n || e->time > time)
+			continue;
+		if (!best || e->time > best->time)
+			best = e;
+	}
+	if (best && (bp == best->sp - 8 || bp == best->bp))
+		return best;
+	return NULL;
+}
+
+static void on_probe(struct record *r, const struct perf_event_header *h)
+{
+	struct perf_sample s;
+	struct cgo_thread *t;
+	struct cgo_entry *e;
+	uint64_t i = 0;
+
+	if (perf_sample__parse(h, r->probe_attr.sample_type,
+			       r->probe_attr.sample_regs_user, &s) ||
+	    !s.regs_abi || s.stack_dyn_size < 8) {
+		r->stats.bad_records++;
+		return;
+	}
+	t = cgo_thread(r, s.tid, true);
+	if (!t)
+		return;
+	e = &t->e[t->next++ % CGO_ENTRIES];
+	e->time = s.time;
+	e->sp = s.regs[PERF_REG_SP];
+	e->bp = s.regs[PERF_REG_BP];
+	e->n = 0;
+	memcpy(&e->pcs[e->n++], s.stack, 8);
+	/* the user callchain: ip, then the frame records from rbp */
+	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
+		i++;
+	for (i += 2; i < s.callchain_nr && e->n < CGOPROF_MAX_FRAMES; i++) {
+		if (s.callchain[i] >= (uint64_t)-4095)
+			break;
+		e->pcs[e->n++] = s.callchain[i];
+	}
+	r->stats.cgo_entries++;
+}
+
+static bool is_probe_record(struct record *r, const struct perf_event_header *h)
+{
+	uint64_t id;
+
+	if (!r->nprobe_ids || h->size < sizeof(*h) + 8)
+		return false;
+	memcpy(&id, h + 1, 8);
+	return bsearch(&id, r->probe_ids, r->nprobe_ids, sizeof(id),
+		       probe_id_cmp) != NULL;
 }
 
 /* Opens the event for @pid on @cpu and routes it to that CPU's ring. */
@@ -276,6 +519,9 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 	char path[64];
 	int err, pass;
 
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	probe_prepare(r, path);
+
 	for (pass = 0; pass < 8; pass++) {
 		bool added = false;
 		struct dirent *de;
@@ -304,6 +550,7 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 					closedir(d);
 					return err;
 				}
+				probe_open(r, (pid_t)tid, cpu);
 			}
 			if (r->ntids == r->cap_tids) {
 				size_t cap = r->cap_tids ? r->cap_tids * 2 : 64;
@@ -333,6 +580,27 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 		e->pid = pid;
 	}
 	return err;
+}
+
+/* @cmd as execvp would find it. */
+static bool resolve_command(const char *cmd, char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	bool found = false;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, size, "%s", cmd);
+		return !access(out, X_OK);
+	}
+	copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, size, "%s/%s", *dir ? dir : ".", cmd);
+		found = !access(out, X_OK);
+	}
+	free(copy);
+	return found;
 }
 
 static int launch(struct record *r, struct record_error *e)
@@ -369,12 +637,19 @@ static int launch(struct record *r, struct record_error *e)
 	r->go_fd = go[1];
 	r->attr.disabled = 1;
 	r->attr.enable_on_exec = 1;
+	{
+		char resolved[4096];
+
+		if (resolve_command(r->o.argv[0], resolved, sizeof(resolved)))
+			probe_prepare(r, resolved);
+	}
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
 		err = open_one(r, r->child, cpu, e);
 		if (err) {
 			close(status[0]);
 			return err;
 		}
+		probe_open(r, r->child, cpu);
 	}
 	procmap__proc(r->pm, (uint32_t)r->child, true);
 	r->t_start = now_ns(CLOCK_MONOTONIC);
@@ -471,6 +746,12 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		return;
 	}
 	r->stats.samples++;
+	{
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		if (now > s.time)
+			r->stats.latency_ns += now - s.time;
+	}
 	p = procmap__proc(r->pm, s.pid, true);
 	if (p && !procmap__thread(r->pm, s.tid, s.pid, false)) {
 		struct thread *t = procmap__thread(r->pm, s.tid, s.pid, true);
@@ -478,6 +759,8 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		if (t)
 			memcpy(t->comm, p->comm, sizeof(t->comm));
 	}
+	r->o.unwind.cgo_entry = r->probe ? cgo_entry_lookup : NULL;
+	r->o.unwind.cgo_ctx = r;
 	if (unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound)) {
 		r->stats.unwind_failed++;
 		return;
@@ -493,7 +776,10 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		on_sample(r, h);
+		if (is_probe_record(r, h))
+			on_probe(r, h);
+		else
+			on_sample(r, h);
 		break;
 	case PERF_RECORD_MMAP2: {
 		const struct rec_mmap2 *m = (const void *)h;
@@ -536,6 +822,13 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 		if (h->type == PERF_RECORD_FORK) {
 			procmap__fork(r->pm, f->pid, f->ppid, f->tid);
 			r->stats.threads_seen++;
+			if (r->probe && f->pid == f->ppid) {
+				/* a new thread of a probed process */
+				r->probe_attr.disabled = 0;
+				r->probe_attr.enable_on_exec = 0;
+				for (int cpu = 0; cpu < r->ncpus; cpu++)
+					probe_open(r, (pid_t)f->tid, cpu);
+			}
 		} else {
 			procmap__exit(r->pm, f->pid, f->tid);
 		}
@@ -570,13 +863,13 @@ static uint64_t record_time(const struct perf_event_header *h)
 {
 	uint64_t t = 0;
 
-	/* samples: header, ip, pid/tid, time; other records end with the
-	 * sample_id trailer: pid/tid, time */
+	/* samples: header, id, ip, pid/tid, time; other records end with
+	 * the sample_id trailer: pid/tid, time, id */
 	if (h->type == PERF_RECORD_SAMPLE) {
-		if (h->size >= sizeof(*h) + 24)
-			memcpy(&t, (const uint8_t *)h + sizeof(*h) + 16, 8);
-	} else if (h->size >= sizeof(*h) + 16) {
-		memcpy(&t, (const uint8_t *)h + h->size - 8, 8);
+		if (h->size >= sizeof(*h) + 32)
+			memcpy(&t, (const uint8_t *)h + sizeof(*h) + 24, 8);
+	} else if (h->size >= sizeof(*h) + 24) {
+		memcpy(&t, (const uint8_t *)h + h->size - 16, 8);
 	}
 	return t;
 }
@@ -596,6 +889,10 @@ static int queue_record(const struct perf_event_header *h, void *ctx)
 		if (!p)
 			return -ENOMEM;
 		r->pending_bytes = p;
+		p = realloc(r->pending_spare, cap);
+		if (!p)
+			return -ENOMEM;
+		r->pending_spare = p;
 		r->pending_cap = cap;
 	}
 	if (r->npending == r->cap_pending) {
@@ -657,16 +954,10 @@ static void drain(struct record *r, uint64_t horizon)
 		r->pending_len = 0;
 		return;
 	}
-	/* keep the rest, compacted, in their sorted order */
+	/* keep the rest, compacted into the spare buffer, in sorted order */
 	{
-		uint8_t *bytes = malloc(r->pending_cap);
+		uint8_t *bytes = r->pending_spare;
 
-		if (!bytes) {
-			r->stats.lost += r->npending - used;
-			r->npending = 0;
-			r->pending_len = 0;
-			return;
-		}
 		for (size_t i = used; i < r->npending; i++) {
 			const struct perf_event_header *h =
 				(const void *)(r->pending_bytes + r->pending[i].off);
@@ -676,7 +967,7 @@ static void drain(struct record *r, uint64_t horizon)
 			r->pending[i - used].off = keep_len;
 			keep_len += (h->size + 7u) & ~7u;
 		}
-		free(r->pending_bytes);
+		r->pending_spare = r->pending_bytes;
 		r->pending_bytes = bytes;
 		r->pending_len = keep_len;
 		r->npending -= used;

@@ -388,6 +388,36 @@ int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
 	return -ENOENT;
 }
 
+int elf_obj__go_func(struct elf_obj *o, const char *name, struct go_func *fn)
+{
+	uint64_t lo, hi, pc;
+
+	if (!o->go)
+		return -ENODATA;
+	pclntab__text_range(o->go, &lo, &hi);
+	for (pc = lo; pc < hi; pc = fn->end) {
+		if (pclntab__find_func(o->go, pc, fn) || fn->end <= pc)
+			return -ENOENT;
+		if (!strcmp(fn->name, name))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int elf_obj__vaddr_to_offset(const struct elf_obj *o, uint64_t vaddr,
+			     uint64_t *off)
+{
+	for (size_t i = 0; i < o->nloads; i++) {
+		const GElf_Phdr *ph = &o->loads[i];
+
+		if (vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr < ph->p_filesz) {
+			*off = vaddr - ph->p_vaddr + ph->p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 bool elf_obj__in_plt(struct elf_obj *o, uint64_t vaddr)
 {
 	size_t shstrndx;
@@ -456,21 +486,27 @@ static int obj_dwfl(struct elf_obj *o)
 
 Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
 {
+	Dwarf_Addr bias;
+
 	(void)vaddr;
 	if (!o->cfi_tried) {
 		o->cfi_tried = true;
-		if (o->image) {
+		if (o->image)
 			o->eh_cfi = dwarf_getcfi_elf(o->elf);
-		} else if (!obj_dwfl(o)) {
-			Dwarf_Addr bias;
-
+		else if (!obj_dwfl(o))
 			o->eh_cfi = dwfl_module_eh_cfi(o->mod, &bias);
-			/* Go's .debug_frame is wrong for asmcgocall and has no
-			 * RBP rule; Go frames never get here (pcsp instead). */
-			o->dbg_cfi = dwfl_module_dwarf_cfi(o->mod, &bias);
-		}
 	}
-	return eh ? o->eh_cfi : o->dbg_cfi;
+	if (eh)
+		return o->eh_cfi;
+	/* .debug_frame only for objects without .eh_frame: loading it may
+	 * mean inflating a whole compressed debug file. Never for Go: Go's
+	 * .debug_frame is wrong for asmcgocall and has no rbp rule (Go
+	 * frames use pcsp); its C code has .eh_frame. */
+	if (!o->dbg_cfi_tried && !o->image && !o->go && o->mod && !o->eh_cfi) {
+		o->dbg_cfi_tried = true;
+		o->dbg_cfi = dwfl_module_dwarf_cfi(o->mod, &bias);
+	}
+	return o->dbg_cfi;
 }
 
 /* ---- symbolization ---- */

@@ -41,21 +41,27 @@ struct kallsyms *kallsyms__new(const char *path)
 		return NULL;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		uint64_t addr;
-		char type, name[256];
+		/* "ffffffff81000000 T _text\t[module]": parsed by hand, it is
+		 * 200 000 lines */
+		char *p = line, *end, *name;
+		uint64_t addr = strtoull(p, &end, 16);
+		char type;
 
-		if (sscanf(line, "%" SCNx64 " %c %255s", &addr, &type, name) != 3)
+		if (end == p || end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
+		type = end[1];
 		if (!addr || (type != 't' && type != 'T' && type != 'w' &&
 			      type != 'W'))
 			continue;
+		name = end + 3;
+		name[strcspn(name, "\t\n ")] = 0;
 		if (k->n == k->cap) {
 			size_t cap = k->cap ? k->cap * 2 : 65536;
-			void *p = realloc(k->syms, cap * sizeof(*k->syms));
+			void *q = realloc(k->syms, cap * sizeof(*k->syms));
 
-			if (!p)
+			if (!q)
 				break;
-			k->syms = p;
+			k->syms = q;
 			k->cap = cap;
 		}
 		k->syms[k->n].addr = addr;

@@ -48,9 +48,16 @@ static struct live_page *live_page(struct mem_view *m, uint64_t base)
 	struct live_page *p;
 
 	if (!m->pages) {
-		m->pages = calloc(LIVE_PAGES, sizeof(*m->pages));
-		if (!m->pages)
+		/* once per thread: not a 64 KiB calloc per sample */
+		static __thread struct live_page *cache;
+
+		if (!cache)
+			cache = calloc(LIVE_PAGES, sizeof(*cache));
+		if (!cache)
 			return NULL;
+		for (unsigned i = 0; i < LIVE_PAGES; i++)
+			cache[i].base = 0;
+		m->pages = cache;
 	}
 	for (unsigned i = 0; i < LIVE_PAGES; i++)
 		if (m->pages[i].base == base)
@@ -402,21 +409,15 @@ static int go_minor(const struct elf_obj *o)
  * looking for the CALL rel32 to asmcgocall in cgocall's code. */
 static uint64_t cgocall_return_site(struct elf_obj *o, uint64_t asmcgocall)
 {
-	uint64_t lo, hi, pc, found = 0;
+	uint64_t found = 0;
 	struct go_func fn;
 	int hits = 0;
 
 	if (o->go_rt_tried)
 		return o->go_cgocall_ret;
 	o->go_rt_tried = true;
-	pclntab__text_range(o->go, &lo, &hi);
-	for (pc = lo; pc < hi; pc = fn.end) {
-		if (pclntab__find_func(o->go, pc, &fn) || fn.end <= pc)
-			return 0;
-		if (!strcmp(fn.name, "runtime.cgocall"))
-			break;
-	}
-	if (pc >= hi || fn.end - fn.entry > 4096)
+	if (elf_obj__go_func(o, "runtime.cgocall", &fn) ||
+	    fn.end - fn.entry > 4096)
 		return 0;
 	{
 		uint8_t code[4096];
@@ -654,7 +655,8 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 		map = procmap__find(u->pm, u->proc, ra - 1);
 		if (!map || !map->obj ||
 		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias)) {
-			truncate(r, "frame pointer chain left Go code");
+			truncate(r, from_live ? "goroutine stack changed since the sample"
+					      : "frame pointer chain left Go code");
 			return;
 		}
 		lookup = ra - 1 - map->bias;
@@ -741,6 +743,49 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 	}
 }
 
+/* Go frames of a cgo call from its entry record (see struct cgo_entry).
+ * Returns false when there is none for this goroutine frame pointer. */
+static bool go_entry_walk(struct unwind_ctx *u, uint64_t bp)
+{
+	const struct cgo_entry *e;
+	struct unwind_result *r = u->r;
+
+	if (!u->o->cgo_entry)
+		return false;
+	e = u->o->cgo_entry(u->o->cgo_ctx, u->s->tid, bp, u->s->time);
+	if (!e)
+		return false;
+	for (uint32_t i = 0; i < e->n; i++) {
+		uint64_t ra = e->pcs[i];
+		struct map *map = procmap__find(u->pm, u->proc, ra - 1);
+		struct go_func fn;
+
+		if (r->n >= CGOPROF_MAX_FRAMES) {
+			truncate(r, "depth limit");
+			return true;
+		}
+		if (!map || !map->obj ||
+		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
+		    pclntab__find_func(map->obj->go, ra - 1 - map->bias, &fn)) {
+			truncate(r, "cgo entry record left Go code");
+			return true;
+		}
+		push_frame(r, ra, map, UNWIND_FRAME_CHAIN);
+		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
+			r->status = STACK_COMPLETE;
+			return true;
+		}
+		if (go_special(fn.name) == GO_CGOCALLBACK) {
+			/* nested: the frames below cgocallback are on g0,
+			 * where the entry record has no frame records */
+			truncate(r, "callback below a cgo call");
+			return true;
+		}
+	}
+	truncate(r, "kernel callchain limit");
+	return true;
+}
+
 /* Walks user frames from @cur by CFI (C) and pcsp (Go), switching to the
  * frame-pointer walk where a stack switch leaves the stack being walked.
  * @activation: cur's pc is a return address. */
@@ -792,8 +837,14 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 					truncate(r, "rbp lost in C frames");
 					return;
 				}
-				go_fp_walk(u, cur->r[6], chain_sync(u, cur->r[6]),
-					   map->obj, fn.entry, true);
+				{
+					int64_t k = chain_sync(u, cur->r[6]);
+
+					if (k < 0 && go_entry_walk(u, cur->r[6]))
+						return;
+					go_fp_walk(u, cur->r[6], k, map->obj,
+						   fn.entry, true);
+				}
 				return;
 			}
 			if (sp == GO_ASMCGOCALL) {
@@ -981,6 +1032,5 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	}
 	if (u.mem.used_live && r->status == STACK_COMPLETE)
 		r->status = STACK_RECONSTRUCTED;
-	free(u.mem.pages);
 	return 0;
 }

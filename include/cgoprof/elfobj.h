@@ -33,7 +33,7 @@ struct elf_obj {
 	uint64_t entry;		/* e_entry: where a process starts */
 
 	/* lazily loaded */
-	bool dwfl_tried, cfi_tried;
+	bool dwfl_tried, cfi_tried, dbg_cfi_tried;
 	struct Dwfl *dwfl;
 	struct Dwfl_Module *mod;
 	uint64_t mod_bias;	/* dwfl address = vaddr + mod_bias */
@@ -87,6 +87,12 @@ struct sym_frame {
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *frames, int max);
 
+/* The Go function named @name (a linear scan: once per binary). 0,
+ * -ENODATA not Go, -ENOENT no such function. */
+int elf_obj__go_func(struct elf_obj *o, const char *name, struct go_func *fn);
+/* File offset of link-time @vaddr. 0 or -ENOENT. */
+int elf_obj__vaddr_to_offset(const struct elf_obj *o, uint64_t vaddr,
+			     uint64_t *off);
 /* Whether link-time @vaddr is in a PLT section. */
 bool elf_obj__in_plt(struct elf_obj *o, uint64_t vaddr);
 /* Reads @len bytes of the file at link-time @vaddr. 0 or -errno. */

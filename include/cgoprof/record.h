@@ -27,6 +27,7 @@ struct record_opts {
 	bool progress;		/* a progress line on stderr */
 	bool sample_addr;	/* PERF_SAMPLE_ADDR (page faults) */
 	bool mmap_data;		/* also non-exec mmaps */
+	bool cgo_probe;		/* uprobe at runtime.asmcgocall (see --help) */
 	struct unwind_opts unwind;
 	/* stop when *stop becomes non-zero (a signal handler sets it) */
 	const volatile sig_atomic_t *stop;
@@ -53,6 +54,8 @@ struct record_error {
 struct record_stats {
 	uint64_t samples, lost, throttled, bad_records, unwind_failed;
 	uint64_t threads_seen;
+	uint64_t cgo_entries;	/* cgo calls seen by the entry probe */
+	uint64_t latency_ns;	/* sum over samples: taken -> unwound */
 	uint64_t ns_elapsed;
 	bool user_only_fallback;	/* kernel frames refused: user only */
 };

@@ -36,6 +36,21 @@ struct unwind_result {
 	const char *reason;	/* static string when truncated */
 };
 
+/* The goroutine's stack when a cgo call began: recorded by a uprobe at
+ * runtime.asmcgocall's entry, where Go code still keeps its frame pointers,
+ * so the kernel's callchain is exact. It holds for the whole C call. */
+struct cgo_entry {
+	uint64_t time;		/* CLOCK_MONOTONIC ns */
+	uint64_t sp, bp;	/* at asmcgocall's entry */
+	uint32_t n;
+	uint64_t pcs[CGOPROF_MAX_FRAMES];	/* [0] = return into cgocall */
+};
+
+/* The latest cgo entry of thread @tid before @time whose goroutine frame
+ * pointer is @bp, or NULL. Borrowed until the next record is read. */
+typedef const struct cgo_entry *(*cgo_entry_fn)(void *ctx, uint32_t tid,
+						 uint64_t bp, uint64_t time);
+
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
@@ -45,6 +60,8 @@ struct unwind_opts {
 	enum unwinder_backend backend;
 	bool live_reads;	/* allow process_vm_readv of frozen stacks */
 	bool user_only;		/* drop kernel frames */
+	cgo_entry_fn cgo_entry;	/* NULL: no cgo entry records */
+	void *cgo_ctx;
 };
 
 /* Unwinds sample @s of process @p. Always fills @r (at least the leaf when
