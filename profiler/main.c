@@ -94,6 +94,10 @@ static const char usage_record[] =
 	"  -m, --mmap-pages N      ring buffer pages per CPU (power of two)\n"
 	"      --no-kernel         user frames only\n"
 	"      --no-live-reads     never read the target's memory\n"
+	"      --unwinder NAME     native (default: Go, cgo and C frames),\n"
+	"                          libunwind (C frames only, libunwind's remote\n"
+	"                          API), compare (native, checked against\n"
+	"                          libunwind: disagreements are counted)\n"
 	"      --cgo-probe         a uprobe at runtime.asmcgocall records the Go\n"
 	"                          stack as each cgo call starts: exact Go callers\n"
 	"                          of C code that uses rbp, at a cost per cgo call\n"
@@ -281,7 +285,7 @@ static int cmd_record(int argc, char **argv)
 {
 	enum { OPT_STACK = 256, OPT_NO_KERNEL, OPT_TID, OPT_ANNOTATE,
 	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE,
-	       OPT_CGO_PROBE };
+	       OPT_CGO_PROBE, OPT_UNWINDER };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "freq", required_argument, NULL, 'F' },
@@ -294,6 +298,7 @@ static int cmd_record(int argc, char **argv)
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
 		{ "cgo-probe", no_argument, NULL, OPT_CGO_PROBE },
+		{ "unwinder", required_argument, NULL, OPT_UNWINDER },
 		{ "pid-root", no_argument, NULL, OPT_PID_ROOT },
 		{ "tid", no_argument, NULL, OPT_TID },
 		{ "annotate", no_argument, NULL, OPT_ANNOTATE },
@@ -403,6 +408,20 @@ static int cmd_record(int argc, char **argv)
 		case OPT_CGO_PROBE:
 			ro.cgo_probe = true;
 			break;
+		case OPT_UNWINDER:
+			if (!strcmp(optarg, "native")) {
+				ro.unwind.backend = UNWINDER_NATIVE;
+			} else if (!strcmp(optarg, "libunwind")) {
+				ro.unwind.backend = UNWINDER_LIBUNWIND;
+			} else if (!strcmp(optarg, "compare")) {
+				ro.unwind.backend = UNWINDER_COMPARE;
+			} else {
+				error("invalid --unwinder '%s' (native, "
+				      "libunwind or compare)",
+				      optarg);
+				goto usage;
+			}
+			break;
 		case OPT_PID_ROOT:
 			eo.folded_pid = true;
 			break;
@@ -493,6 +512,11 @@ static int cmd_record(int argc, char **argv)
 		const struct record_stats *st = record__stats(rec);
 
 		export__summary_text(prof, stderr);
+		if (ro.unwind.backend == UNWINDER_COMPARE)
+			fprintf(stderr,
+				"unwinders compared on %" PRIu64
+				" samples with C frames: %" PRIu64 " disagreements\n",
+				st->compared, st->disagreed);
 		if (cli.verbose && st->samples)
 			fprintf(stderr, "mean time from sample to unwinding: %.1f us\n",
 				(double)st->latency_ns / (double)st->samples / 1e3);

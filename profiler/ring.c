@@ -74,6 +74,12 @@ int ring__consume(struct ring *r, ring_record_fn fn, void *ctx)
 	uint64_t mask = r->data_size - 1;
 	int ret = 0;
 
+	/* The kernel never publishes more than the ring holds: a head that
+	 * far ahead would have the loop go round the same bytes for ever. */
+	if (head - tail > r->data_size) {
+		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
+		return -EINVAL;
+	}
 	while (tail != head) {
 		struct perf_event_header hdr;
 		const struct perf_event_header *rec;
@@ -100,7 +106,9 @@ int ring__consume(struct ring *r, ring_record_fn fn, void *ctx)
 			ret = -EINVAL;
 			break;
 		}
-		if (off + hdr.size <= r->data_size) {
+		/* a record at an odd offset is copied too: callers read its
+		 * fields in place */
+		if (off + hdr.size <= r->data_size && !(off & 7)) {
 			rec = (const void *)(r->data + off);
 		} else {
 			uint64_t first = r->data_size - off;

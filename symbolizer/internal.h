@@ -62,4 +62,7 @@ struct unwind_ctx {
 	int switches;			/* stack switches crossed */
 };
 
+/* The libunwind backend (unwind_libunwind.c): C frames from @regs. */
+void unwind_libunwind(struct unwind_ctx *u, const struct regs *regs);
+
 #endif

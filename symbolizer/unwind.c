@@ -395,14 +395,6 @@ static enum go_special go_special(const char *name)
 	return GO_PLAIN;
 }
 
-static int go_minor(const struct elf_obj *o)
-{
-	/* "go1.26.8" -> 26; 0 when unknown */
-	if (strncmp(o->go_version, "go1.", 4))
-		return 0;
-	return atoi(o->go_version + 4);
-}
-
 /* The return site of runtime.cgocall's call of asmcgocall: before Go 1.21
  * asmcgocall has no frame, so the frame-pointer chain skips cgocall and
  * it is added back at this (only) call site. Found once per binary by
@@ -615,8 +607,10 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 			for (uint32_t i = 0; i < nras; i++) {
 				if (!mem__read(&u->mem, fp + 8, &v) || v != ras[i] ||
 				    !mem__read(&u->mem, fp, &fp)) {
-					truncate(r, u->mem.live ? "goroutine stack not readable"
-								: "goroutine stack needs live reads");
+					truncate(r, !u->mem.frozen
+						? "deeper than the stack copy and the kernel callchain"
+						: u->mem.live ? "goroutine stack not readable"
+							      : "goroutine stack needs live reads");
 					return;
 				}
 			}
@@ -743,6 +737,86 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 	}
 }
 
+static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
+		       struct elf_obj *switch_obj, uint64_t switch_entry,
+		       bool frozen);
+
+/* runtime.morestack: the goroutine called it from function f's prologue
+ * and waits, frozen, while newstack runs on g0. The way back is in the g
+ * struct: r14 holds g0 in Go code (ABIInternal), g0.m (offset 48, stable
+ * since Go 1.4) is the m, m.curg the goroutine (an offset that moved
+ * between versions: found by checking curg.m == m and that its stack holds
+ * sched.sp), and curg.sched holds f's pc, sp and bp (gobuf: sp 0, pc 8;
+ * bp 40, or 48 before gobuf.ret was removed). All live reads, checked. */
+static bool morestack_switch(struct unwind_ctx *u)
+{
+	static const uint64_t curg_offsets[] = { 184, 192, 176, 200 };
+	struct unwind_result *r = u->r;
+	uint64_t g0 = u->s->regs[PERF_REG_R14], m, m_g0, curg = 0;
+	uint64_t sp = 0, pc = 0, bp = 0, ra, lo, hi;
+	struct map *map;
+	struct go_func fn;
+
+	u->mem.frozen = true;
+	if (!g0 || !mem__read(&u->mem, g0 + 48, &m) ||
+	    !mem__read(&u->mem, m, &m_g0) || m_g0 != g0)
+		return false;
+	for (size_t i = 0; i < sizeof(curg_offsets) / sizeof(curg_offsets[0]); i++) {
+		uint64_t g, gm;
+
+		if (!mem__read(&u->mem, m + curg_offsets[i], &g) || !g || g == g0 ||
+		    !mem__read(&u->mem, g + 48, &gm) || gm != m ||
+		    !mem__read(&u->mem, g, &lo) || !mem__read(&u->mem, g + 8, &hi) ||
+		    !mem__read(&u->mem, g + 56, &sp) || sp < lo || sp >= hi ||
+		    !mem__read(&u->mem, g + 64, &pc))
+			continue;
+		curg = g;
+		break;
+	}
+	if (!curg)
+		return false;
+	/* bp: the newer gobuf layout first; a frame pointer lies above sp in
+	 * the goroutine's stack and links to a Go return address */
+	for (int off = 96; off <= 104; off += 8) {
+		uint64_t b, a;
+
+		if (mem__read(&u->mem, curg + (uint64_t)off, &b) && b > sp &&
+		    b < hi && !(b & 7) && mem__read(&u->mem, b + 8, &a) &&
+		    (map = procmap__find(u->pm, u->proc, a - 1)) && map->obj &&
+		    elf_obj__is_go_pc(map->obj, a - 1 - map->bias)) {
+			bp = b;
+			break;
+		}
+	}
+	if (!bp)
+		return false;
+	/* f, at the call of morestack in its prologue */
+	map = procmap__find(u->pm, u->proc, pc - 1);
+	if (!map || !map->obj || !map->obj->go ||
+	    pclntab__find_func(map->obj->go, pc - 1 - map->bias, &fn) ||
+	    !is_call_to(map->obj, pc - map->bias, 0, NULL))
+		return false;
+	push_frame(r, pc, map, 0);
+	/* f's caller: the return address at f's sp (f has no frame yet) */
+	if (!mem__read(&u->mem, sp, &ra))
+		return false;
+	map = procmap__find(u->pm, u->proc, ra - 1);
+	if (!map || !map->obj ||
+	    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
+	    !is_call_to(map->obj, ra - map->bias, fn.entry, map->obj)) {
+		truncate(r, "goroutine stack changed since the sample");
+		return true;
+	}
+	push_frame(r, ra, map, 0);
+	if (!pclntab__find_func(map->obj->go, ra - 1 - map->bias, &fn) &&
+	    (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME)) {
+		r->status = STACK_COMPLETE;
+		return true;
+	}
+	go_fp_walk(u, bp, -1, NULL, 0, true);
+	return true;
+}
+
 /* Go frames of a cgo call from its entry record (see struct cgo_entry).
  * Returns false when there is none for this goroutine frame pointer. */
 static bool go_entry_walk(struct unwind_ctx *u, uint64_t bp)
@@ -857,10 +931,14 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 			}
 			if (sp == GO_SYSTEMSTACK && activation) {
 				/* on g0: like asmcgocall, rbp is the goroutine's
-				 * frame pointer; before 1.21 systemstack had no
-				 * frame and its caller would be skipped */
-				if (go_minor(map->obj) < 21 ||
-				    !(cur->valid & (1u << 6))) {
+				 * frame pointer */
+				int32_t d = 0;
+
+				/* systemstack's own frame record (it has one
+				 * from Go 1.21: pcsp >= 8 here) links to its
+				 * caller; without one the caller is skipped */
+				if (pclntab__sp_delta(map->obj->go, &fn, lookup, &d) ||
+				    d < 8 || !(cur->valid & (1u << 6))) {
 					truncate(r, "systemstack");
 					return;
 				}
@@ -869,6 +947,9 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				return;
 			}
 			if (sp == GO_NO_WAY_BACK && activation) {
+				if (!strncmp(fn.name, "runtime.morestack", 17) &&
+				    morestack_switch(u))
+					return;
 				truncate(r, fn.name + 8);
 				return;
 			}
@@ -1025,6 +1106,10 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 		r->n = nkernel;
 		r->status = STACK_COMPLETE;
 		r->reason = NULL;
+		if (o->backend == UNWINDER_LIBUNWIND) {
+			unwind_libunwind(&u, &start);
+			break;
+		}
 		unwind_regs(&u, &start, false);
 		if (r->status != STACK_TRUNCATED || !u.mem.live_failed ||
 		    attempt == 2)

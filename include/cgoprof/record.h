@@ -29,6 +29,13 @@ struct record_opts {
 	bool mmap_data;		/* also non-exec mmaps */
 	bool cgo_probe;		/* uprobe at runtime.asmcgocall (see --help) */
 	struct unwind_opts unwind;
+	/* Optional, called in time order for each sample: a pseudo-frame to
+	 * put at the root of its stack (a cold-start phase, a memory
+	 * category); NULL for none. The string must live until the record
+	 * is freed (static, or owned by @hook_ctx). */
+	const char *(*sample_root)(void *hook_ctx, const struct perf_sample *s,
+				   const struct unwind_result *r);
+	void *hook_ctx;
 	/* stop when *stop becomes non-zero (a signal handler sets it) */
 	const volatile sig_atomic_t *stop;
 };
@@ -56,6 +63,7 @@ struct record_stats {
 	uint64_t threads_seen;
 	uint64_t cgo_entries;	/* cgo calls seen by the entry probe */
 	uint64_t latency_ns;	/* sum over samples: taken -> unwound */
+	uint64_t compared, disagreed;	/* --unwinder=compare: C frames */
 	uint64_t ns_elapsed;
 	bool user_only_fallback;	/* kernel frames refused: user only */
 };
@@ -74,6 +82,10 @@ int record__loop(struct record *r);
 const struct record_stats *record__stats(const struct record *r);
 /* Launch: the command's wait status, or -1 when it is unknown. */
 int record__child_status(const struct record *r);
+/* Launch: the command's pid (valid after record__open), else -1. */
+pid_t record__child_pid(const struct record *r);
+/* The process model (borrowed, valid until record__free()). */
+struct procmap *record__procmap(struct record *r);
 
 /* The resolved profile. Caller frees with profile__free(). */
 struct profile *record__profile(struct record *r, const char *command);

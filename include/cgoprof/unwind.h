@@ -13,7 +13,7 @@
 #include "cgoprof/procmap.h"
 #include "cgoprof/profile.h"
 
-#define CGOPROF_MAX_FRAMES 256
+#define CGOPROF_MAX_FRAMES 512
 
 enum unwind_frame_flag {
 	UNWIND_FRAME_KERNEL = 1 << 0,
@@ -54,6 +54,7 @@ typedef const struct cgo_entry *(*cgo_entry_fn)(void *ctx, uint32_t tid,
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
+	UNWINDER_COMPARE,	/* native, checked against libunwind */
 };
 
 struct unwind_opts {

@@ -48,7 +48,7 @@ for k, v in sorted(bad.items(), key=lambda kv: -kv[1])[:4]:
     print(f"  other ({v}): {k}")
 print(f"  wrong (complete-looking but not the true structure): {wrong}")
 need = float(os.environ.get("CGOPROF_SQLITE_MIN", "0.30"))
-sys.exit(0 if total >= 200 and share >= need and wrong == 0 else 1)
+sys.exit(0 if total >= 100 and share >= need and wrong == 0 else 1)
 PY
 done
 [ "$n" -ge 1 ] || fail "no sqlite fixture was built"
