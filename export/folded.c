@@ -212,6 +212,7 @@ int export__write_file(const struct profile *p, const struct export_opts *o,
 		       const char *path)
 {
 	enum export_format fmt = export__format_from_path(path);
+	struct stat st;
 	char *tmp;
 	FILE *f;
 	int fd, err;
@@ -219,6 +220,17 @@ int export__write_file(const struct profile *p, const struct export_opts *o,
 	if (!strcmp(path, "-")) {
 		err = export_to(p, o, EXPORT_FOLDED, stdout);
 		if (!err && fflush(stdout))
+			err = -errno;
+		return err;
+	}
+	/* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+	 * place: renaming a temporary file over it would replace it. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		f = fopen(path, "we");
+		if (!f)
+			return -errno;
+		err = export_to(p, o, fmt, f);
+		if (fclose(f) && !err)
 			err = -errno;
 		return err;
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -135,6 +136,7 @@ static void test_folded__format_from_path(void **state)
 static void test_folded__write_file_is_atomic(void **state)
 {
 	char dir[] = "/tmp/cgoprof-test-XXXXXX", path[128], line[256];
+	struct stat st;
 	struct export_opts o = { 0 };
 	FILE *f;
 
@@ -152,6 +154,10 @@ static void test_folded__write_file_is_atomic(void **state)
 	snprintf(path, sizeof(path), "%s/no/such/out.folded", dir);
 	assert_int_equal(export__write_file(&prof, &o, path), -ENOENT);
 	assert_int_equal(rmdir(dir), 0);
+	/* a device is written in place, never replaced by a regular file */
+	assert_int_equal(export__write_file(&prof, &o, "/dev/null"), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
 }
 
 int main(void)
