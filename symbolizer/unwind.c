@@ -564,12 +564,30 @@ static void callback_switch(struct unwind_ctx *u, uint64_t bp_cb)
 	unwind_regs(u, &c, true);
 }
 
+/* Follows frame records from @kbp in memory, checking that their return
+ * addresses are @ras (what the kernel's callchain gave for them); sets
+ * *@last to the record holding ras[n - 1]. */
+static bool replay_live(struct mem_view *m, uint64_t kbp, const uint64_t *ras,
+			uint32_t n, uint64_t *last)
+{
+	uint64_t fp = kbp, v;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (!mem__read(m, fp + 8, &v) || v != ras[i] ||
+		    (i + 1 < n && !mem__read(m, fp, &fp)))
+			return false;
+	}
+	*last = fp;
+	return n > 0;
+}
+
 /* Go frames by frame pointer from @bp (a frame record: caller's bp, return
  * address). Every Go function that calls has one, so callers are exact.
  * Return addresses come from the stack copy, from the kernel's callchain
  * where it is synced (@chain >= 0), else from the frozen stack in the live
- * process. @after_asmcgocall: the first record may skip runtime.cgocall
- * (Go < 1.21), which is then added back. */
+ * process (@frozen). @switch_obj/@switch_entry: the walk starts at
+ * asmcgocall, whose first record may skip runtime.cgocall (Go < 1.21),
+ * which is then added back. */
 static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 		       struct elf_obj *switch_obj, uint64_t switch_entry,
 		       bool frozen)
@@ -602,17 +620,15 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 		if (!bp_known && (chain < 0 || (uint64_t)chain >= u->chain_user_nr)) {
 			/* the chain ends (perf_event_max_stack): go on from
 			 * the live frozen stack, where it agrees */
-			uint64_t fp = kbp, v;
+			uint64_t fp;
 
-			for (uint32_t i = 0; i < nras; i++) {
-				if (!mem__read(&u->mem, fp + 8, &v) || v != ras[i] ||
-				    !mem__read(&u->mem, fp, &fp)) {
-					truncate(r, !u->mem.frozen
-						? "deeper than the stack copy and the kernel callchain"
-						: u->mem.live ? "goroutine stack not readable"
-							      : "goroutine stack needs live reads");
-					return;
-				}
+			if (!replay_live(&u->mem, kbp, ras, nras, &fp) ||
+			    !mem__read(&u->mem, fp, &fp)) {
+				truncate(r, !u->mem.frozen
+					? "deeper than the stack copy and the kernel callchain"
+					: u->mem.live ? "goroutine stack not readable"
+						      : "goroutine stack needs live reads");
+				return;
 			}
 			bp = fp;
 			bp_known = true;
@@ -695,14 +711,11 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 		}
 		if (!bp_known && go_special(fn.name) == GO_CGOCALLBACK) {
 			/* the record address is needed now */
-			uint64_t fp = kbp, v;
+			uint64_t fp;
 
-			for (uint32_t i = 0; i < nras; i++) {
-				if (!mem__read(&u->mem, fp + 8, &v) || v != ras[i] ||
-				    (i + 1 < nras && !mem__read(&u->mem, fp, &fp))) {
-					truncate(r, "callback's C frames need live reads");
-					return;
-				}
+			if (!replay_live(&u->mem, kbp, ras, nras, &fp)) {
+				truncate(r, "callback's C frames need live reads");
+				return;
 			}
 			bp = fp;
 			bp_known = true;
