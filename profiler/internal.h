@@ -31,7 +31,7 @@ const char *mem_cat__name(enum mem_cat cat);
 
 /* What a classification rests on, from certain to guessed. */
 enum mem_basis {
-	MEM_BASIS_NAMED = 0,	/* a file, [heap], [stack], "[anon: Go: heap]" */
+	MEM_BASIS_NAMED = 0,	/* a file, [heap], [stack], [anon: Go: heap] */
 	MEM_BASIS_VERIFIED,	/* the allocator's own structures, read live */
 	MEM_BASIS_LAYOUT,	/* where it lies: Go arena blocks, bss */
 	MEM_BASIS_GUESS,	/* a likely owner, not checked */
@@ -78,6 +78,11 @@ struct mem_probe {
 	/* Reads @len bytes at @addr of the process. 0 or -errno. NULL: no
 	 * live reads (the rules that need them become guesses). */
 	int (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+	/* Reads 16 bytes at each of @addrs[0..n) into @out: the number read
+	 * (a prefix: reading stops at the first failure) or -errno.
+	 * Optional: @read is used one address at a time without it. */
+	long (*read_pairs)(void *ctx, const uint64_t *addrs, size_t n,
+			   uint64_t (*out)[2]);
 	/* Sets present[i] for each resident page of [lo, hi). 0 or -errno. */
 	int (*present)(void *ctx, uint64_t lo, uint64_t hi, uint8_t *present);
 	/* End (absolute, bss included) of the ELF segment the file mapping

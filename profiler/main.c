@@ -16,6 +16,7 @@
 #include "cgoprof/export.h"
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
+#include "internal.h"
 
 #define EXIT_PARTIAL 1
 #define EXIT_FATAL 2
@@ -65,8 +66,10 @@ static const char usage_main[] =
 	"  record [opts] -p PID[,PID...]   profile running processes\n"
 	"  record [opts] -- CMD [ARGS...]  launch CMD and profile it from its "
 	"first instruction\n"
+	"  mem [opts] (-p PID | -- CMD)    RSS by category, outside the Go heap;\n"
+	"                                  --faults: who brought it in\n"
 	"\n"
-	"Run 'cgoprof record --help' for the options.\n";
+	"Run 'cgoprof record --help' or 'cgoprof mem --help' for the options.\n";
 
 static const char usage_record[] =
 	"usage: cgoprof record [options] -p PID[,PID...]\n"
@@ -573,6 +576,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mem"))
+		return cmd_mem(argc - 1, argv + 1);
 	error("unknown command '%s'", argv[1]);
 	fputs(usage_main, stderr);
 	return EXIT_USAGE;

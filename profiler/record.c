@@ -431,7 +431,13 @@ static void on_probe(struct record *r, const struct perf_event_header *h)
 	/* the user callchain: ip, then the frame records from rbp */
 	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
 		i++;
-	for (i += 2; i < s.callchain_nr && e->n < CGOPROF_MAX_FRAMES; i++) {
+	i += 2;
+	/* kernels from 6.11 add the return address at sp themselves for a
+	 * uprobe at a function entry that pushes rbp (Go >= 1.21's
+	 * asmcgocall): it is already pcs[0] */
+	if (i < s.callchain_nr && s.callchain[i] == e->pcs[0])
+		i++;
+	for (; i < s.callchain_nr && e->n < CGOPROF_MAX_FRAMES; i++) {
 		if (s.callchain[i] >= (uint64_t)-4095)
 			break;
 		e->pcs[e->n++] = s.callchain[i];

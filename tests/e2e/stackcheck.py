@@ -55,6 +55,35 @@ def adapt(want, binary, inline):
     return out
 
 
+def vaddr_to_offset(path, vaddr):
+    out = subprocess.run(["readelf", "-lW", path], capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD":
+            off, va, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+            if va <= vaddr < va + filesz:
+                return vaddr - va + off
+    return None
+
+
+def leaf_range(binary, twin, name):
+    """File offsets [lo, hi) of function NAME's code in BINARY, found by
+    its bytes in TWIN (the same build with symbols)."""
+    out = subprocess.run(["nm", "-S", "--defined-only", twin],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 4 and f[3] == name:
+            addr, size = int(f[0], 16), int(f[1], 16)
+            off = vaddr_to_offset(twin, addr)
+            code = open(twin, "rb").read()[off:off + size]
+            at = open(binary, "rb").read().find(code)
+            if at >= 0 and size >= 8:
+                return at, at + size
+    sys.exit(f"cannot locate {name} of {twin} in {binary}")
+
+
 def matches(got, want):
     if len(got) != len(want):
         return False
@@ -78,11 +107,22 @@ def main():
     ap.add_argument("--min-samples", type=int, default=100)
     ap.add_argument("--binary")
     ap.add_argument("--inline", default="")
+    ap.add_argument("--twin", help="the symbolized build of --binary")
     a = ap.parse_args()
     want = a.path.split(";")
+    leaf_off = None
     if a.binary:
         want = adapt(want, a.binary, set(filter(None, a.inline.split(","))))
-        a.leaf = want[-1] if isinstance(want[-1], str) else a.leaf
+        if not isinstance(want[-1], str):
+            # an unnamed leaf: known by its offset, not by "any unnamed"
+            if not a.twin:
+                sys.exit("the leaf has no name in --binary: give --twin")
+            lo, hi = leaf_range(a.binary, a.twin, a.leaf)
+            pat = want[-1]
+            want[-1] = re.compile(pat.pattern)
+            leaf_off = (lo, hi)
+        else:
+            leaf_off = None
     total = exact = 0
     wrong = {}
     for line in open(a.file):
@@ -100,8 +140,11 @@ def main():
                 continue
         user = [f for f in frames if not f.endswith("_[k]")]
         # kernel frames may only sit above the user leaf
-        leaf_ok = (strip(user[-1]) == a.leaf if isinstance(want[-1], str)
-                   else bool(user) and want[-1].match(strip(user[-1])))
+        if isinstance(want[-1], str):
+            leaf_ok = bool(user) and strip(user[-1]) == a.leaf
+        else:
+            m2 = bool(user) and re.match(r"^\[.*\+0x([0-9a-f]+)\]$", strip(user[-1]))
+            leaf_ok = bool(m2) and leaf_off[0] <= int(m2.group(1), 16) < leaf_off[1]
         if not user or not leaf_ok:
             continue
         total += count
