@@ -50,10 +50,16 @@ struct pending {
 
 #define CGO_ENTRIES 4
 
+struct probe_id {
+	uint64_t id;
+	int kind;	/* 0 asmcgocall, 1 crosscall2 */
+};
+
 struct cgo_thread {
 	uint32_t tid;
-	unsigned next;
+	unsigned next, next_cb;
 	struct cgo_entry e[CGO_ENTRIES];
+	struct cgo_callback cb[CGO_ENTRIES];
 };
 
 struct record {
@@ -70,11 +76,12 @@ struct record {
 	uint32_t *tids_opened;	/* attach: threads with events */
 	size_t ntids, cap_tids;
 
-	/* cgo entry records (uprobe at runtime.asmcgocall) */
-	struct perf_event_attr probe_attr;
+	/* cgo entry records: uprobes at runtime.asmcgocall (0) and at
+	 * crosscall2 (1, callbacks) */
+	struct perf_event_attr probe_attr[2];
 	bool probe;
 	char probe_path[4200];
-	uint64_t *probe_ids;		/* sorted */
+	struct probe_id *probe_ids;	/* sorted by id */
 	size_t nprobe_ids, cap_probe_ids;
 	struct cgo_thread *cgo;		/* open addressing by tid */
 	size_t cap_cgo, ncgo;
@@ -249,89 +256,103 @@ static int read_sysfs_int(const char *path)
  * runtime.cgocall at SP. Not an error when the binary is not Go. */
 static void probe_prepare(struct record *r, const char *open_path)
 {
-	struct perf_event_attr *a = &r->probe_attr;
+	static const char *const funcs[2] = { "runtime.asmcgocall",
+					      "crosscall2" };
 	struct elf_obj *o;
 	struct go_func fn;
-	uint64_t off;
+	uint64_t off[2];
 	int type;
 
 	if (!r->o.cgo_probe || r->probe)
 		return;
 	o = elf_cache__open(r->cache, open_path, open_path, 0, 0);
-	if (!o || !o->go || elf_obj__go_func(o, "runtime.asmcgocall", &fn) ||
-	    elf_obj__vaddr_to_offset(o, fn.entry, &off) ||
-	    elf_obj__go_func(o, "crosscall2", &fn))
-		return; /* not Go, or Go without cgo */
+	if (!o || !o->go)
+		return; /* not Go */
+	for (int k = 0; k < 2; k++)
+		if (elf_obj__go_func(o, funcs[k], &fn) ||
+		    elf_obj__vaddr_to_offset(o, fn.entry, &off[k]))
+			return; /* Go without cgo */
 	type = read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
 	if (type < 0) {
 		pr_info("no uprobe PMU: cgo calls use live reads only");
 		return;
 	}
 	snprintf(r->probe_path, sizeof(r->probe_path), "%s", open_path);
-	memset(a, 0, sizeof(*a));
-	a->size = sizeof(*a);
-	a->type = (uint32_t)type;
-	a->config1 = (uint64_t)(uintptr_t)r->probe_path;
-	a->config2 = off;
-	a->sample_period = 1;
-	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
-			 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-			 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
-			 PERF_SAMPLE_STACK_USER;
-	a->sample_regs_user = CGOPROF_REGS_MASK;
-	a->sample_stack_user = 8;
-	a->exclude_callchain_kernel = 1;
-	/* Not inherited: the kernel would read config1 (our pointer to the
-	 * path) again in the target's address space when it creates a
-	 * thread, and fail its clone with EFAULT. Threads created later get
-	 * their own probe from their FORK record. */
-	a->inherit = 0;
-	a->use_clockid = 1;
-	a->clockid = CLOCK_MONOTONIC;
-	a->disabled = r->attr.disabled;
-	a->enable_on_exec = r->attr.enable_on_exec;
+	for (int k = 0; k < 2; k++) {
+		struct perf_event_attr *a = &r->probe_attr[k];
+
+		memset(a, 0, sizeof(*a));
+		a->size = sizeof(*a);
+		a->type = (uint32_t)type;
+		a->config1 = (uint64_t)(uintptr_t)r->probe_path;
+		a->config2 = off[k];
+		a->sample_period = 1;
+		a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+				 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+				 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+				 PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = CGOPROF_REGS_MASK;
+		/* asmcgocall: the return address into cgocall; crosscall2:
+		 * the C caller's frames, for CFI */
+		a->sample_stack_user = k ? CGOPROF_CALLBACK_STACK : 8;
+		a->exclude_callchain_kernel = 1;
+		/* Not inherited: the kernel would read config1 (our pointer
+		 * to the path) again in the target's address space when it
+		 * creates a thread, and fail its clone with EFAULT. Threads
+		 * created later get their own probes from their FORK record. */
+		a->inherit = 0;
+		a->use_clockid = 1;
+		a->clockid = CLOCK_MONOTONIC;
+		a->disabled = r->attr.disabled;
+		a->enable_on_exec = r->attr.enable_on_exec;
+	}
 	r->probe = true;
 }
 
 static int probe_id_cmp(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct probe_id *)a)->id;
+	uint64_t y = ((const struct probe_id *)b)->id;
 
 	return x < y ? -1 : x > y;
 }
 
-/* Opens the cgo entry probe for @pid on @cpu, into that CPU's ring. */
+/* Opens the cgo entry probes for @pid on @cpu, into that CPU's ring. */
 static void probe_open(struct record *r, pid_t pid, int cpu)
 {
-	uint64_t id;
-	int fd;
-
 	if (!r->probe || r->rings[cpu].fd < 0)
 		return;
-	fd = sys_perf_event_open(&r->probe_attr, pid, cpu, -1,
-				 PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0) {
-		pr_info("cgo entry probe: %s", strerror(errno));
-		return;
-	}
-	if (add_fd(r, fd)) {
-		close(fd);
-		return;
-	}
-	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
-	    ioctl(fd, PERF_EVENT_IOC_ID, &id))
-		return;
-	if (r->nprobe_ids == r->cap_probe_ids) {
-		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
-		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
+	for (int k = 0; k < 2; k++) {
+		uint64_t id;
+		int fd;
 
-		if (!p)
+		fd = sys_perf_event_open(&r->probe_attr[k], pid, cpu, -1,
+					 PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			pr_info("cgo entry probe: %s", strerror(errno));
 			return;
-		r->probe_ids = p;
-		r->cap_probe_ids = cap;
+		}
+		if (add_fd(r, fd)) {
+			close(fd);
+			return;
+		}
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
+		    ioctl(fd, PERF_EVENT_IOC_ID, &id))
+			return;
+		if (r->nprobe_ids == r->cap_probe_ids) {
+			size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
+			void *p = realloc(r->probe_ids,
+					  cap * sizeof(*r->probe_ids));
+
+			if (!p)
+				return;
+			r->probe_ids = p;
+			r->cap_probe_ids = cap;
+		}
+		r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, k };
+		qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
+		      probe_id_cmp);
 	}
-	r->probe_ids[r->nprobe_ids++] = id;
-	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids), probe_id_cmp);
 }
 
 static struct cgo_thread *cgo_thread(struct record *r, uint32_t tid,
@@ -406,6 +427,77 @@ static const struct cgo_entry *cgo_entry_lookup(void *ctx, uint32_t tid,
 	return NULL;
 }
 
+static const struct cgo_callback *cgo_callback_lookup(void *ctx, uint32_t tid,
+						      uint64_t bp_cb,
+						      uint64_t time)
+{
+	struct record *r = ctx;
+	struct cgo_thread *t = cgo_thread(r, tid, false);
+	const struct cgo_callback *best = NULL;
+
+	if (!t)
+		return NULL;
+	for (int i = 0; i < CGO_ENTRIES; i++) {
+		const struct cgo_callback *e = &t->cb[i];
+
+		if (!e->len || e->time > time)
+			continue;
+		if (!best || e->time > best->time)
+			best = e;
+	}
+	/* crosscall2 and cgocallback's frames lie between the C caller's
+	 * stack pointer and cgocallback's frame record: 0x58 bytes (0x60
+	 * where crosscall2 has its own frame, Go >= 1.21) */
+	if (best && best->regs[7] > bp_cb && best->regs[7] - bp_cb <= 0x100)
+		return best;
+	return NULL;
+}
+
+static const int dwarf_from_perf[PERF_REG__COUNT] = {
+	[PERF_REG_AX] = 0, [PERF_REG_DX] = 1, [PERF_REG_CX] = 2,
+	[PERF_REG_BX] = 3, [PERF_REG_SI] = 4, [PERF_REG_DI] = 5,
+	[PERF_REG_BP] = 6, [PERF_REG_SP] = 7, [PERF_REG_R8] = 8,
+	[PERF_REG_R9] = 9, [PERF_REG_R10] = 10, [PERF_REG_R11] = 11,
+	[PERF_REG_R12] = 12, [PERF_REG_R13] = 13, [PERF_REG_R14] = 14,
+	[PERF_REG_R15] = 15, [PERF_REG_IP] = 16, [PERF_REG_FLAGS] = -1,
+	[PERF_REG_CS] = -1, [PERF_REG_SS] = -1, [PERF_REG_DS] = -1,
+	[PERF_REG_ES] = -1, [PERF_REG_FS] = -1, [PERF_REG_GS] = -1,
+};
+
+static void on_callback_probe(struct record *r,
+			      const struct perf_event_header *h)
+{
+	struct perf_sample s;
+	struct cgo_thread *t;
+	struct cgo_callback *e;
+
+	if (perf_sample__parse(h, r->probe_attr[1].sample_type,
+			       r->probe_attr[1].sample_regs_user, &s) ||
+	    !s.regs_abi || s.stack_dyn_size < 8) {
+		r->stats.bad_records++;
+		return;
+	}
+	t = cgo_thread(r, s.tid, true);
+	if (!t)
+		return;
+	e = &t->cb[t->next_cb++ % CGO_ENTRIES];
+	e->time = s.time;
+	e->valid = 0;
+	for (int i = 0; i < PERF_REG__COUNT; i++) {
+		int d = dwarf_from_perf[i];
+
+		if (d < 0)
+			continue;
+		e->regs[d] = s.regs[i];
+		e->valid |= 1u << d;
+	}
+	e->len = (uint32_t)(s.stack_dyn_size < CGOPROF_CALLBACK_STACK
+				    ? s.stack_dyn_size
+				    : CGOPROF_CALLBACK_STACK);
+	memcpy(e->stack, s.stack, e->len);
+	r->stats.cgo_entries++;
+}
+
 static void on_probe(struct record *r, const struct perf_event_header *h)
 {
 	struct perf_sample s;
@@ -413,8 +505,8 @@ static void on_probe(struct record *r, const struct perf_event_header *h)
 	struct cgo_entry *e;
 	uint64_t i = 0;
 
-	if (perf_sample__parse(h, r->probe_attr.sample_type,
-			       r->probe_attr.sample_regs_user, &s) ||
+	if (perf_sample__parse(h, r->probe_attr[0].sample_type,
+			       r->probe_attr[0].sample_regs_user, &s) ||
 	    !s.regs_abi || s.stack_dyn_size < 8) {
 		r->stats.bad_records++;
 		return;
@@ -445,15 +537,18 @@ static void on_probe(struct record *r, const struct perf_event_header *h)
 	r->stats.cgo_entries++;
 }
 
-static bool is_probe_record(struct record *r, const struct perf_event_header *h)
+/* Which probe wrote sample @h: 0 or 1, or -1 when it is a sample of the
+ * sampling event. */
+static int probe_kind(struct record *r, const struct perf_event_header *h)
 {
-	uint64_t id;
+	struct probe_id key, *p;
 
 	if (!r->nprobe_ids || h->size < sizeof(*h) + 8)
-		return false;
-	memcpy(&id, h + 1, 8);
-	return bsearch(&id, r->probe_ids, r->nprobe_ids, sizeof(id),
-		       probe_id_cmp) != NULL;
+		return -1;
+	memcpy(&key.id, h + 1, 8);
+	p = bsearch(&key, r->probe_ids, r->nprobe_ids, sizeof(key),
+		    probe_id_cmp);
+	return p ? p->kind : -1;
 }
 
 /* Opens the event for @pid on @cpu and routes it to that CPU's ring. */
@@ -823,6 +918,7 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 			memcpy(t->comm, p->comm, sizeof(t->comm));
 	}
 	r->o.unwind.cgo_entry = r->probe ? cgo_entry_lookup : NULL;
+	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
 	r->o.unwind.cgo_ctx = r;
 	if (unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound)) {
 		r->stats.unwind_failed++;
@@ -844,10 +940,16 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		if (is_probe_record(r, h))
+		switch (probe_kind(r, h)) {
+		case 0:
 			on_probe(r, h);
-		else
+			break;
+		case 1:
+			on_callback_probe(r, h);
+			break;
+		default:
 			on_sample(r, h);
+		}
 		break;
 	case PERF_RECORD_MMAP2: {
 		const struct rec_mmap2 *m = (const void *)h;
@@ -892,8 +994,10 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			r->stats.threads_seen++;
 			if (r->probe && f->pid == f->ppid) {
 				/* a new thread of a probed process */
-				r->probe_attr.disabled = 0;
-				r->probe_attr.enable_on_exec = 0;
+				for (int k = 0; k < 2; k++) {
+					r->probe_attr[k].disabled = 0;
+					r->probe_attr[k].enable_on_exec = 0;
+				}
 				for (int cpu = 0; cpu < r->ncpus; cpu++)
 					probe_open(r, (pid_t)f->tid, cpu);
 			}

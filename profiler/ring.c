@@ -113,6 +113,8 @@ int ring__consume(struct ring *r, ring_record_fn fn, void *ctx)
 		} else {
 			uint64_t first = r->data_size - off;
 
+			if (first > hdr.size)
+				first = hdr.size;
 			memcpy(r->scratch, r->data + off, first);
 			memcpy(r->scratch + first, r->data, hdr.size - first);
 			rec = (const void *)r->scratch;

@@ -395,41 +395,47 @@ static enum go_special go_special(const char *name)
 	return GO_PLAIN;
 }
 
-/* The return site of runtime.cgocall's call of asmcgocall: before Go 1.21
- * asmcgocall has no frame, so the frame-pointer chain skips cgocall and
- * it is added back at this (only) call site. Found once per binary by
- * looking for the CALL rel32 to asmcgocall in cgocall's code. */
-static uint64_t cgocall_return_site(struct elf_obj *o, uint64_t asmcgocall)
+/* The return site of @fn's only direct call of the function named @callee
+ * (found by its CALL rel32), or 0 when there is not exactly one. */
+static uint64_t call_site_to(struct elf_obj *o, const struct go_func *fn,
+			     const char *callee)
 {
+	uint8_t code[4096];
+	struct go_func target;
+	size_t n = (size_t)(fn->end - fn->entry);
 	uint64_t found = 0;
-	struct go_func fn;
 	int hits = 0;
 
+	if (n > sizeof(code) || elf_obj__go_func(o, callee, &target) ||
+	    elf_obj__read(o, fn->entry, code, n))
+		return 0;
+	for (size_t i = 0; i + 5 <= n; i++) {
+		int32_t rel;
+
+		if (code[i] != 0xe8)
+			continue;
+		memcpy(&rel, code + i + 1, 4);
+		if (fn->entry + i + 5 + (uint64_t)(int64_t)rel == target.entry) {
+			found = fn->entry + i + 5;
+			hits++;
+		}
+	}
+	return hits == 1 ? found : 0;
+}
+
+/* The return site of runtime.cgocall's call of asmcgocall: before Go 1.21
+ * asmcgocall has no frame, so the frame-pointer chain skips cgocall and
+ * it is added back at this (only) call site. Found once per binary. */
+static uint64_t cgocall_return_site(struct elf_obj *o, uint64_t asmcgocall)
+{
+	struct go_func fn;
+
+	(void)asmcgocall;
 	if (o->go_rt_tried)
 		return o->go_cgocall_ret;
 	o->go_rt_tried = true;
-	if (elf_obj__go_func(o, "runtime.cgocall", &fn) ||
-	    fn.end - fn.entry > 4096)
-		return 0;
-	{
-		uint8_t code[4096];
-		size_t n = (size_t)(fn.end - fn.entry);
-
-		if (elf_obj__read(o, fn.entry, code, n))
-			return 0;
-		for (size_t i = 0; i + 5 <= n; i++) {
-			int32_t rel;
-
-			if (code[i] != 0xe8)
-				continue;
-			memcpy(&rel, code + i + 1, 4);
-			if (fn.entry + i + 5 + (uint64_t)(int64_t)rel == asmcgocall) {
-				found = fn.entry + i + 5;
-				hits++;
-			}
-		}
-	}
-	o->go_cgocall_ret = hits == 1 ? found : 0;
+	if (!elf_obj__go_func(o, "runtime.cgocall", &fn))
+		o->go_cgocall_ret = call_site_to(o, &fn, "runtime.asmcgocall");
 	return o->go_cgocall_ret;
 }
 
@@ -504,6 +510,50 @@ static bool is_call_to(struct elf_obj *o, uint64_t ra, uint64_t callee,
  * gives crosscall2 a frame of its own, so [bp] is that frame's record and
  * the caller's rbp sits below the return address. Its frame size comes
  * from pcsp, as for any Go function. */
+/* The C caller of a callback from its crosscall2 entry record: its
+ * registers and its stack as they were when the callback began. */
+static bool callback_from_entry(struct unwind_ctx *u, uint64_t bp_cb)
+{
+	const struct cgo_callback *e;
+	struct regs c = { 0 };
+	struct map *map;
+	struct go_func fn;
+	uint64_t site;
+
+	if (!u->o->cgo_callback)
+		return false;
+	e = u->o->cgo_callback(u->o->cgo_ctx, u->s->tid, bp_cb, u->s->time);
+	if (!e || e->len < 8)
+		return false;
+	/* crosscall2 itself: the return site of its one call of cgocallback */
+	map = procmap__find(u->pm, u->proc, e->regs[16]);
+	if (!map || !map->obj || !map->obj->go ||
+	    pclntab__find_func(map->obj->go, e->regs[16] - map->bias, &fn) ||
+	    strcmp(fn.name, "crosscall2"))
+		return false;
+	if (!map->obj->go_cb_tried) {
+		map->obj->go_cb_tried = true;
+		map->obj->go_crosscall2_ret =
+			call_site_to(map->obj, &fn, "runtime.cgocallback");
+	}
+	site = map->obj->go_crosscall2_ret;
+	if (!site)
+		return false;
+	push_frame(u->r, site + map->bias, map, 0);
+	for (int i = 0; i < NREGS; i++)
+		c.r[i] = e->regs[i];
+	c.valid = e->valid;
+	memcpy(&c.r[16], e->stack, 8);	/* the C caller's return address */
+	c.r[7] = e->regs[7] + 8;
+	c.valid |= (1u << 16) | (1u << 7);
+	u->mem.stack_lo = e->regs[7];
+	u->mem.stack = e->stack;
+	u->mem.stack_len = e->len;
+	u->mem.frozen = false;
+	unwind_regs(u, &c, true);
+	return true;
+}
+
 static void callback_switch(struct unwind_ctx *u, uint64_t bp_cb)
 {
 	struct unwind_result *r = u->r;
@@ -513,6 +563,8 @@ static void callback_switch(struct unwind_ctx *u, uint64_t bp_cb)
 	struct map *map;
 	int32_t delta;
 
+	if (callback_from_entry(u, bp_cb))
+		return;
 	u->mem.frozen = true;
 	if (!mem__read(&u->mem, bp_cb, &bp_cc2) ||
 	    !mem__read(&u->mem, bp_cb + 8, &ra_cc2)) {

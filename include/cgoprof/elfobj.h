@@ -44,6 +44,8 @@ struct elf_obj {
 	/* Go runtime facts the unwinder needs, found once (elf_obj__go_rt) */
 	bool go_rt_tried;
 	uint64_t go_cgocall_ret;	/* after cgocall's CALL asmcgocall; 0 */
+	bool go_cb_tried;
+	uint64_t go_crosscall2_ret;	/* after crosscall2's CALL cgocallback */
 	bool plt_tried;
 	unsigned nplt;
 	uint64_t plt[4][2];	/* .plt, .plt.sec, .plt.got ranges */

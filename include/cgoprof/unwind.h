@@ -51,6 +51,23 @@ struct cgo_entry {
 typedef const struct cgo_entry *(*cgo_entry_fn)(void *ctx, uint32_t tid,
 						 uint64_t bp, uint64_t time);
 
+/* The C caller of a callback: registers and a copy of its stack taken by
+ * a uprobe at crosscall2's entry; it holds while the callback runs. */
+#define CGOPROF_CALLBACK_STACK 4096
+struct cgo_callback {
+	uint64_t time;
+	uint64_t regs[17];	/* DWARF numbering; 7 = sp, 16 = ip */
+	uint32_t valid;		/* bit per register */
+	uint32_t len;		/* bytes of stack copied from regs[7] */
+	uint8_t stack[CGOPROF_CALLBACK_STACK];
+};
+
+/* The latest crosscall2 entry of @tid before @time whose stack pointer is
+ * just above cgocallback's frame record @bp_cb, or NULL. */
+typedef const struct cgo_callback *(*cgo_callback_fn)(void *ctx, uint32_t tid,
+						       uint64_t bp_cb,
+						       uint64_t time);
+
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
@@ -62,6 +79,7 @@ struct unwind_opts {
 	bool live_reads;	/* allow process_vm_readv of frozen stacks */
 	bool user_only;		/* drop kernel frames */
 	cgo_entry_fn cgo_entry;	/* NULL: no cgo entry records */
+	cgo_callback_fn cgo_callback;	/* NULL: no callback entry records */
 	void *cgo_ctx;
 };
 
