@@ -11,6 +11,9 @@
 /* `cgoprof mem [opts] (-p PID | -- CMD [ARGS])`: argv[0] is "mem". Returns
  * the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
 int cmd_mem(int argc, char **argv);
+/* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
+ * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
+int cmd_coldstart(int argc, char **argv);
 
 /* Where resident memory belongs. The order is the JSON's and the table's. */
 enum mem_cat {

@@ -66,10 +66,12 @@ static const char usage_main[] =
 	"  record [opts] -p PID[,PID...]   profile running processes\n"
 	"  record [opts] -- CMD [ARGS...]  launch CMD and profile it from its "
 	"first instruction\n"
+	"  coldstart [opts] -- CMD [ARGS]  start CMD -n times: time and profile each\n"
+	"                                  start-up phase (--- CMD_B to compare)\n"
 	"  mem [opts] (-p PID | -- CMD)    RSS by category, outside the Go heap;\n"
 	"                                  --faults: who brought it in\n"
 	"\n"
-	"Run 'cgoprof record --help' or 'cgoprof mem --help' for the options.\n";
+	"Run 'cgoprof COMMAND --help' for the options.\n";
 
 static const char usage_record[] =
 	"usage: cgoprof record [options] -p PID[,PID...]\n"
@@ -578,6 +580,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mem"))
 		return cmd_mem(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "coldstart"))
+		return cmd_coldstart(argc - 1, argv + 1);
 	error("unknown command '%s'", argv[1]);
 	fputs(usage_main, stderr);
 	return EXIT_USAGE;
