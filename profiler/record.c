@@ -1192,7 +1192,7 @@ static void progress(struct record *r, uint64_t now)
 int record__loop(struct record *r)
 {
 	struct pollfd *pfd = calloc((size_t)r->ncpus, sizeof(*pfd));
-	uint64_t deadline = 0, last_progress = 0;
+	uint64_t deadline = 0, last_progress = 0, last_check = 0;
 	int n = 0;
 
 	if (!pfd)
@@ -1220,9 +1220,14 @@ int record__loop(struct record *r)
 			break;
 		if (deadline && now >= deadline)
 			break;
-		ended = targets_ended(r);
-		if (ended)
-			break;
+		/* reading /proc at every wake-up (one per sample) costs more
+		 * than the samples: every 50 ms is soon enough */
+		if (now - last_check >= 50000000ULL) {
+			last_check = now;
+			ended = targets_ended(r);
+			if (ended)
+				break;
+		}
 	}
 	/* stop sampling, then read what is left */
 	for (size_t i = 0; i < r->nfds; i++)

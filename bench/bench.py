@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""cgoprof against `perf record --call-graph dwarf,16384`: target slowdown,
+profiler CPU (attach mode, with export), output bytes, lost samples, cold
+symbolization of a large Go binary. Called by bench/run.sh, which builds and
+fetches everything; see bench/RESULTS.md.
+
+Every comparison is measured in the same run, alternating (the order of the
+modes rotates each repetition), and reported as medians over BENCH_REPS
+repetitions, with min-max to show the noise.
+"""
+import json
+import os
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "out", "bench"))
+FX = os.environ["BENCH_FX"]                # Go fixtures dir (build-go.sh)
+ESBUILD = os.environ.get("BENCH_ESBUILD", "")
+CGOPROF = os.path.join(ROOT, "build", "cgoprof")
+HOT = os.path.join(ROOT, "build", "fixtures", "hot")
+ATTACH_S = float(os.environ.get("BENCH_ATTACH_S", "3"))
+LOST_S = float(os.environ.get("BENCH_LOST_S", "3"))
+ONLY = os.environ.get("BENCH_ONLY", "slowdown,attach,lost").split(",")
+PERF_CG = ["--call-graph", "dwarf,16384"]
+
+os.makedirs(OUT, exist_ok=True)
+RESULTS = os.path.join(OUT, "results.jsonl")
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def emit(rec):
+    with open(RESULTS, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def run_timed(cmd, stdout=subprocess.DEVNULL, stdin=None, timeout=600):
+    """Run cmd; return (wall s, user+sys s of it and its waited children,
+    max rss KB, combined stderr text)."""
+    errpath = os.path.join(OUT, "stderr.tmp")
+    with open(errpath, "w") as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=stdout, stderr=err, stdin=stdin)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    with open(errpath, errors="replace") as f:
+        text = f.read()
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, text, p.returncode
+
+
+def parse_dur(s):
+    m = re.search(r"elapsed=([0-9.]+)(ns|µs|us|ms|s|m)\b", s)
+    if not m:
+        m2 = re.search(r"elapsed=(\d+)m([0-9.]+)s", s)
+        return float(m2.group(1)) * 60 + float(m2.group(2)) if m2 else None
+    v = float(m.group(1))
+    return v * {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[m.group(2)]
+
+
+def sz(p):
+    try:
+        return os.path.getsize(p)
+    except OSError:
+        return 0
+
+
+def cgoprof_stats(text):
+    m = re.search(r"samples: (\d+), lost: (\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
+def perf_stats(data, rec_text):
+    """(samples, lost samples, lost chunks) of a perf.data."""
+    p = subprocess.run(["perf", "report", "-i", data, "--stats"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t = p.stdout
+    s = re.search(r"SAMPLE events:\s+(\d+)", t)
+    ls = re.findall(r"LOST_SAMPLES events:\s+(\d+)", t)
+    lr = re.search(r"\bLOST events:\s+(\d+)", t)
+    m = re.search(r"\((\d+) samples\)", rec_text)
+    chunks = re.search(r"lost (\d+) chunks", rec_text + t)
+    return {"samples": int(s.group(1)) if s else (int(m.group(1)) if m else None),
+            "lost_samples": max(int(x) for x in ls) if ls else 0,
+            "lost_records": int(lr.group(1)) if lr else 0,
+            "lost_chunks": int(chunks.group(1)) if chunks else 0}
+
+
+# ---- workloads ---------------------------------------------------------------
+def go(prog):
+    return os.path.join(FX, prog + "-go1.26-default")
+
+
+WORK = [  # name, fixed-work command, time-mode command builder (seconds)
+    ("cgo-inline", [go("cgo-inline"), "-n", os.environ.get("BENCH_N_INLINE", "2000")],
+     lambda s: [go("cgo-inline"), "-d", "%gs" % s]),
+    ("cgo-callback", [go("cgo-callback"), "-n", os.environ.get("BENCH_N_CALLBACK", "1000")],
+     lambda s: [go("cgo-callback"), "-d", "%gs" % s]),
+    ("cgo-rbp", [go("cgo-rbp"), "-n", os.environ.get("BENCH_N_RBP", "1500")],
+     lambda s: [go("cgo-rbp"), "-d", "%gs" % s]),
+    ("sqlite", [go("sqlite"), "-n", os.environ.get("BENCH_N_SQLITE", "150")],
+     lambda s: [go("sqlite"), "-d", "%gs" % s]),
+]
+if ESBUILD:
+    ew = os.path.join(ROOT, "tests", "fixtures", "esbuild-work.sh")
+    WORK.append(("esbuild", [ew, ESBUILD, "-n", os.environ.get("BENCH_N_ESBUILD", "2")],
+                 lambda s: [ew, ESBUILD, "%g" % s]))
+WORK = [w for w in WORK if os.path.exists(w[1][0]) or w[0] == "esbuild"]
+if os.environ.get("BENCH_WORK"):
+    WORK = [w for w in WORK if w[0] in os.environ["BENCH_WORK"].split(",")]
+
+
+def slowdown():
+    d = os.path.join(OUT, "slowdown")
+    os.makedirs(d, exist_ok=True)
+    modes = ["base", "cgoprof", "perf"]
+    for name, cmd, _ in WORK:
+        for rep in range(REPS):
+            order = modes[rep % 3:] + modes[:rep % 3]
+            for mode in order:
+                if mode == "base":
+                    full = cmd
+                elif mode == "cgoprof":
+                    full = [CGOPROF, "record", "-F", "999", "-o", d + "/x.folded",
+                            "-o", d + "/x.pb.gz", "--"] + cmd
+                else:
+                    full = ["perf", "record", "-e", "cpu-clock", "-F", "999"] + PERF_CG + \
+                        ["-o", d + "/perf.data", "--"] + cmd
+                wall, cpu, _, text, rc = run_timed(full)
+                work = parse_dur(text)
+                rec = {"part": "slowdown", "work": name, "mode": mode, "rep": rep,
+                       "wall": wall, "work_s": work, "rc": rc}
+                if mode == "cgoprof":
+                    rec["samples"], rec["lost"] = cgoprof_stats(text)
+                    rec["bytes"] = sz(d + "/x.folded") + sz(d + "/x.pb.gz")
+                elif mode == "perf":
+                    m = re.search(r"\((\d+) samples\)", text)
+                    rec["samples"] = int(m.group(1)) if m else None
+                    rec["bytes"] = sz(d + "/perf.data")
+                log("slowdown %s %s rep %d: work %.3fs wall %.3fs" % (name, mode, rep, work or -1, wall))
+                emit(rec)
+
+
+def attach():
+    d = os.path.join(OUT, "attach")
+    os.makedirs(d, exist_ok=True)
+    for name, _, tcmd in WORK:
+        for rep in range(REPS):
+            order = ["cgoprof", "perf"] if rep % 2 == 0 else ["perf", "cgoprof"]
+            for prof in order:
+                tgt = subprocess.Popen(tcmd(ATTACH_S + 4), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+                time.sleep(1.0)
+                rec = {"part": "attach", "work": name, "prof": prof, "rep": rep, "dur": ATTACH_S}
+                if prof == "cgoprof":
+                    fo, pb = d + "/x.folded", d + "/x.pb.gz"
+                    wall, cpu, rss, text, rc = run_timed(
+                        [CGOPROF, "record", "-p", str(tgt.pid), "-d", "%g" % ATTACH_S,
+                         "-o", fo, "-o", pb])
+                    rec.update(record_cpu=cpu, record_rss_kb=rss, export_cpu=0.0,
+                               cpu=cpu, bytes_folded=sz(fo), bytes_pprof=sz(pb),
+                               bytes=sz(fo) + sz(pb), rc=rc)
+                    rec["samples"], rec["lost"] = cgoprof_stats(text)
+                else:
+                    data = d + "/perf.data"
+                    wall, cpu, rss, text, rc = run_timed(
+                        ["perf", "record", "-e", "cpu-clock", "-F", "999"] + PERF_CG +
+                        ["-p", str(tgt.pid), "-o", data, "--", "sleep", "%g" % ATTACH_S])
+                    st = perf_stats(data, text)
+                    with open(d + "/perf.script", "w") as so:
+                        w2, cpu2, rss2, _, _ = run_timed(["perf", "script", "-i", data], stdout=so)
+                    with open(d + "/perf.script") as si, open(d + "/perf.folded", "w") as fo:
+                        w3, cpu3, rss3, _, _ = run_timed(
+                            [sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
+                            stdin=si, stdout=fo)
+                    rec.update(record_cpu=cpu, record_rss_kb=rss, script_cpu=cpu2,
+                               script_rss_kb=rss2, fold_cpu=cpu3, export_cpu=cpu2 + cpu3,
+                               cpu=cpu + cpu2 + cpu3, bytes=sz(data),
+                               bytes_script=sz(d + "/perf.script"),
+                               bytes_folded=sz(d + "/perf.folded"), rc=rc,
+                               samples=st["samples"], lost=st["lost_samples"],
+                               lost_records=st["lost_records"])
+                    os.unlink(d + "/perf.script")
+                tgt.send_signal(signal.SIGTERM)
+                tgt.wait()
+                log("attach %s %s rep %d: cpu %.2fs (record %.2fs) bytes %d samples %s" %
+                    (name, prof, rep, rec["cpu"], rec["record_cpu"], rec["bytes"], rec["samples"]))
+                emit(rec)
+
+
+def lost():
+    d = os.path.join(OUT, "lost")
+    os.makedirs(d, exist_ok=True)
+    for freq in (999, 9999):
+        for rep in range(REPS):
+            order = ["cgoprof", "perf"] if rep % 2 == 0 else ["perf", "cgoprof"]
+            for prof in order:
+                cmd = [HOT, "thread", "%g" % LOST_S]
+                rec = {"part": "lost", "freq": freq, "prof": prof, "rep": rep, "dur": LOST_S}
+                if prof == "cgoprof":
+                    wall, cpu, rss, text, rc = run_timed(
+                        [CGOPROF, "record", "-F", str(freq), "-o", d + "/x.folded", "--"] + cmd)
+                    rec["samples"], rec["lost"] = cgoprof_stats(text)
+                    rec["cpu"] = cpu
+                else:
+                    data = d + "/perf.data"
+                    wall, cpu, rss, text, rc = run_timed(
+                        ["perf", "record", "-e", "cpu-clock", "-F", str(freq)] + PERF_CG +
+                        ["-o", data, "--"] + cmd)
+                    st = perf_stats(data, text)
+                    rec.update(samples=st["samples"], lost=st["lost_samples"],
+                               lost_records=st["lost_records"], lost_chunks=st["lost_chunks"],
+                               bytes=sz(data))
+                    rec["throttled"] = "throttl" in text.lower()
+                    os.unlink(data)  # hundreds of MB at 9999 Hz
+                log("lost %d Hz %s rep %d: samples %s lost %s" % (freq, prof, rep, rec["samples"], rec["lost"]))
+                emit(rec)
+
+
+if __name__ == "__main__":
+    for part in ONLY:
+        {"slowdown": slowdown, "attach": attach, "lost": lost}[part]()

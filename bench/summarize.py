@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Markdown tables from a bench run: summarize.py OUT (reads OUT/results.jsonl,
+OUT/machine.txt, OUT/sym/results.txt)."""
+import json
+import os
+import re
+import statistics as st
+import sys
+from collections import defaultdict
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "out/bench"
+recs = []
+with open(os.path.join(OUT, "results.jsonl")) as f:
+    for line in f:
+        recs.append(json.loads(line))
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return st.median(xs) if xs else None
+
+
+def rng(xs):
+    xs = [x for x in xs if x is not None]
+    return (min(xs), max(xs)) if xs else (None, None)
+
+
+def pct(r):
+    return "n/a" if r is None else "%+.1f%%" % ((r - 1) * 100)
+
+
+def f(x, fmt="%.2f"):
+    return "n/a" if x is None else fmt % x
+
+
+def human(b):
+    for u in ("B", "KB", "MB", "GB"):
+        if b < 1024 or u == "GB":
+            return ("%.0f %s" if u == "B" else "%.1f %s") % (b, u)
+        b /= 1024.0
+
+
+p = print
+try:
+    p("```\n" + open(os.path.join(OUT, "machine.txt")).read().strip() + "\n```\n")
+except OSError:
+    pass
+
+# ---- slowdown -------------------------------------------------------------
+sd = defaultdict(dict)
+for r in recs:
+    if r["part"] == "slowdown":
+        sd[r["work"]].setdefault(r["rep"], {})[r["mode"]] = r
+if sd:
+    p("### Target slowdown (fixed work; -F 999; launch mode)\n")
+    p("Work time is what the program itself reports for its fixed work (esbuild-work.sh: its rounds, "
+      "10 ms resolution); ratios are per repetition (same rep, adjacent runs), then the median; "
+      "[min..max] over reps. *Wall* includes the profiler's start-up and its writing of the output.\n")
+    p("| workload | reps | base work s (min..max) | cgoprof slowdown | perf slowdown | cgoprof/perf work | "
+      "cgoprof wall vs base | perf wall vs base | samples cgoprof / perf |")
+    p("|---|---|---|---|---|---|---|---|---|")
+    for w, reps in sd.items():
+        full = [v for v in reps.values() if all(m in v for m in ("base", "cgoprof", "perf"))]
+        if not full:
+            continue
+        base = [v["base"]["work_s"] for v in full]
+        rc = [v["cgoprof"]["work_s"] / v["base"]["work_s"] for v in full]
+        rp = [v["perf"]["work_s"] / v["base"]["work_s"] for v in full]
+        rcp = [v["cgoprof"]["work_s"] / v["perf"]["work_s"] for v in full]
+        wc = [v["cgoprof"]["wall"] / v["base"]["wall"] for v in full]
+        wp = [v["perf"]["wall"] / v["base"]["wall"] for v in full]
+        lo, hi = rng(base)
+        p("| %s | %d | %.2f (%.2f..%.2f) | %s [%s..%s] | %s [%s..%s] | %.2f | %s | %s | %s / %s |" % (
+            w, len(full), med(base), lo, hi,
+            pct(med(rc)), pct(min(rc)), pct(max(rc)),
+            pct(med(rp)), pct(min(rp)), pct(max(rp)), med(rcp),
+            pct(med(wc)), pct(med(wp)),
+            f(med([v["cgoprof"].get("samples") for v in full]), "%.0f"),
+            f(med([v["perf"].get("samples") for v in full]), "%.0f")))
+    p()
+
+# ---- attach CPU and bytes ---------------------------------------------------
+at = defaultdict(dict)
+for r in recs:
+    if r["part"] == "attach":
+        at[r["work"]].setdefault(r["rep"], {})[r["prof"]] = r
+if at:
+    dur = next(r["dur"] for r in recs if r["part"] == "attach")
+    p("### Profiler CPU, attach mode, %g s at 999 Hz (user+sys of the profiler processes only)\n" % dur)
+    p("cgoprof: `cgoprof record -p PID -d %g -o x.folded -o x.pb.gz` (unwinding, symbolization and both "
+      "exports included). perf: `perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -p PID -- sleep %g`, "
+      "then `perf script` and `bench/perf-fold.py` (folded). Ratio per repetition, then median.\n" % (dur, dur))
+    p("| workload | reps | cgoprof CPU s | perf record s | perf script s | fold s | perf pipeline s | "
+      "cgoprof / perf pipeline [min..max] | cgoprof / perf record alone | samples cgoprof / perf |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
+    for w, reps in at.items():
+        full = [v for v in reps.values() if "cgoprof" in v and "perf" in v]
+        if not full:
+            continue
+        r = [v["cgoprof"]["cpu"] / v["perf"]["cpu"] for v in full]
+        r2 = [v["cgoprof"]["cpu"] / v["perf"]["record_cpu"] for v in full]
+        p("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f [%.2f..%.2f] | %.2f | %s / %s |" % (
+            w, len(full), med([v["cgoprof"]["cpu"] for v in full]),
+            med([v["perf"]["record_cpu"] for v in full]), med([v["perf"]["script_cpu"] for v in full]),
+            med([v["perf"]["fold_cpu"] for v in full]), med([v["perf"]["cpu"] for v in full]),
+            med(r), min(r), max(r), med(r2),
+            f(med([v["cgoprof"]["samples"] for v in full]), "%.0f"),
+            f(med([v["perf"]["samples"] for v in full]), "%.0f")))
+    p()
+    p("### Output bytes (same attach runs)\n")
+    p("| workload | cgoprof folded | cgoprof pprof | cgoprof total | perf.data | perf folded (from perf script) | "
+      "cgoprof / perf.data | per sample: cgoprof / perf.data |")
+    p("|---|---|---|---|---|---|---|---|")
+    for w, reps in at.items():
+        full = [v for v in reps.values() if "cgoprof" in v and "perf" in v]
+        if not full:
+            continue
+        r = [v["cgoprof"]["bytes"] / v["perf"]["bytes"] for v in full]
+        ps = [v["cgoprof"]["bytes"] / max(1, v["cgoprof"]["samples"] or 1) for v in full]
+        pp = [v["perf"]["bytes"] / max(1, v["perf"]["samples"] or 1) for v in full]
+        p("| %s | %s | %s | %s | %s | %s | 1/%.0f | %.0f B / %.0f B |" % (
+            w, human(med([v["cgoprof"]["bytes_folded"] for v in full])),
+            human(med([v["cgoprof"]["bytes_pprof"] for v in full])),
+            human(med([v["cgoprof"]["bytes"] for v in full])),
+            human(med([v["perf"]["bytes"] for v in full])),
+            human(med([v["perf"]["bytes_folded"] for v in full])),
+            1 / med(r), med(ps), med(pp)))
+    p()
+
+# ---- lost -------------------------------------------------------------------
+lo = defaultdict(list)
+for r in recs:
+    if r["part"] == "lost":
+        lo[(r["freq"], r["prof"])].append(r)
+if lo:
+    dur = next(r["dur"] for r in recs if r["part"] == "lost")
+    p("### Lost samples: `build/fixtures/hot thread %g` (two busy threads), launch mode\n" % dur)
+    p("| frequency | profiler | reps | samples (median) | lost per run | runs with loss |")
+    p("|---|---|---|---|---|---|")
+    for (freq, prof), rs in sorted(lo.items()):
+        p("| %d Hz | %s | %d | %.0f | %s | %d of %d |" % (
+            freq, prof, len(rs), med([r["samples"] for r in rs]),
+            ", ".join(str(r["lost"]) for r in rs),
+            sum(1 for r in rs if r["lost"]), len(rs)))
+    p()
+
+sym = os.path.join(OUT, "sym", "results.txt")
+if os.path.exists(sym):
+    p("### Cold symbolization of 10 000 PCs spread over tsgo's Go text\n")
+    p("```\n" + open(sym).read().strip() + "\n```")
