@@ -7,7 +7,8 @@ BUILD   := build
 SANFLAGS :=
 else
 BUILD   := build-san
-SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
 endif
 
 PKGS    := libdw libelf zlib
@@ -62,7 +63,8 @@ format:
 	clang-format -i $(LIB_SRCS) profiler/main.c include/cgoprof/*.h */internal.h
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all deps units check demo bench format clean
+include fuzz/fuzz.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

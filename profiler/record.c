@@ -53,6 +53,8 @@ struct pending {
 struct probe_id {
 	uint64_t id;
 	int kind;	/* 0 asmcgocall, 1 crosscall2 */
+	int fd;		/* -1 once closed (its thread ended) */
+	uint32_t tid;
 };
 
 struct cgo_thread {
@@ -110,6 +112,8 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+static void probe_close(struct record *r, uint32_t tid);
+
 struct record *record__new(const struct record_opts *o)
 {
 	struct record *r = calloc(1, sizeof(*r));
@@ -161,6 +165,8 @@ void record__free(struct record *r)
 	free(r->pending);
 	free(r->pending_bytes);
 	free(r->pending_spare);
+	if (r->probe_ids)
+		probe_close(r, 0);
 	free(r->probe_ids);
 	free(r->cgo);
 	free(r->tids_opened);
@@ -309,6 +315,19 @@ static void probe_prepare(struct record *r, const char *open_path)
 	r->probe = true;
 }
 
+/* Closes the probes of thread @tid (all of them when @tid is 0). */
+static void probe_close(struct record *r, uint32_t tid)
+{
+	for (size_t i = 0; i < r->nprobe_ids; i++) {
+		struct probe_id *p = &r->probe_ids[i];
+
+		if (p->fd >= 0 && (!tid || p->tid == tid)) {
+			close(p->fd);
+			p->fd = -1;
+		}
+	}
+}
+
 static int probe_id_cmp(const void *a, const void *b)
 {
 	uint64_t x = ((const struct probe_id *)a)->id;
@@ -332,24 +351,26 @@ static void probe_open(struct record *r, pid_t pid, int cpu)
 			pr_info("cgo entry probe: %s", strerror(errno));
 			return;
 		}
-		if (add_fd(r, fd)) {
+		/* per thread, so closed when the thread ends (not in fds[]) */
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
+		    ioctl(fd, PERF_EVENT_IOC_ID, &id)) {
 			close(fd);
 			return;
 		}
-		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
-		    ioctl(fd, PERF_EVENT_IOC_ID, &id))
-			return;
 		if (r->nprobe_ids == r->cap_probe_ids) {
 			size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
 			void *p = realloc(r->probe_ids,
 					  cap * sizeof(*r->probe_ids));
 
-			if (!p)
+			if (!p) {
+				close(fd);
 				return;
+			}
 			r->probe_ids = p;
 			r->cap_probe_ids = cap;
 		}
-		r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, k };
+		r->probe_ids[r->nprobe_ids++] =
+			(struct probe_id){ id, k, fd, (uint32_t)pid };
 		qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
 		      probe_id_cmp);
 	}
@@ -1003,6 +1024,8 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			}
 		} else {
 			procmap__exit(r->pm, f->pid, f->tid);
+			if (r->probe)
+				probe_close(r, f->tid);
 		}
 		break;
 	}
@@ -1243,6 +1266,17 @@ int record__loop(struct record *r)
 		if (waitpid(r->child, &r->child_status, 0) == r->child)
 			r->child_done = true;
 	}
+	/* The events and rings are done with: give their fds back before
+	 * the outputs are written (one per thread and CPU can be most of
+	 * 'ulimit -n'). */
+	for (int i = 0; i < r->ncpus; i++) {
+		ring__release(&r->rings[i].ring);
+		r->rings[i].fd = -1;
+	}
+	for (size_t i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	r->nfds = 0;
+	probe_close(r, 0);
 	free(pfd);
 	return 0;
 }

@@ -13,33 +13,34 @@
 int ring__mmap(struct ring *r, int fd, size_t pages)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	size_t map_size;
 	void *map;
 	int err;
 
 	memset(r, 0, sizeof(*r));
 	if (!pages || (pages & (pages - 1)))
 		return -EINVAL;
-	r->map_size = (pages + 1) * (size_t)page;
-	map = mmap(NULL, r->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		   0);
-	if (map == MAP_FAILED) {
-		err = -errno;
-		r->map_size = 0;
-		return err;
-	}
-	r->map = map;
+	map_size = (pages + 1) * (size_t)page;
+	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
 	err = ring__init_mem(r, map, (uint8_t *)map + page,
 			     pages * (uint64_t)page);
 	if (err) {
-		munmap(map, r->map_size);
-		r->map = NULL;
+		munmap(map, map_size);
+		return err;
 	}
-	return err;
+	r->map = map;
+	r->map_size = map_size;
+	return 0;
 }
 
 int ring__init_mem(struct ring *r, struct perf_event_mmap_page *meta,
 		   uint8_t *data, uint64_t data_size)
 {
+	/* the whole struct: ring__release() must not unmap what @r held
+	 * before (a caller's uninitialised stack) */
+	memset(r, 0, sizeof(*r));
 	if (!data_size || (data_size & (data_size - 1)))
 		return -EINVAL;
 	r->meta = meta;

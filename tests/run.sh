@@ -7,7 +7,8 @@ set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
 export CGOPROF="$PWD/$BUILD/cgoprof"
-export FIXTURES="$PWD/$BUILD/fixtures"
+# a sanitizer build may reuse the fixtures of the normal one
+export FIXTURES=${FIXTURES:-$PWD/$BUILD/fixtures}
 export CGOPROF_PCLNTAB_BINS=${CGOPROF_PCLNTAB_BINS:-$PWD/$BUILD/pclntab-bins}
 pattern=${1:-}
 pass=0 fail=0 skip=0

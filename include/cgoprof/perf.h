@@ -63,20 +63,22 @@ struct ring {
 
 /* Maps @pages data pages (power of two) of @fd. 0 or -errno. */
 int ring__mmap(struct ring *r, int fd, size_t pages);
-/* Uses caller memory (tests): @meta and @data stay owned by the caller. */
+/* Uses caller memory (tests): @meta and @data stay owned by the caller;
+ * @r is overwritten whole. */
 int ring__init_mem(struct ring *r, struct perf_event_mmap_page *meta,
 		   uint8_t *data, uint64_t data_size);
 void ring__release(struct ring *r);
 
-/* Called for each record; @hdr is contiguous (copied when it wraps) and
- * valid only during the call. A non-zero return stops consuming: the record
+/* Called for each record; @hdr is contiguous and 8-byte aligned (copied
+ * when it wraps or is misaligned) and valid only during the call. A non-zero return stops consuming: the record
  * counts as used and the value is returned by ring__consume(). */
 typedef int (*ring_record_fn)(const struct perf_event_header *hdr, void *ctx);
 
 /* Reads every available record, publishing data_tail after each one.
  * Returns 0, the callback's non-zero value, or -EINVAL when a record header
- * is impossible (size < 8 or larger than the ring); the ring is then
- * drained (tail = head) so reading can go on. */
+ * is impossible (size < 8 or larger than the ring) or the head is more than
+ * a ring ahead of the tail; the ring is then drained (tail = head) so
+ * reading can go on. */
 int ring__consume(struct ring *r, ring_record_fn fn, void *ctx);
 bool ring__empty(const struct ring *r);
 

@@ -1,0 +1,3 @@
+module cgoprof/fuzz/seed
+
+go 1.19

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the seed corpora of the fuzz targets into OUTDIR (default
+# build-fuzz/seeds), one folder per target:
+#   pclntab/       the small hand-built pclntab images of fuzz/seeds.py
+#                  (Go 1.16, 1.18, 1.20+ layouts)
+#   cfi/           /bin/true, a small C shared library with DWARF and
+#                  inline frames (tests/fixtures/c/libhot.c) and its
+#                  caller, a small system library, two hand-built Go images
+#   sample/        hand-built perf records (fuzz/seeds.py)
+#   unwind/        patches of a captured stack (fuzz/seeds.py)
+#   pclntab-real/, cfi-real/
+#                  fuzz/seed-go built stripped (-s -w) by every Go
+#                  toolchain here (/usr/local/go, Debian's
+#                  /usr/lib/go-1.19), default and PIE, and a Go 1.17 build
+#                  from $CGOPROF_PCLNTAB_BINS when there is one: real
+#                  tables, but ~1 MB each, so fuzzed for a part of the time
+#                  only (fuzz/fuzz.mk)
+# Idempotent: rebuilt only when a source is newer than OUTDIR/.stamp.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-build-fuzz/seeds}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+stamp="$out/.stamp"
+if [ -f "$stamp" ] && [ -z "$(find "$top/fuzz/seeds.sh" "$top/fuzz/seeds.py" \
+	"$top/fuzz/seed-go" "$top/tests/fixtures/c" -newer "$stamp" 2>/dev/null)" ]; then
+	exit 0
+fi
+rm -rf "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/*-real
+mkdir -p "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind \
+	"$out"/pclntab-real "$out"/cfi-real
+
+python3 "$top/fuzz/seeds.py" "$out"
+cp "$out/pclntab/syn118-sections" "$out/pclntab/syn120-sections" "$out/cfi/"
+
+export GOENV=off GOFLAGS= GOTOOLCHAIN=local CGO_ENABLED=0
+: "${GOPATH:=${HOME:-/root}/go}"
+export GOPATH
+for go in /usr/local/go/bin/go /usr/lib/go-1.19/bin/go; do
+	[ -x "$go" ] || continue
+	tag=$("$go" env GOVERSION | sed -E 's/^go([0-9]+)\.([0-9]+).*/go\1\2/')
+	(cd "$top/fuzz/seed-go" &&
+		"$go" build -trimpath -ldflags='-s -w' -o "$out/pclntab-real/$tag-s" . &&
+		"$go" build -trimpath -buildmode=pie -ldflags='-s -w' \
+			-o "$out/pclntab-real/$tag-pie-s" .)
+done
+bins=${CGOPROF_PCLNTAB_BINS:-$top/build/pclntab-bins}
+[ -f "$bins/go117-nocgo-s" ] && cp "$bins/go117-nocgo-s" "$out/pclntab-real/"
+cp "$out"/pclntab-real/go1*-s "$out/cfi-real/" 2>/dev/null || true
+ls "$out"/pclntab-real/go1* >/dev/null 2>&1 ||
+	echo "seeds: no Go toolchain: the pclntab corpus is hand-built only" >&2
+
+cc=${CC:-cc}
+flags="-O2 -g -fomit-frame-pointer"
+$cc $flags -shared -fPIC -o "$out/cfi/libhot.so" "$top/tests/fixtures/c/libhot.c"
+$cc $flags -o "$out/cfi/hot" "$top/tests/fixtures/c/hot.c" -L"$out/cfi" \
+	-lhot -lpthread
+cp "$(readlink -f /bin/true)" "$out/cfi/true"
+# a small system library, whichever this libc has
+for lib in libdl.so.2 libutil.so.1 libpthread.so.0; do
+	for dir in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /usr/lib64; do
+		if [ -f "$dir/$lib" ]; then
+			cp "$(readlink -f "$dir/$lib")" "$out/cfi/$lib"
+			break 2
+		fi
+	done
+done
+touch "$stamp"
