@@ -755,32 +755,6 @@ static void account_cpu(struct cs_target *t, const struct profile *p)
 	}
 }
 
-static void open_error(const struct record_error *e, const char *cmd)
-{
-	switch (e->stage) {
-	case RECORD_STAGE_EXEC:
-		if (e->err == ENOENT)
-			cs_error("command not found: '%s'", cmd);
-		else
-			cs_error("cannot run '%s': %s", cmd, strerror(e->err));
-		return;
-	case RECORD_STAGE_OPEN:
-		if (e->err == EACCES || e->err == EPERM) {
-			cs_error("not permitted to profile '%s': %s (needs "
-				 "CAP_PERFMON or root)",
-				 cmd, strerror(e->err));
-			return;
-		}
-		cs_error("perf_event_open: %s", strerror(e->err));
-		return;
-	case RECORD_STAGE_MMAP:
-		cs_error("cannot map the ring buffer: %s", strerror(e->err));
-		return;
-	default:
-		cs_error("cannot start '%s': %s", cmd, strerror(e->err));
-	}
-}
-
 struct cs_opts {
 	int runs;
 	uint64_t freq;
@@ -845,7 +819,7 @@ static int cs_run_once(struct cs_target *t, const struct cs_opts *o)
 	before = mono_ns();
 	err = record__open(rec, &re);
 	if (err) {
-		open_error(&re, t->argv[0]);
+		cli__open_error(&re, "cpu-clock", t->argv[0]);
 		goto out;
 	}
 	run.pid = record__child_pid(rec);

@@ -2465,54 +2465,6 @@ static void read_error(pid_t pid, int err)
 			  strerror(-err));
 }
 
-/* As `record` words them (profiler/main.c). */
-static void open_error(const struct record_error *e, const char *what)
-{
-	switch (e->stage) {
-	case RECORD_STAGE_PID:
-		mem_error("no such process: %d", e->pid);
-		return;
-	case RECORD_STAGE_EXEC:
-		if (e->err == ENOENT)
-			mem_error("command not found: '%s'", what);
-		else
-			mem_error("cannot run '%s': %s", what,
-				  strerror(e->err));
-		return;
-	case RECORD_STAGE_EVENT:
-		mem_error("cannot set up event 'page-faults': %s",
-			  strerror(e->err));
-		return;
-	case RECORD_STAGE_MMAP:
-		mem_error("cannot map the ring buffer: %s (try a smaller "
-			  "--mmap-pages, or raise /proc/sys/kernel/"
-			  "perf_event_mlock_kb)",
-			  strerror(e->err));
-		return;
-	case RECORD_STAGE_OPEN:
-		if (e->err == EACCES || e->err == EPERM)
-			mem_error("not permitted to profile pid %d: %s\n"
-				  "  perf_event_open needs CAP_PERFMON (or "
-				  "CAP_SYS_ADMIN), or a\n"
-				  "  /proc/sys/kernel/perf_event_paranoid low "
-				  "enough for your user\n"
-				  "  (2: own processes, user space only; 1: with "
-				  "kernel; -1: all), and\n"
-				  "  ptrace access to the target (same user, or "
-				  "CAP_SYS_PTRACE)",
-				  e->pid, strerror(e->err));
-		else if (e->err == EMFILE)
-			mem_error("too many open files (one per thread and "
-				  "CPU): raise 'ulimit -n'");
-		else
-			mem_error("perf_event_open for 'page-faults': %s",
-				  strerror(e->err));
-		return;
-	default:
-		mem_error("cannot start: %s", strerror(e->err));
-	}
-}
-
 /* Starts @argv; returns its pid once it has exec'd, or -errno (*@exec_err
  * set when exec failed). */
 static pid_t spawn(char **argv, int *exec_err)
@@ -2867,7 +2819,7 @@ int cmd_mem(int argc, char **argv)
 		h->rec = rec;
 		err = record__open(rec, &re);
 		if (err) {
-			open_error(&re, o.argv ? o.argv[0] : "");
+			cli__open_error(&re, "page-faults", o.argv ? o.argv[0] : "");
 			goto out;
 		}
 		if (record__stats(rec)->user_only_fallback)

@@ -11,6 +11,14 @@
 /* `cgoprof mem [opts] (-p PID | -- CMD [ARGS])`: argv[0] is "mem". Returns
  * the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
 int cmd_mem(int argc, char **argv);
+
+/* CLI messages (cli.c): "cgoprof: error: ..." on stderr; and the one text
+ * for each way opening a recording fails (@event: the event's name,
+ * @command: the launched command's name, or ""). */
+void cli__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct record_error;
+void cli__open_error(const struct record_error *e, const char *event,
+		     const char *command);
 /* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
  * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
 int cmd_coldstart(int argc, char **argv);

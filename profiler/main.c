@@ -49,16 +49,7 @@ static void log_cb(enum log_level level, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-static void __attribute__((format(printf, 1, 2))) error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "cgoprof: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define error cli__error
 
 static const char usage_main[] =
 	"usage: cgoprof <command> [options]\n"
@@ -164,73 +155,6 @@ static int parse_pids(const char *s, pid_t **pids, int *npids)
 	if (!err && !*npids)
 		err = -EINVAL;
 	return err;
-}
-
-static void open_error(const struct record_error *e, const char *event)
-{
-	switch (e->stage) {
-	case RECORD_STAGE_EVENT:
-		if (e->err == ENOENT)
-			error("unknown event '%s' (try cpu-clock, task-clock, "
-			      "page-faults or context-switches)",
-			      event);
-		else
-			error("cannot initialise libpfm4 to parse event '%s'",
-			      event);
-		return;
-	case RECORD_STAGE_PID:
-		error("no such process: %d", e->pid);
-		return;
-	case RECORD_STAGE_EXEC:
-		if (e->err == ENOENT)
-			error("command not found: '%s'", event);
-		else
-			error("cannot run '%s': %s", event, strerror(e->err));
-		return;
-	case RECORD_STAGE_MMAP:
-		error("cannot map the ring buffer: %s (try a smaller "
-		      "--mmap-pages, or raise /proc/sys/kernel/"
-		      "perf_event_mlock_kb)",
-		      strerror(e->err));
-		return;
-	case RECORD_STAGE_OPEN:
-		if (e->err == EACCES || e->err == EPERM) {
-			error("not permitted to profile pid %d: %s\n"
-			      "  perf_event_open needs CAP_PERFMON (or "
-			      "CAP_SYS_ADMIN), or a\n"
-			      "  /proc/sys/kernel/perf_event_paranoid low enough "
-			      "for your user\n"
-			      "  (2: own processes, user space only; 1: with "
-			      "kernel; -1: all), and\n"
-			      "  ptrace access to the target (same user, or "
-			      "CAP_SYS_PTRACE)",
-			      e->pid, strerror(e->err));
-		} else if ((e->err == ENOENT || e->err == EOPNOTSUPP ||
-			    e->err == ENODEV) &&
-			   e->perf_type == 0) {
-			error("event '%s' needs a hardware PMU, which this machine "
-			      "does not have (a VM without PMU passthrough?); use "
-			      "-e cpu-clock",
-			      event);
-		} else if (e->err == ENOENT || e->err == EOPNOTSUPP) {
-			error("event '%s' is not supported here: %s", event,
-			      strerror(e->err));
-		} else if (e->err == EMFILE) {
-			error("too many open files (one per thread and CPU): "
-			      "raise 'ulimit -n'");
-		} else if (e->err == EINVAL) {
-			error("the kernel refused event '%s' with these settings "
-			      "(-F too high for kernel.perf_event_max_sample_rate? "
-			      "--stack-size too large?): %s",
-			      event, strerror(e->err));
-		} else {
-			error("perf_event_open for '%s': %s", event,
-			      strerror(e->err));
-		}
-		return;
-	default:
-		error("cannot start: %s", strerror(e->err));
-	}
 }
 
 static char *join_command(char *const *argv, const pid_t *pids, int npids)
@@ -486,9 +410,8 @@ static int cmd_record(int argc, char **argv)
 	}
 	err = record__open(rec, &re);
 	if (err) {
-		open_error(&re, re.stage == RECORD_STAGE_EXEC
-					? ro.argv[0]
-					: ro.event ? ro.event : "cpu-clock");
+		cli__open_error(&re, ro.event ? ro.event : "cpu-clock",
+				ro.argv ? ro.argv[0] : "");
 		goto out;
 	}
 	if (record__stats(rec)->user_only_fallback)
