@@ -208,17 +208,16 @@ static int export_to(const struct profile *p, const struct export_opts *o,
 	}
 }
 
-int export__write_file(const struct profile *p, const struct export_opts *o,
-		       const char *path)
+int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
+			 void *ctx)
 {
-	enum export_format fmt = export__format_from_path(path);
 	struct stat st;
 	char *tmp;
 	FILE *f;
 	int fd, err;
 
 	if (!strcmp(path, "-")) {
-		err = export_to(p, o, EXPORT_FOLDED, stdout);
+		err = fn(stdout, ctx);
 		if (!err && fflush(stdout))
 			err = -errno;
 		return err;
@@ -229,7 +228,7 @@ int export__write_file(const struct profile *p, const struct export_opts *o,
 		f = fopen(path, "we");
 		if (!f)
 			return -errno;
-		err = export_to(p, o, fmt, f);
+		err = fn(f, ctx);
 		if (fclose(f) && !err)
 			err = -errno;
 		return err;
@@ -249,9 +248,9 @@ int export__write_file(const struct profile *p, const struct export_opts *o,
 		close(fd);
 		goto fail;
 	}
-	err = export_to(p, o, fmt, f);
-	if (!err && fflush(f))
-		err = -errno;
+	err = fn(f, ctx);
+	if (!err && (ferror(f) || fflush(f)))
+		err = -EIO;
 	if (!err && fsync(fileno(f)))
 		err = -errno;
 	if (fclose(f) && !err)
@@ -268,4 +267,31 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	return err;
+}
+
+struct export_job {
+	const struct profile *p;
+	const struct export_opts *o;
+	enum export_format fmt;
+};
+
+static int export_job_write(FILE *f, void *ctx)
+{
+	struct export_job *j = ctx;
+
+	return export_to(j->p, j->o, j->fmt, f);
+}
+
+int export__write_file(const struct profile *p, const struct export_opts *o,
+		       const char *path)
+{
+	struct export_job j = {
+		.p = p,
+		.o = o,
+		/* stdout always gets folded */
+		.fmt = strcmp(path, "-") ? export__format_from_path(path)
+					 : EXPORT_FOLDED,
+	};
+
+	return export__write_atomic(path, export_job_write, &j);
 }

@@ -1013,34 +1013,26 @@ static void json_target(FILE *f, const struct cs_target *t,
 	fputs("]", f);
 }
 
-/* Writes @path through a temporary file and rename(2). */
+struct cs_write {
+	void (*fn)(FILE *f, const void *ctx);
+	const void *ctx;
+};
+
+static int cs_write_fn(FILE *f, void *ctx)
+{
+	struct cs_write *w = ctx;
+
+	w->fn(f, w->ctx);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* Writes @path atomically (export__write_atomic). */
 static int write_atomic(const char *path,
 			void (*fn)(FILE *f, const void *ctx), const void *ctx)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
-	int err = 0;
+	struct cs_write w = { fn, ctx };
 
-	if (!strcmp(path, "-")) {
-		fn(stdout, ctx);
-		return fflush(stdout) ? -errno : 0;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid()) >=
-	    sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fn(f, ctx);
-	if (ferror(f))
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return export__write_atomic(path, cs_write_fn, &w);
 }
 
 struct cs_json_ctx {

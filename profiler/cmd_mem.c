@@ -2237,53 +2237,25 @@ static int write_json(FILE *f, const struct sampler *s, const char *command,
 
 /* Writes the JSON summary to @path atomically (a temporary file in the same
  * directory, then rename). 0 or -errno. */
+struct json_job {
+	const struct sampler *s;
+	const char *command;
+	const struct fault_hook *h;
+};
+
+static int json_job_write(FILE *f, void *ctx)
+{
+	struct json_job *j = ctx;
+
+	return write_json(f, j->s, j->command, j->h);
+}
+
 static int write_json_file(const char *path, const struct sampler *s,
 			   const char *command, const struct fault_hook *h)
 {
-	char *tmp;
-	FILE *f;
-	int fd, err;
+	struct json_job j = { s, command, h };
 
-	if (!strcmp(path, "-")) {
-		err = write_json(stdout, s, command, h);
-		if (!err && fflush(stdout))
-			err = -errno;
-		return err;
-	}
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		free(tmp);
-		return err;
-	}
-	fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto fail;
-	}
-	err = write_json(f, s, command, h);
-	if (!err && fflush(f))
-		err = -errno;
-	if (!err && fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (err)
-		goto fail;
-	if (rename(tmp, path)) {
-		err = -errno;
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	unlink(tmp);
-	free(tmp);
-	return err;
+	return export__write_atomic(path, json_job_write, &j);
 }
 
 /* -vv: the last snapshot's mappings, and what each part of them became. */

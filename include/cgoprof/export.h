@@ -42,6 +42,12 @@ int export__json(const struct profile *p, const struct export_opts *o,
  * shares and reasons, self time by frame kind). */
 int export__summary_text(const struct profile *p, FILE *f);
 
+/* Writes @path with @fn atomically: a temporary file in the same directory,
+ * then rename(2); a device or pipe is written in place; "-" is stdout. @fn
+ * returns 0 or -errno. Return 0 or -errno. */
+int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
+			 void *ctx);
+
 /* Writes @path atomically: a temporary file in the same directory, then
  * rename(2). "-" writes to stdout. Return 0 or -errno. */
 int export__write_file(const struct profile *p, const struct export_opts *o,
