@@ -336,6 +336,24 @@ static int probe_id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Event fds leave this many fds free for what the recording still needs:
+ * the binaries the unwinder reads during recording (one fd each), the
+ * /proc files, kallsyms, and the outputs' temporary files. An event that
+ * would take one of them fails with EMFILE ("too many open files") at
+ * attach, rather than a recording whose binaries cannot be opened.
+ */
+#define FD_RESERVE 16
+
+static bool fd_in_reserve(int fd)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	return (rlim_t)fd + FD_RESERVE >= rl.rlim_cur;
+}
+
 /* Opens the cgo entry probes for @pid on @cpu, into that CPU's ring. */
 static void probe_open(struct record *r, pid_t pid, int cpu)
 {
@@ -347,6 +365,11 @@ static void probe_open(struct record *r, pid_t pid, int cpu)
 
 		fd = sys_perf_event_open(&r->probe_attr[k], pid, cpu, -1,
 					 PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0 && fd_in_reserve(fd)) {
+			close(fd);
+			fd = -1;
+			errno = EMFILE;
+		}
 		if (fd < 0) {
 			pr_info("cgo entry probe: %s", strerror(errno));
 			return;
@@ -590,6 +613,11 @@ static int open_one(struct record *r, pid_t pid, int cpu,
 		r->stats.user_only_fallback = true;
 		fd = sys_perf_event_open(&r->attr, pid, cpu, -1,
 					 PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd >= 0 && fd_in_reserve(fd)) {
+		close(fd);
+		fd = -1;
+		errno = EMFILE;
 	}
 	if (fd < 0) {
 		e->stage = errno == ESRCH ? RECORD_STAGE_PID : RECORD_STAGE_OPEN;
