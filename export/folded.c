@@ -61,92 +61,270 @@ char *export__folded_name(const char *name, char *buf, size_t size)
 	return buf;
 }
 
-struct line {
-	char *text;
-	uint64_t count;
+/*
+ * Memory: a recording may hold hundreds of thousands of (thread, stack)
+ * pairs, and their folded lines, built as text, took ten times the size
+ * of the output (every thread's copy of a line). Instead, each distinct
+ * frame name is stored once, a line is a sequence of name ids, identical
+ * sequences are merged by hash before sorting, and the text of a line
+ * exists only while it is written. Lines are sorted as the strings they
+ * spell (byte order, like stackcollapse-perf.pl's sort), compared name by
+ * name without building them.
+ */
+struct names {
+	char *buf;		/* NUL-terminated names; an id is an offset */
+	size_t len, cap;
+	uint32_t *slots;	/* open addressing: id + 1, 0 empty */
+	size_t nslots, n;
 };
 
-static int line_cmp(const void *a, const void *b)
+struct fline {
+	uint64_t count;
+	size_t seq;		/* into seqs: length, then the name ids */
+	uint64_t hash;
+};
+
+struct folder {
+	struct names names;
+	uint32_t *seqs;
+	size_t nseqs, cap_seqs;
+	struct fline *lines;
+	size_t nlines, cap_lines;
+	uint32_t *slots;	/* line index + 1 by hash */
+	size_t nslots;
+};
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
 {
-	return strcmp(((const struct line *)a)->text,
-		      ((const struct line *)b)->text);
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ULL;
+	return h;
 }
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
+#define FNV_INIT 0xcbf29ce484222325ULL
 
-static int sbuf_add(struct sbuf *b, const char *s, size_t n)
+/* The id of @name (interned). Returns 0 or -ENOMEM. */
+static int names_intern(struct names *t, const char *name, uint32_t *id)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		char *p;
+	size_t n = strlen(name) + 1, i;
+	uint64_t h = fnv(name, n, FNV_INIT);
 
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->s, cap);
-		if (!p)
+	if ((t->n + 1) * 2 > t->nslots) {
+		size_t cap = t->nslots ? t->nslots * 2 : 4096;
+		uint32_t *s = calloc(cap, sizeof(*s));
+
+		if (!s)
 			return -ENOMEM;
-		b->s = p;
-		b->cap = cap;
+		for (size_t k = 0; k < t->nslots; k++) {
+			uint32_t v = t->slots[k];
+			const char *q;
+
+			if (!v)
+				continue;
+			q = t->buf + v - 1;
+			for (i = fnv(q, strlen(q) + 1, FNV_INIT) & (cap - 1); s[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			s[i] = v;
+		}
+		free(t->slots);
+		t->slots = s;
+		t->nslots = cap;
 	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = 0;
+	for (i = h & (t->nslots - 1); t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
+		if (!strcmp(t->buf + t->slots[i] - 1, name)) {
+			*id = t->slots[i] - 1;
+			return 0;
+		}
+	}
+	if (t->len + n > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 65536;
+		char *b;
+
+		while (cap < t->len + n)
+			cap *= 2;
+		if (cap >= UINT32_MAX)
+			return -ENOMEM;
+		b = realloc(t->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		t->buf = b;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, name, n);
+	*id = (uint32_t)t->len;
+	t->slots[i] = (uint32_t)t->len + 1;
+	t->len += n;
+	t->n++;
 	return 0;
 }
 
-static int sbuf_frame(struct sbuf *b, const char *name, const char *suffix)
+/* Adds @count to the line spelled by the name ids @ids[0..@n). */
+static int folder_add(struct folder *f, const uint32_t *ids, uint32_t n,
+		      uint64_t count)
 {
-	char buf[4096];
+	uint64_t h = fnv(ids, n * sizeof(*ids), FNV_INIT);
+	size_t i;
 
-	export__folded_name(name, buf, sizeof(buf));
-	if (sbuf_add(b, ";", 1) || sbuf_add(b, buf, strlen(buf)))
+	if ((f->nlines + 1) * 2 > f->nslots) {
+		size_t cap = f->nslots ? f->nslots * 2 : 4096;
+		uint32_t *s = calloc(cap, sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		for (size_t k = 0; k < f->nlines; k++) {
+			for (i = f->lines[k].hash & (cap - 1); s[i];
+			     i = (i + 1) & (cap - 1))
+				;
+			s[i] = (uint32_t)k + 1;
+		}
+		free(f->slots);
+		f->slots = s;
+		f->nslots = cap;
+	}
+	for (i = h & (f->nslots - 1); f->slots[i]; i = (i + 1) & (f->nslots - 1)) {
+		struct fline *l = &f->lines[f->slots[i] - 1];
+
+		if (l->hash == h && f->seqs[l->seq] == n &&
+		    !memcmp(f->seqs + l->seq + 1, ids, n * sizeof(*ids))) {
+			l->count += count;
+			return 0;
+		}
+	}
+	if (f->nseqs + n + 1 > f->cap_seqs) {
+		size_t cap = f->cap_seqs ? f->cap_seqs * 2 : 65536;
+		uint32_t *p;
+
+		while (cap < f->nseqs + n + 1)
+			cap *= 2;
+		p = realloc(f->seqs, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		f->seqs = p;
+		f->cap_seqs = cap;
+	}
+	if (f->nlines == f->cap_lines) {
+		size_t cap = f->cap_lines ? f->cap_lines * 2 : 1024;
+		struct fline *p = realloc(f->lines, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		f->lines = p;
+		f->cap_lines = cap;
+	}
+	if (f->nlines >= UINT32_MAX - 1)
 		return -ENOMEM;
-	return suffix ? sbuf_add(b, suffix, strlen(suffix)) : 0;
+	f->lines[f->nlines] = (struct fline){ count, f->nseqs, h };
+	f->seqs[f->nseqs] = n;
+	memcpy(f->seqs + f->nseqs + 1, ids, n * sizeof(*ids));
+	f->nseqs += n + 1;
+	f->slots[i] = (uint32_t)f->nlines + 1;
+	f->nlines++;
+	return 0;
+}
+
+/* The characters of a line, separators included, one at a time. */
+struct line_iter {
+	const char *names;
+	const uint32_t *ids;
+	uint32_t n, i;
+	const char *p;
+};
+
+static void line_iter_init(struct line_iter *it, const struct folder *f,
+			   const struct fline *l)
+{
+	it->names = f->names.buf;
+	it->n = f->seqs[l->seq];
+	it->ids = f->seqs + l->seq + 1;
+	it->i = 0;
+	it->p = it->names + it->ids[0];
+}
+
+static int line_iter_next(struct line_iter *it)
+{
+	if (*it->p)
+		return (unsigned char)*it->p++;
+	if (it->i + 1 < it->n) {
+		it->p = it->names + it->ids[++it->i];
+		return ';';
+	}
+	return -1;
+}
+
+static int fline_cmp(const void *a, const void *b, void *ctx)
+{
+	struct line_iter x, y;
+
+	line_iter_init(&x, ctx, a);
+	line_iter_init(&y, ctx, b);
+	for (;;) {
+		int cx = line_iter_next(&x), cy = line_iter_next(&y);
+
+		if (cx != cy)
+			return cx < cy ? -1 : 1;
+		if (cx < 0)
+			return 0;
+	}
+}
+
+static void folder_free(struct folder *f)
+{
+	free(f->names.buf);
+	free(f->names.slots);
+	free(f->seqs);
+	free(f->lines);
+	free(f->slots);
 }
 
 int export__folded(const struct profile *p, const struct export_opts *o,
-		   FILE *f)
+		   FILE *out)
 {
-	struct line *lines = calloc(p->nstacks + 1, sizeof(*lines));
-	struct sbuf b = { 0 };
-	size_t n = 0;
+	struct folder f = { 0 };
+	uint32_t *ids = NULL;
+	size_t cap_ids = 0;
+	char buf[4096 + 8];
 	int err = 0;
 
-	if (!lines)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->nstacks; i++) {
+	for (size_t i = 0; i < p->nstacks && !err; i++) {
 		const struct profile_stack *s = &p->stacks[i];
-		char root[64];
+		uint32_t n = 1;
+		size_t need = 1;
 
-		b.len = 0;
-		export__folded_name(s->comm, root, sizeof(root));
-		for (char *c = root; *c; c++)
+		for (uint32_t k = 0; k < s->nlocs; k++)
+			need += p->locations[s->locs[k]].nframes;
+		if (need > cap_ids) {
+			uint32_t *q = realloc(ids, need * sizeof(*ids));
+
+			if (!q) {
+				err = -ENOMEM;
+				break;
+			}
+			ids = q;
+			cap_ids = need;
+		}
+		export__folded_name(s->comm, buf, 64);
+		for (char *c = buf; *c; c++)
 			if (*c == ' ')
 				*c = '_';
-		if (sbuf_add(&b, root, strlen(root))) {
-			err = -ENOMEM;
-			goto out;
-		}
 		if (o && (o->folded_pid || o->folded_tid)) {
-			char id[40];
+			size_t len = strlen(buf);
 
 			if (o->folded_tid)
-				snprintf(id, sizeof(id), "-%u/%u", s->pid, s->tid);
+				snprintf(buf + len, sizeof(buf) - len, "-%u/%u",
+					 s->pid, s->tid);
 			else
-				snprintf(id, sizeof(id), "-%u", s->pid);
-			if (sbuf_add(&b, id, strlen(id))) {
-				err = -ENOMEM;
-				goto out;
-			}
+				snprintf(buf + len, sizeof(buf) - len, "-%u",
+					 s->pid);
 		}
-		for (uint32_t k = s->nlocs; k-- > 0;) {
+		err = names_intern(&f.names, buf, &ids[0]);
+		for (uint32_t k = s->nlocs; k-- > 0 && !err;) {
 			const struct profile_location *l =
 				&p->locations[s->locs[k]];
 
-			for (uint32_t j = l->nframes; j-- > 0;) {
+			for (uint32_t j = l->nframes; j-- > 0 && !err;) {
 				const struct profile_frame *fr = &l->frames[j];
 				const char *suffix = NULL;
 
@@ -157,39 +335,34 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 					else if (fr->inlined)
 						suffix = "_[i]";
 				}
-				if (sbuf_frame(&b, fr->name, suffix)) {
-					err = -ENOMEM;
-					goto out;
-				}
+				export__folded_name(fr->name, buf, 4096);
+				if (suffix)
+					strcat(buf, suffix);
+				err = names_intern(&f.names, buf, &ids[n++]);
 			}
 		}
-		lines[n].text = strdup(b.s);
-		lines[n].count = o && o->folded_weight ? s->weight : s->count;
-		if (!lines[n].text) {
-			err = -ENOMEM;
-			goto out;
-		}
-		n++;
+		if (!err)
+			err = folder_add(&f, ids, n,
+					 o && o->folded_weight ? s->weight
+							       : s->count);
 	}
-	qsort(lines, n, sizeof(*lines), line_cmp);
-	for (size_t i = 0; i < n;) {
-		uint64_t count = lines[i].count;
-		size_t j = i + 1;
+	free(ids);
+	if (!err)
+		qsort_r(f.lines, f.nlines, sizeof(*f.lines), fline_cmp, &f);
+	for (size_t i = 0; i < f.nlines && !err; i++) {
+		const struct fline *l = &f.lines[i];
+		const uint32_t *q = f.seqs + l->seq + 1;
 
-		while (j < n && !strcmp(lines[j].text, lines[i].text))
-			count += lines[j++].count;
-		if (count && fprintf(f, "%s %llu\n", lines[i].text,
-				     (unsigned long long)count) < 0) {
+		if (!l->count)
+			continue;
+		for (uint32_t k = 0; k < f.seqs[l->seq]; k++)
+			if ((k && putc(';', out) == EOF) ||
+			    fputs(f.names.buf + q[k], out) == EOF)
+				err = -EIO;
+		if (fprintf(out, " %llu\n", (unsigned long long)l->count) < 0)
 			err = -EIO;
-			goto out;
-		}
-		i = j;
 	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(lines[i].text);
-	free(lines);
-	free(b.s);
+	folder_free(&f);
 	return err;
 }
 

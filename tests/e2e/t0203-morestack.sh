@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Stack growth (tests/fixtures/go/go-morestack), with every Go toolchain here,
+# three ways: samples taken while runtime.newstack copies a goroutine's stack
+# on the thread's system stack (runtime.copystack) must have the goroutine's
+# frames above runtime.morestack, exactly: with --morestack-probe they come
+# from the record of that morestack call (tied to the sample by newstack's
+# copy of m.morebuf), and >= 99% of those samples must read
+#   runtime.goexit;main.worker;main.deep;runtime.morestack;runtime.newstack;runtime.copystack
+# Without the probe the goroutine's frames come from reads of the live
+# process while newstack still runs, or the stack ends in a
+# "[truncated: reason]" frame: never a wrong frame.
+. "$(dirname "$0")/lib.sh"
+require_perf
+n=0
+for bin in "$FIXTURES"/go/go-morestack-go1.*-*; do
+	[ -x "$bin" ] || continue
+	n=$((n + 1))
+	for mode in probe none; do
+		out="$WORK/$(basename "$bin")-$mode.folded"
+		opt=; [ $mode = probe ] && opt=--morestack-probe
+		"$CGOPROF" record -q $opt -d 3 -o "$out" -- "$bin" -d 5s ||
+			fail "record failed on $bin"
+		python3 - "$out" "$mode" <<'PY' || fail "$(basename "$out")"
+import sys
+want = ("runtime.goexit;main.worker;main.deep;runtime.morestack;"
+        "runtime.newstack;runtime.copystack").split(";")
+total = exact = truncated = 0
+other = {}
+for line in open(sys.argv[1]):
+    stack, count = line.rstrip("\n").rsplit(" ", 1)
+    f = stack.split(";")[1:]
+    if "runtime.copystack" not in f:
+        continue
+    i = f.index("runtime.copystack")
+    if i < 2 or f[i - 1] != "runtime.newstack" or f[i - 2] != "runtime.morestack":
+        continue  # a copy for another reason (a stack shrink in the GC)
+    if i >= 3 and f[i - 3] != "main.deep" and not f[i - 3].startswith("[truncated: "):
+        continue  # another function's stack growth (the runtime's init)
+    c = int(count)
+    total += c
+    if f[:i + 1] == want:
+        exact += c
+    elif f[0].startswith("[truncated: ") and f[1:i + 1] == want[len(want) - i:]:
+        truncated += c
+    else:
+        k = ";".join(f[:i + 1])
+        other[k] = other.get(k, 0) + c
+mode = sys.argv[2]
+print(f"{sys.argv[1]}: {total} samples in copystack under morestack: "
+      f"{exact} exact, {truncated} truncated")
+for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
+    print(f"  other ({v}): {k}")
+if mode == "probe":
+    ok = total >= 30 and exact >= 0.99 * total
+else:
+    ok = total >= 30 and exact + truncated == total
+sys.exit(0 if ok else 1)
+PY
+	done
+done
+[ "$n" -ge 6 ] || fail "only $n go-morestack binaries (want 3 variants x 2 toolchains)"
