@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +99,11 @@ static const char usage_record[] =
 	"                          stack as each cgo call starts: exact Go callers\n"
 	"                          of C code that uses rbp, at a cost per cgo call\n"
 	"                          (microseconds: only for programs that make few)\n"
+	"      --morestack-probe   a uprobe at runtime.morestack of each Go binary\n"
+	"                          records the goroutine's frames as its stack\n"
+	"                          grows: samples in newstack and copystack get\n"
+	"                          them; a cost per stack growth (root, or\n"
+	"                          CAP_PERFMON: the probe is system-wide)\n"
 	"      --pid-root          folded: root 'comm-PID'  (also --pid with -p)\n"
 	"      --tid               folded: root 'comm-PID/TID'\n"
 	"      --annotate          folded: '_[k]' kernel, '_[i]' inlined frames\n"
@@ -214,7 +220,7 @@ static int cmd_record(int argc, char **argv)
 {
 	enum { OPT_STACK = 256, OPT_NO_KERNEL, OPT_TID, OPT_ANNOTATE,
 	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE,
-	       OPT_CGO_PROBE, OPT_UNWINDER };
+	       OPT_CGO_PROBE, OPT_UNWINDER, OPT_MS_PROBE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "freq", required_argument, NULL, 'F' },
@@ -227,6 +233,7 @@ static int cmd_record(int argc, char **argv)
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
 		{ "cgo-probe", no_argument, NULL, OPT_CGO_PROBE },
+		{ "morestack-probe", no_argument, NULL, OPT_MS_PROBE },
 		{ "unwinder", required_argument, NULL, OPT_UNWINDER },
 		{ "pid-root", no_argument, NULL, OPT_PID_ROOT },
 		{ "tid", no_argument, NULL, OPT_TID },
@@ -337,6 +344,9 @@ static int cmd_record(int argc, char **argv)
 		case OPT_CGO_PROBE:
 			ro.cgo_probe = true;
 			break;
+		case OPT_MS_PROBE:
+			ro.morestack_probe = true;
+			break;
 		case OPT_UNWINDER:
 			if (!strcmp(optarg, "native")) {
 				ro.unwind.backend = UNWINDER_NATIVE;
@@ -445,12 +455,30 @@ static int cmd_record(int argc, char **argv)
 				"unwinders compared on %" PRIu64
 				" samples with C frames: %" PRIu64 " disagreements\n",
 				st->compared, st->disagreed);
+		if (cli.verbose) {
+			struct rusage ru;
+
+			if (!getrusage(RUSAGE_SELF, &ru))
+				fprintf(stderr,
+					"cgoprof: peak RSS %.1f MB, CPU %.2f s user "
+					"%.2f s system\n",
+					(double)ru.ru_maxrss / 1024.0,
+					(double)ru.ru_utime.tv_sec +
+						(double)ru.ru_utime.tv_usec / 1e6,
+					(double)ru.ru_stime.tv_sec +
+						(double)ru.ru_stime.tv_usec / 1e6);
+		}
 		if (cli.verbose && st->samples)
 			fprintf(stderr, "mean time from sample to unwinding: %.1f us\n",
 				(double)st->latency_ns / (double)st->samples / 1e3);
 		if (st->cgo_entries && cli.verbose)
 			fprintf(stderr, "cgo calls recorded by the entry probe: %" PRIu64 "\n",
 				st->cgo_entries);
+		if (st->morestack_probes && cli.verbose)
+			fprintf(stderr,
+				"morestack probes: %" PRIu64 " Go binaries, %" PRIu64
+				" stack growths recorded\n",
+				st->morestack_probes, st->morestack_entries);
 		if (st->throttled || st->bad_records)
 			fprintf(stderr,
 				"throttled: %" PRIu64 ", malformed records: %" PRIu64

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -52,7 +53,7 @@ struct pending {
 
 struct probe_id {
 	uint64_t id;
-	int kind;	/* 0 asmcgocall, 1 crosscall2 */
+	int kind;	/* 0 asmcgocall, 1 crosscall2, 2 morestack */
 	int fd;		/* -1 once closed (its thread ended) */
 	uint32_t tid;
 };
@@ -62,6 +63,11 @@ struct cgo_thread {
 	unsigned next, next_cb;
 	struct cgo_entry e[CGO_ENTRIES];
 	struct cgo_callback cb[CGO_ENTRIES];
+	struct go_morestack ms;	/* the latest morestack entry */
+};
+
+struct ms_binary {
+	uint64_t dev, ino;
 };
 
 struct record {
@@ -85,6 +91,12 @@ struct record {
 	char probe_path[4200];
 	struct probe_id *probe_ids;	/* sorted by id */
 	size_t nprobe_ids, cap_probe_ids;
+	/* morestack entry records: system-wide uprobes at runtime.morestack
+	 * of each Go binary the targets run (one fd per CPU and binary) */
+	struct perf_event_attr ms_attr;
+	bool ms_off;			/* not wanted, or not permitted */
+	struct ms_binary *ms_bins;	/* binaries looked at, Go or not */
+	size_t nms_bins, cap_ms_bins;
 	struct cgo_thread *cgo;		/* open addressing by tid */
 	size_t cap_cgo, ncgo;
 
@@ -125,6 +137,7 @@ struct record *record__new(const struct record_opts *o)
 	r->child = -1;
 	r->child_status = -1;
 	r->go_fd = -1;
+	r->ms_off = !o->morestack_probe;
 	r->ncpus = (int)sysconf(_SC_NPROCESSORS_CONF);
 	if (r->ncpus < 1)
 		r->ncpus = 1;
@@ -168,6 +181,7 @@ void record__free(struct record *r)
 	if (r->probe_ids)
 		probe_close(r, 0);
 	free(r->probe_ids);
+	free(r->ms_bins);
 	free(r->cgo);
 	free(r->tids_opened);
 	stack_table__release(&r->stacks);
@@ -399,6 +413,140 @@ static void probe_open(struct record *r, pid_t pid, int cpu)
 	}
 }
 
+static int add_probe_id(struct record *r, uint64_t id, int kind, int fd,
+			uint32_t tid)
+{
+	if (r->nprobe_ids == r->cap_probe_ids) {
+		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
+		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
+
+		if (!p)
+			return -ENOMEM;
+		r->probe_ids = p;
+		r->cap_probe_ids = cap;
+	}
+	r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, kind, fd, tid };
+	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
+	      probe_id_cmp);
+	return 0;
+}
+
+/*
+ * The morestack probe of the binary that process @pid runs, unless it has
+ * one: a uprobe at runtime.morestack for every process (pid -1) on each
+ * CPU, so threads and processes created later need nothing more; records
+ * of processes that are not targets are dropped. Samples taken while
+ * newstack or copystack run on g0 then get the goroutine's frames, which
+ * no read of the live process could give: the goroutine's stack is being
+ * copied, and it runs again microseconds later. Such a probe needs
+ * CAP_PERFMON (or perf_event_paranoid <= 0); without it those samples end
+ * "[truncated: morestack]". Opt-in (--morestack-probe): a probe costs a
+ * trap and a record per stack growth, and programs that start many
+ * goroutines grow stacks thousands of times a second (esbuild: 8000/s,
+ * which took its run under cgoprof from 3.1 s to 3.9 s here).
+ */
+static void morestack_prepare(struct record *r, uint32_t pid)
+{
+	char path[64];
+	struct stat st;
+	struct elf_obj *o;
+	struct go_func fn;
+	uint64_t off;
+	int type, *fds, n = 0;
+	bool failed = false;
+
+	if (r->ms_off)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (stat(path, &st))
+		return;
+	for (size_t i = 0; i < r->nms_bins; i++)
+		if (r->ms_bins[i].dev == st.st_dev && r->ms_bins[i].ino == st.st_ino)
+			return;
+	if (r->nms_bins == r->cap_ms_bins) {
+		size_t cap = r->cap_ms_bins ? r->cap_ms_bins * 2 : 8;
+		void *p = realloc(r->ms_bins, cap * sizeof(*r->ms_bins));
+
+		if (!p)
+			return;
+		r->ms_bins = p;
+		r->cap_ms_bins = cap;
+	}
+	r->ms_bins[r->nms_bins++] = (struct ms_binary){ st.st_dev, st.st_ino };
+	o = elf_cache__open(r->cache, path, path, 0, 0);
+	if (!o || !o->go || elf_obj__go_func(o, "runtime.morestack", &fn) ||
+	    elf_obj__vaddr_to_offset(o, fn.entry, &off))
+		return; /* not Go */
+	type = read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
+	fds = calloc((size_t)r->ncpus, sizeof(*fds));
+	if (type < 0 || !fds) {
+		free(fds);
+		r->ms_off = true;
+		return;
+	}
+	memset(&r->ms_attr, 0, sizeof(r->ms_attr));
+	r->ms_attr.size = sizeof(r->ms_attr);
+	r->ms_attr.type = (uint32_t)type;
+	/* read by the kernel at perf_event_open only (not inherited) */
+	r->ms_attr.config1 = (uint64_t)(uintptr_t)path;
+	r->ms_attr.config2 = off;
+	r->ms_attr.sample_period = 1;
+	r->ms_attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+				 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+				 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+				 PERF_SAMPLE_STACK_USER;
+	r->ms_attr.sample_regs_user = CGOPROF_REGS_MASK;
+	/* the return addresses into f and into f's caller */
+	r->ms_attr.sample_stack_user = 16;
+	r->ms_attr.exclude_callchain_kernel = 1;
+	r->ms_attr.use_clockid = 1;
+	r->ms_attr.clockid = CLOCK_MONOTONIC;
+	for (int cpu = 0; cpu < r->ncpus; cpu++) {
+		uint64_t id;
+		int fd;
+
+		if (r->rings[cpu].fd < 0)
+			continue;
+		fd = sys_perf_event_open(&r->ms_attr, -1, cpu, -1,
+					 PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0 && fd_in_reserve(fd)) {
+			close(fd);
+			fd = -1;
+			errno = EMFILE;
+		}
+		if (fd < 0) {
+			pr_info("morestack probe: %s%s", strerror(errno),
+				errno == EACCES || errno == EPERM
+					? " (needs CAP_PERFMON or perf_event_paranoid <= 0)"
+					: "");
+			failed = true;
+			break;
+		}
+		fds[n++] = fd;
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
+		    ioctl(fd, PERF_EVENT_IOC_ID, &id) ||
+		    add_probe_id(r, id, 2, fd, 0)) {
+			pr_info("morestack probe: %s", strerror(errno));
+			failed = true;
+			break;
+		}
+	}
+	if (!failed) {
+		r->stats.morestack_probes++;
+		free(fds);
+		return;
+	}
+	/* all CPUs or none: one failure turns the probes off */
+	for (int i = 0; i < n; i++) {
+		for (size_t k = 0; k < r->nprobe_ids; k++)
+			if (r->probe_ids[k].fd == fds[i])
+				r->probe_ids[k].fd = -1;
+		close(fds[i]);
+	}
+	free(fds);
+	r->ms_off = true;
+}
+
 static struct cgo_thread *cgo_thread(struct record *r, uint32_t tid,
 				     bool create)
 {
@@ -581,6 +729,60 @@ static void on_probe(struct record *r, const struct perf_event_header *h)
 	r->stats.cgo_entries++;
 }
 
+static void on_morestack_probe(struct record *r,
+			       const struct perf_event_header *h)
+{
+	struct perf_sample s;
+	struct cgo_thread *t;
+	struct go_morestack *m;
+	uint64_t i = 0;
+
+	if (perf_sample__parse(h, r->ms_attr.sample_type,
+			       r->ms_attr.sample_regs_user, &s) ||
+	    !s.regs_abi || s.stack_dyn_size < 16) {
+		r->stats.bad_records++;
+		return;
+	}
+	/* the probe is system-wide: keep the targets' calls only */
+	if (!procmap__proc(r->pm, s.pid, false))
+		return;
+	t = cgo_thread(r, s.tid, true);
+	if (!t)
+		return;
+	m = &t->ms;
+	m->time = s.time;
+	m->ip = s.ip;
+	m->sp = s.regs[PERF_REG_SP];
+	m->n = 0;
+	memcpy(&m->pcs[m->n++], s.stack, 8);
+	memcpy(&m->pcs[m->n++], s.stack + 8, 8);
+	/* the user callchain: ip, then the frame records from rbp, which is
+	 * still f's caller's (f has not pushed it yet) */
+	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
+		i++;
+	i += 2;
+	while (i < s.callchain_nr && (s.callchain[i] == m->pcs[0] ||
+				      s.callchain[i] == m->pcs[1]))
+		i++;
+	for (; i < s.callchain_nr && m->n < CGOPROF_MAX_FRAMES; i++) {
+		if (s.callchain[i] >= (uint64_t)-4095)
+			break;
+		m->pcs[m->n++] = s.callchain[i];
+	}
+	r->stats.morestack_entries++;
+}
+
+static const struct go_morestack *morestack_lookup(void *ctx, uint32_t tid,
+						   uint64_t time)
+{
+	struct record *r = ctx;
+	struct cgo_thread *t = cgo_thread(r, tid, false);
+
+	if (!t || !t->ms.n || t->ms.time > time)
+		return NULL;
+	return &t->ms;
+}
+
 /* Which probe wrote sample @h: 0 or 1, or -1 when it is a sample of the
  * sampling event. */
 static int probe_kind(struct record *r, const struct perf_event_header *h)
@@ -730,6 +932,8 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 		e->err = ESRCH;
 		e->pid = pid;
 	}
+	if (!err)
+		morestack_prepare(r, (uint32_t)pid);
 	return err;
 }
 
@@ -968,6 +1172,8 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	}
 	r->o.unwind.cgo_entry = r->probe ? cgo_entry_lookup : NULL;
 	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
+	r->o.unwind.go_morestack = r->stats.morestack_probes ? morestack_lookup
+							     : NULL;
 	r->o.unwind.cgo_ctx = r;
 	if (unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound)) {
 		r->stats.unwind_failed++;
@@ -995,6 +1201,9 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			break;
 		case 1:
 			on_callback_probe(r, h);
+			break;
+		case 2:
+			on_morestack_probe(r, h);
 			break;
 		default:
 			on_sample(r, h);
@@ -1028,6 +1237,8 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 		}
 		procmap__comm(r->pm, c->pid, c->tid, name,
 			      h->misc & PERF_RECORD_MISC_COMM_EXEC);
+		if (h->misc & PERF_RECORD_MISC_COMM_EXEC)
+			morestack_prepare(r, c->pid);
 		break;
 	}
 	case PERF_RECORD_FORK:

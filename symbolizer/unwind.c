@@ -502,6 +502,22 @@ static bool is_call_to(struct elf_obj *o, uint64_t ra, uint64_t callee,
 	return false;
 }
 
+/* Whether the code before return address @ra (link-time, in Go binary @o)
+ * is a direct call of runtime.morestack or runtime.morestack_noctxt: the
+ * call a function's prologue makes when its stack must grow. */
+static bool is_morestack_call(struct elf_obj *o, uint64_t ra)
+{
+	uint8_t c[5];
+	int32_t rel;
+	struct go_func fn;
+
+	if (ra < 5 || elf_obj__read(o, ra - 5, c, sizeof(c)) || c[0] != 0xe8)
+		return false;
+	memcpy(&rel, c + 1, 4);
+	return !pclntab__find_func(o->go, ra + (uint64_t)(int64_t)rel, &fn) &&
+	       !strncmp(fn.name, "runtime.morestack", 17);
+}
+
 /* C -> Go callback: cgocallback's frame record is on g0 (@bp_cb), below
  * crosscall2's, which saved the C caller's callee-saved registers. Those
  * frames are frozen while the callback runs. crosscall2's layout
@@ -859,7 +875,7 @@ static bool morestack_switch(struct unwind_ctx *u)
 	map = procmap__find(u->pm, u->proc, pc - 1);
 	if (!map || !map->obj || !map->obj->go ||
 	    pclntab__find_func(map->obj->go, pc - 1 - map->bias, &fn) ||
-	    !is_call_to(map->obj, pc - map->bias, 0, NULL))
+	    !is_morestack_call(map->obj, pc - map->bias))
 		return false;
 	push_frame(r, pc, map, 0);
 	/* f's caller: the return address at f's sp (f has no frame yet) */
@@ -925,6 +941,96 @@ static bool go_entry_walk(struct unwind_ctx *u, uint64_t bp)
 	return true;
 }
 
+/* runtime.morestack, from its entry record (see struct go_morestack):
+ * newstack runs on g0 below @g0_sp, and its frame holds its copy of
+ * m.morebuf (a gobuf: sp, then pc), which morestack set to f's caller's sp
+ * and pc. That pair in the stack copy ties this newstack to the recorded
+ * morestack call: only then are the recorded frames used. Returns false
+ * when there is no such record. */
+static void morestack_frames(struct unwind_ctx *u,
+			     const struct go_morestack *m);
+
+static bool morestack_record(struct unwind_ctx *u, uint64_t g0_sp)
+{
+	const struct go_morestack *m;
+	uint64_t a, v, w;
+	bool tied = false;
+
+	if (!u->o->go_morestack)
+		return false;
+	m = u->o->go_morestack(u->o->cgo_ctx, u->s->tid, u->s->time);
+	if (!m || m->n < 2)
+		return false;
+	for (a = u->s->regs[PERF_REG_SP] & ~7ULL; a + 16 <= g0_sp && !tied;
+	     a += 8)
+		tied = copy_read(&u->mem, a, &v) && v == m->sp + 16 &&
+		       copy_read(&u->mem, a + 8, &w) && w == m->pcs[1];
+	if (!tied)
+		return false;
+	morestack_frames(u, m);
+	return true;
+}
+
+/* The recorded frames of morestack entry @m, from f up. */
+static void morestack_frames(struct unwind_ctx *u, const struct go_morestack *m)
+{
+	struct unwind_result *r = u->r;
+
+	for (uint32_t i = 0; i < m->n; i++) {
+		uint64_t ra = m->pcs[i];
+		struct map *map = procmap__find(u->pm, u->proc, ra - 1);
+		struct go_func fn;
+
+		if (r->n >= CGOPROF_MAX_FRAMES) {
+			truncate(r, "depth limit");
+			return;
+		}
+		if (!map || !map->obj ||
+		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
+		    pclntab__find_func(map->obj->go, ra - 1 - map->bias, &fn)) {
+			truncate(r, "morestack record left Go code");
+			return;
+		}
+		push_frame(r, ra, map, UNWIND_FRAME_CHAIN);
+		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
+			r->status = STACK_COMPLETE;
+			return;
+		}
+		if (go_special(fn.name) != GO_PLAIN &&
+		    go_special(fn.name) != GO_CGOCALL) {
+			/* a stack switch in the recorded frames (a callback's
+			 * cgocallback): no frame records for the rest */
+			truncate(r, fn.name + 8);
+			return;
+		}
+	}
+	truncate(r, "kernel callchain limit");
+}
+
+/* A sample in the uprobes' out-of-line page: the thread is stepping the
+ * first instruction of a probed function, displaced there by the kernel.
+ * With only the morestack probe, that is runtime.morestack's entry, and
+ * its record, taken at that instruction's trap with the same sp (the
+ * instruction is a load: it does not move sp), gives the stack. */
+static bool uprobe_leaf(struct unwind_ctx *u, const struct regs *cur)
+{
+	const struct go_morestack *m;
+	struct map *map;
+
+	if (!u->o->go_morestack || u->o->cgo_entry || u->o->cgo_callback)
+		return false;
+	m = u->o->go_morestack(u->o->cgo_ctx, u->s->tid, u->s->time);
+	if (!m || !m->ip || m->sp != cur->r[7] ||
+	    u->s->time - m->time > 5000000)
+		return false;
+	map = procmap__find(u->pm, u->proc, m->ip);
+	if (!map || !map->obj)
+		return false;
+	push_frame(u->r, m->ip, map, UNWIND_FRAME_LEAF);
+	morestack_frames(u, m);
+	return true;
+}
+
 /* Walks user frames from @cur by CFI (C) and pcsp (Go), switching to the
  * frame-pointer walk where a stack switch leaves the stack being walked.
  * @activation: cur's pc is a return address. */
@@ -958,6 +1064,9 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				truncate(r, "unmapped return address");
 				return;
 			}
+			if (!activation && map && !strcmp(map->path, "[uprobes]") &&
+			    uprobe_leaf(u, cur))
+				return;
 			push_frame(r, pc, map, fflags);
 			truncate(r, map ? "binary not readable" : "unmapped pc");
 			return;
@@ -1013,7 +1122,8 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 			}
 			if (sp == GO_NO_WAY_BACK && activation) {
 				if (!strncmp(fn.name, "runtime.morestack", 17) &&
-				    morestack_switch(u))
+				    (morestack_record(u, cur->r[7]) ||
+				     morestack_switch(u)))
 					return;
 				truncate(r, fn.name + 8);
 				return;

@@ -68,6 +68,25 @@ typedef const struct cgo_callback *(*cgo_callback_fn)(void *ctx, uint32_t tid,
 						       uint64_t bp_cb,
 						       uint64_t time);
 
+/* The goroutine's stack when it called runtime.morestack (stack growth or a
+ * preemption request in a function's prologue): recorded by a system-wide
+ * uprobe at morestack's entry, where the caller f has no frame yet and Go
+ * code keeps its frame pointers, so the kernel's callchain plus the two
+ * words at sp are exact. It holds while newstack (and copystack) run on g0
+ * for that call. */
+struct go_morestack {
+	uint64_t time;		/* CLOCK_MONOTONIC ns */
+	uint64_t ip, sp;	/* morestack's entry, and sp there */
+	uint32_t n;
+	bool chain_cut;		/* the kernel's callchain hit its limit */
+	/* [0] = return into f, [1] = return into f's caller, then callers */
+	uint64_t pcs[CGOPROF_MAX_FRAMES];
+};
+
+/* The latest morestack entry of thread @tid before @time, or NULL. */
+typedef const struct go_morestack *(*go_morestack_fn)(void *ctx, uint32_t tid,
+						      uint64_t time);
+
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
@@ -80,6 +99,7 @@ struct unwind_opts {
 	bool user_only;		/* drop kernel frames */
 	cgo_entry_fn cgo_entry;	/* NULL: no cgo entry records */
 	cgo_callback_fn cgo_callback;	/* NULL: no callback entry records */
+	go_morestack_fn go_morestack;	/* NULL: no morestack records */
 	void *cgo_ctx;
 };
 
