@@ -81,6 +81,7 @@ struct pclntab {
 	uint64_t gofunc;
 	struct region *regions; /* sorted by vaddr */
 	size_t nregions;
+	uint64_t id; /* unique per table made: the lookup cache's key */
 };
 
 /* One decoded _func record. */
@@ -907,6 +908,11 @@ struct pclntab *pclntab__new(Elf *elf)
 		errno = ENOMEM;
 		return NULL;
 	}
+	{
+		static uint64_t next_id;
+
+		tab->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	}
 	tab->elf = elf;
 	err = regions_collect(elf, &tab->regions, &tab->nregions);
 	if (err)
@@ -957,9 +963,20 @@ void pclntab__text_range(const struct pclntab *tab, uint64_t *lo, uint64_t *hi)
 	*hi = tab->text_hi;
 }
 
+/* The unwinder looks up the same return addresses sample after sample: a
+ * direct-mapped cache of exact pcs, per thread, keyed by table id. */
+#define FIND_CACHE 1024
+struct find_cache_ent {
+	uint64_t id, pc;
+	struct go_func fn;
+};
+
 int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		       struct go_func *fn)
 {
+	static __thread struct find_cache_ent cache[FIND_CACHE];
+	struct find_cache_ent *c =
+		&cache[((pc * 0x9e3779b97f4a7c15ULL) >> 54) & (FIND_CACHE - 1)];
 	uint32_t lo = 0, hi = tab->nfunc;
 	struct func_rec f;
 	const char *name;
@@ -967,6 +984,10 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 
 	if (pc < tab->text_lo || pc >= tab->text_hi)
 		return -ENOENT;
+	if (c->id == tab->id && c->pc == pc) {
+		*fn = c->fn;
+		return 0;
+	}
 	/* last slot whose entry <= pc */
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -991,6 +1012,9 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 	fn->name = name;
 	fn->flag = f.flag;
 	fn->index = lo;
+	c->id = tab->id;
+	c->pc = pc;
+	c->fn = *fn;
 	return 0;
 }
 

@@ -898,6 +898,53 @@ static bool morestack_switch(struct unwind_ctx *u)
 	return true;
 }
 
+/* runtime.mcall(fn): a goroutine g (parking, exiting, yielding) switched to
+ * g0 and called fn there; mcall pushed g just above fn's return address, at
+ * @mcall_sp (in the stack copy: exact), and saved its caller's pc, sp and bp
+ * in g.sched. g waits while fn runs, and g.sched holds until g runs again
+ * (gogo then clears sched.sp), so the caller's frames are read from the
+ * live process: sched.pc must follow a call of mcall (@mcall_entry in
+ * @obj), and every return address above is checked as for frozen stacks. */
+static bool mcall_switch(struct unwind_ctx *u, uint64_t mcall_sp,
+			 struct elf_obj *obj, uint64_t mcall_entry)
+{
+	struct unwind_result *r = u->r;
+	uint64_t g, lo, hi, sp, pc, bp = 0;
+	struct map *map;
+	struct go_func fn;
+
+	if (!copy_read(&u->mem, mcall_sp, &g) || !g || (g & 7))
+		return false;
+	u->mem.frozen = true;
+	if (!mem__read(&u->mem, g, &lo) || !mem__read(&u->mem, g + 8, &hi) ||
+	    !mem__read(&u->mem, g + 56, &sp) || !sp || sp < lo || sp >= hi ||
+	    !mem__read(&u->mem, g + 64, &pc))
+		return false;
+	map = procmap__find(u->pm, u->proc, pc - 1);
+	if (!map || map->obj != obj || !obj->go ||
+	    pclntab__find_func(obj->go, pc - 1 - map->bias, &fn) ||
+	    !is_call_to(obj, pc - map->bias, mcall_entry, obj))
+		return false;
+	/* bp: the newer gobuf layout first (see morestack_switch) */
+	for (int off = 96; off <= 104; off += 8) {
+		uint64_t b, a;
+		struct map *m2;
+
+		if (mem__read(&u->mem, g + (uint64_t)off, &b) && b >= sp &&
+		    b < hi && !(b & 7) && mem__read(&u->mem, b + 8, &a) &&
+		    (m2 = procmap__find(u->pm, u->proc, a - 1)) && m2->obj &&
+		    elf_obj__is_go_pc(m2->obj, a - 1 - m2->bias)) {
+			bp = b;
+			break;
+		}
+	}
+	if (!bp)
+		return false;
+	push_frame(r, pc, map, 0);
+	go_fp_walk(u, bp, -1, obj, fn.entry, true);
+	return true;
+}
+
 /* Go frames of a cgo call from its entry record (see struct cgo_entry).
  * Returns false when there is none for this goroutine frame pointer. */
 static bool go_entry_walk(struct unwind_ctx *u, uint64_t bp)
@@ -1124,6 +1171,10 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				if (!strncmp(fn.name, "runtime.morestack", 17) &&
 				    (morestack_record(u, cur->r[7]) ||
 				     morestack_switch(u)))
+					return;
+				if (!strcmp(fn.name, "runtime.mcall") &&
+				    mcall_switch(u, cur->r[7], map->obj,
+						 fn.entry))
 					return;
 				truncate(r, fn.name + 8);
 				return;

@@ -27,6 +27,8 @@ struct elf_obj {
 	int fd;
 	Elf *elf;
 	void *image;		/* vdso bytes (owned), else NULL */
+	const uint8_t *raw;	/* the file as libelf mapped it, or NULL */
+	size_t raw_size;
 	enum obj_class cls;
 	GElf_Phdr *loads;	/* PT_LOAD headers */
 	size_t nloads;
