@@ -47,9 +47,13 @@ deps:
 
 units: $(UNIT_BINS)
 
+# fixtures (Go programs, test binaries) are shared by the normal and the
+# sanitizer builds: they do not depend on how cgoprof is built
 check: deps
 	$(MAKE) all units
-	BUILD=$(BUILD) tests/run.sh
+	BUILD=$(BUILD) FIXTURES=$${FIXTURES:-$(CURDIR)/build/fixtures} \
+		CGOPROF_PCLNTAB_BINS=$${CGOPROF_PCLNTAB_BINS:-$(CURDIR)/build/pclntab-bins} \
+		tests/run.sh
 
 demo: deps
 	$(MAKE) all

@@ -8,7 +8,11 @@
 #   runtime.goexit;main.worker;main.deep;runtime.morestack;runtime.newstack;runtime.copystack
 # Without the probe the goroutine's frames come from reads of the live
 # process while newstack still runs, or the stack ends in a
-# "[truncated: reason]" frame: never a wrong frame.
+# "[truncated: reason]" frame: never a wrong frame. The same runs check
+# runtime.mcall (the goroutines park and exit all the time): the scheduler's
+# frames on g0 continue, through the g that mcall pushed and its saved
+# sched, into the parked goroutine's own frames, which must be one of the
+# program's real paths into gopark (or a truncation).
 . "$(dirname "$0")/lib.sh"
 require_perf
 n=0
@@ -45,7 +49,36 @@ for line in open(sys.argv[1]):
     else:
         k = ";".join(f[:i + 1])
         other[k] = other.get(k, 0) + c
+# runtime.mcall: parks of main.main and main.worker, and their exits
+parks = [p.split(";") for p in (
+    "runtime.goexit;runtime.main;main.main;runtime.chansend1;runtime.chansend;runtime.gopark;runtime.mcall",
+    "runtime.goexit;runtime.main;main.main;runtime.chanrecv1;runtime.chanrecv;runtime.gopark;runtime.mcall",
+    "runtime.goexit;main.worker;runtime.chansend1;runtime.chansend;runtime.gopark;runtime.mcall",
+    "runtime.goexit;main.worker;runtime.chanrecv1;runtime.chanrecv;runtime.gopark;runtime.mcall",
+    "runtime.goexit;runtime.goexit1;runtime.mcall")]
+mc_ok = mc_bad = 0
+for line in open(sys.argv[1]):
+    stack, count = line.rstrip("\n").rsplit(" ", 1)
+    f = stack.split(";")[1:]
+    if "runtime.mcall" not in f:
+        continue
+    i = f.index("runtime.mcall")
+    if f[0].startswith("[truncated: "):
+        # what follows the truncation must still be real: a suffix
+        if any("main." in x for x in f[1:i]) and not any(
+                p[len(p) - i:] == f[1:i + 1] for p in parks if len(p) >= i):
+            mc_bad += int(count)
+            print("  mcall, not a real path:", ";".join(f[:i + 1]))
+        continue
+    if not any("main." in x for x in f[:i]) and f[:i + 1] != parks[4]:
+        continue  # the runtime's own goroutines
+    if f[:i + 1] in parks:
+        mc_ok += int(count)
+    else:
+        mc_bad += int(count)
+        print("  mcall, not a real path:", ";".join(f[:i + 1]))
 mode = sys.argv[2]
+print(f"{sys.argv[1]}: mcall: {mc_ok} samples through the parked goroutine, {mc_bad} wrong")
 print(f"{sys.argv[1]}: {total} samples in copystack under morestack: "
       f"{exact} exact, {truncated} truncated")
 for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
@@ -53,7 +86,8 @@ for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
 if mode == "probe":
     ok = total >= 30 and exact >= 0.99 * total
 else:
-    ok = total >= 30 and exact + truncated == total
+    ok = total >= 30 and exact + truncated == total and mc_ok >= 10
+ok = ok and mc_bad == 0
 sys.exit(0 if ok else 1)
 PY
 	done
