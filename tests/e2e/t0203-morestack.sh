@@ -4,7 +4,8 @@
 # on the thread's system stack (runtime.copystack) must have the goroutine's
 # frames above runtime.morestack, exactly: with --morestack-probe they come
 # from the record of that morestack call (tied to the sample by newstack's
-# copy of m.morebuf), and >= 99% of those samples must read
+# copy of m.morebuf), and >= 98% of those samples must read (a record the
+# kernel throttled or that the ring lost leaves its sample truncated)
 #   runtime.goexit;main.worker;main.deep;runtime.morestack;runtime.newstack;runtime.copystack
 # Without the probe the goroutine's frames come from reads of the live
 # process while newstack still runs, or the stack ends in a
@@ -84,7 +85,7 @@ print(f"{sys.argv[1]}: {total} samples in copystack under morestack: "
 for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
     print(f"  other ({v}): {k}")
 if mode == "probe":
-    ok = total >= 30 and exact >= 0.99 * total
+    ok = total >= 30 and exact >= 0.98 * total and exact + truncated == total
 else:
     ok = total >= 30 and exact + truncated == total and mc_ok >= 10
 ok = ok and mc_bad == 0
