@@ -11,6 +11,7 @@ enum export_format {
 	EXPORT_PPROF,
 	EXPORT_SVG,
 	EXPORT_JSON,
+	EXPORT_FOLDED_GZ,	/* folded, gzip-compressed (*.folded.gz) */
 };
 
 struct export_opts {

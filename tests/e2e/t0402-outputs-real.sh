@@ -43,8 +43,10 @@ grep -q 'hot_leaf' "$WORK/top" || fail "hot_leaf not in pprof -top"
 bin="$FIXTURES/go/cgo-callback-go1.26-stripped"
 [ -x "$bin" ] || fail "fixture $bin missing"
 "$CGOPROF" record -q -d 1.5 -o "$WORK/g.folded" -o "$WORK/g.pb.gz" -o "$WORK/g.svg" \
-	--tid -- "$bin" -d 4s
+	-o "$WORK/g.folded.gz" --tid -- "$bin" -d 4s
 check "$WORK/g.folded" "$WORK/g.pb.gz" "$WORK/g.svg"
+# *.folded.gz: the same folded stacks, gzipped
+zcat "$WORK/g.folded.gz" | cmp -s - "$WORK/g.folded" || fail "g.folded.gz is not g.folded gzipped"
 grep -q 'main.goLeaf' "$WORK/top" || fail "main.goLeaf not in pprof -top"
 # roots and weights
 "$CGOPROF" record -q --pid-root -o "$WORK/p.folded" -- "$FIXTURES/hot" main 0.5
