@@ -43,6 +43,15 @@ def emit(rec):
         f.write(json.dumps(rec) + "\n")
 
 
+def gz_size(path):
+    import gzip
+    try:
+        with open(path, "rb") as f:
+            return len(gzip.compress(f.read(), 6))
+    except OSError:
+        return 0
+
+
 def run_timed(cmd, stdout=subprocess.DEVNULL, stdin=None, timeout=600):
     """Run cmd; return (wall s, user+sys s of it and its waited children,
     max rss KB, combined stderr text)."""
@@ -168,7 +177,9 @@ def attach():
                          "-o", fo, "-o", pb])
                     rec.update(record_cpu=cpu, record_rss_kb=rss, export_cpu=0.0,
                                cpu=cpu, bytes_folded=sz(fo), bytes_pprof=sz(pb),
-                               bytes=sz(fo) + sz(pb), rc=rc)
+                               bytes=sz(fo) + sz(pb), rc=rc,
+                               # what -o x.folded.gz writes (gzip level 6)
+                               bytes_folded_gz=gz_size(fo))
                     rec["samples"], rec["lost"] = cgoprof_stats(text)
                 else:
                     data = d + "/perf.data"

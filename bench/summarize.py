@@ -109,8 +109,8 @@ if at:
     p()
     p("### Output bytes (same attach runs)\n")
     p("| workload | cgoprof folded | cgoprof pprof | cgoprof total | perf.data | perf folded (from perf script) | "
-      "cgoprof / perf.data | per sample: cgoprof / perf.data |")
-    p("|---|---|---|---|---|---|---|---|")
+      "cgoprof / perf.data | per sample: cgoprof / perf.data | folded.gz + pprof / perf.data |")
+    p("|---|---|---|---|---|---|---|---|---|")
     for w, reps in at.items():
         full = [v for v in reps.values() if "cgoprof" in v and "perf" in v]
         if not full:
@@ -118,13 +118,15 @@ if at:
         r = [v["cgoprof"]["bytes"] / v["perf"]["bytes"] for v in full]
         ps = [v["cgoprof"]["bytes"] / max(1, v["cgoprof"]["samples"] or 1) for v in full]
         pp = [v["perf"]["bytes"] / max(1, v["perf"]["samples"] or 1) for v in full]
-        p("| %s | %s | %s | %s | %s | %s | 1/%.0f | %.0f B / %.0f B |" % (
+        rz = [(v["cgoprof"].get("bytes_folded_gz", 0) + v["cgoprof"]["bytes_pprof"]) /
+              v["perf"]["bytes"] for v in full]
+        p("| %s | %s | %s | %s | %s | %s | 1/%.0f | %.0f B / %.0f B | 1/%.0f |" % (
             w, human(med([v["cgoprof"]["bytes_folded"] for v in full])),
             human(med([v["cgoprof"]["bytes_pprof"] for v in full])),
             human(med([v["cgoprof"]["bytes"] for v in full])),
             human(med([v["perf"]["bytes"] for v in full])),
             human(med([v["perf"]["bytes_folded"] for v in full])),
-            1 / med(r), med(ps), med(pp)))
+            1 / med(r), med(ps), med(pp), 1 / max(med(rz), 1e-12)))
     p()
 
 # ---- lost -------------------------------------------------------------------
