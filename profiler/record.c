@@ -368,6 +368,24 @@ static bool fd_in_reserve(int fd)
 	return (rlim_t)fd + FD_RESERVE >= rl.rlim_cur;
 }
 
+static int add_probe_id(struct record *r, uint64_t id, int kind, int fd,
+			uint32_t tid)
+{
+	if (r->nprobe_ids == r->cap_probe_ids) {
+		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
+		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
+
+		if (!p)
+			return -ENOMEM;
+		r->probe_ids = p;
+		r->cap_probe_ids = cap;
+	}
+	r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, kind, fd, tid };
+	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
+	      probe_id_cmp);
+	return 0;
+}
+
 /* Opens the cgo entry probes for @pid on @cpu, into that CPU's ring. */
 static void probe_open(struct record *r, pid_t pid, int cpu)
 {
@@ -394,41 +412,11 @@ static void probe_open(struct record *r, pid_t pid, int cpu)
 			close(fd);
 			return;
 		}
-		if (r->nprobe_ids == r->cap_probe_ids) {
-			size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
-			void *p = realloc(r->probe_ids,
-					  cap * sizeof(*r->probe_ids));
-
-			if (!p) {
-				close(fd);
-				return;
-			}
-			r->probe_ids = p;
-			r->cap_probe_ids = cap;
+		if (add_probe_id(r, id, k, fd, (uint32_t)pid)) {
+			close(fd);
+			return;
 		}
-		r->probe_ids[r->nprobe_ids++] =
-			(struct probe_id){ id, k, fd, (uint32_t)pid };
-		qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
-		      probe_id_cmp);
 	}
-}
-
-static int add_probe_id(struct record *r, uint64_t id, int kind, int fd,
-			uint32_t tid)
-{
-	if (r->nprobe_ids == r->cap_probe_ids) {
-		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
-		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
-
-		if (!p)
-			return -ENOMEM;
-		r->probe_ids = p;
-		r->cap_probe_ids = cap;
-	}
-	r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, kind, fd, tid };
-	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
-	      probe_id_cmp);
-	return 0;
 }
 
 /*
