@@ -62,7 +62,9 @@ start=$(date +%s%N)
 cg=$!
 max=0
 while [ -d "/proc/$cg" ]; do
-	n=$(ls "/proc/$cg/fd" 2> /dev/null | wc -l)
+	# cgoprof may end between the test above and ls: under pipefail
+	# that ls's status 2 would end this script, silently
+	n=$( (ls "/proc/$cg/fd" 2> /dev/null || true) | wc -l)
 	[ "$n" -le "$max" ] || max=$n
 	echo "$n" >> "$WORK/fds"
 	sleep 0.1
