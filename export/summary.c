@@ -26,21 +26,6 @@ static void self_by_kind(const struct profile *p,
 	}
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 int export__json(const struct profile *p, const struct export_opts *o,
 		 FILE *f)
@@ -53,9 +38,9 @@ int export__json(const struct profile *p, const struct export_opts *o,
 	(void)o;
 	self_by_kind(p, by_kind);
 	fprintf(f, "{\"command\": ");
-	json_str(f, p->command);
+	export__json_string(f, p->command);
 	fprintf(f, ", \"event\": ");
-	json_str(f, p->event);
+	export__json_string(f, p->event);
 	fprintf(f,
 		", \"samples\": %" PRIu64 ", \"lost\": %" PRIu64
 		", \"duration_ns\": %" PRIu64 ", \"unique_stacks\": %zu",
@@ -135,4 +120,20 @@ int export__summary_text(const struct profile *p, FILE *f)
 				share(by_kind[k], total));
 	fprintf(f, "\n");
 	return 0;
+}
+
+void export__json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgoprof/record.h"
 #include "internal.h"
@@ -90,3 +92,57 @@ void cli__open_error(const struct record_error *e, const char *event,
 	}
 }
 
+
+int cli__parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+/* An output path can be created: check before recording, not after. */
+int cli__check_output(const char *path)
+{
+	char *dir, *slash;
+	int ok;
+
+	if (!strcmp(path, "-"))
+		return 0;
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	ok = !access(dir, W_OK);
+	if (ok && !access(path, F_OK) && access(path, W_OK))
+		ok = 0;
+	free(dir);
+	return ok ? 0 : -EACCES;
+}
+
+int cli__read_sysfs_int(const char *path)
+{
+	char buf[32] = "";
+	FILE *f = fopen(path, "re");
+	int v = -1;
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			v = atoi(buf);
+		fclose(f);
+	}
+	return v;
+}

@@ -358,19 +358,6 @@ static int cs_target_prepare(struct cs_target *t, struct elf_cache *cache,
 
 /* ---- the system-wide events ------------------------------------------- */
 
-static int read_sysfs_int(const char *path)
-{
-	char buf[32] = "";
-	FILE *f = fopen(path, "re");
-	int v = -1;
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			v = atoi(buf);
-		fclose(f);
-	}
-	return v;
-}
 
 static void cs_monitor_close(struct cs_monitor *m)
 {
@@ -436,7 +423,7 @@ static int cs_monitor_open(struct cs_monitor *m, const struct cs_target *t,
 			   const char **what)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
-	int type = read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
+	int type = cli__read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
 	int err;
 
 	memset(m, 0, sizeof(*m));
@@ -944,21 +931,6 @@ static double total_median(const struct cs_target *t)
 	return sum;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 static void json_target(FILE *f, const struct cs_target *t,
 			const struct cs_opts *o, const char *indent)
@@ -969,16 +941,16 @@ static void json_target(FILE *f, const struct cs_target *t,
 	for (int i = 0; t->argv[i]; i++) {
 		if (i)
 			fputs(", ", f);
-		json_string(f, t->argv[i]);
+		export__json_string(f, t->argv[i]);
 	}
 	fprintf(f, "],\n%s\"binary\": ", indent);
-	json_string(f, t->path);
+	export__json_string(f, t->path);
 	fprintf(f, ",\n%s\"go\": %s,\n%s\"runs\": %d,\n%s\"freq_hz\": %" PRIu64
 		   ",\n%s\"ready\": ",
 		indent, t->is_go ? "true" : "false", indent, t->runs, indent,
 		o->freq, indent);
 	if (o->ready)
-		json_string(f, o->ready);
+		export__json_string(f, o->ready);
 	else
 		fputs("null", f);
 	fprintf(f, ",\n%s\"phases\": [\n", indent);
@@ -1169,44 +1141,7 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
 
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
-
-static int check_output(const char *path)
-{
-	char *dir, *slash;
-	int ok;
-
-	if (!strcmp(path, "-"))
-		return 0;
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	else
-		strcpy(dir, ".");
-	ok = !access(dir, W_OK);
-	if (ok && !access(path, F_OK) && access(path, W_OK))
-		ok = 0;
-	free(dir);
-	return ok ? 0 : -EACCES;
-}
 
 int cmd_coldstart(int argc, char **argv)
 {
@@ -1239,7 +1174,7 @@ int cmd_coldstart(int argc, char **argv)
 	       -1) {
 		switch (c) {
 		case 'n':
-			if (parse_u64(optarg, &v) || !v || v > CS_MAX_RUNS) {
+			if (cli__parse_u64(optarg, &v) || !v || v > CS_MAX_RUNS) {
 				cs_error("invalid --runs '%s' (1..%d)", optarg,
 					 CS_MAX_RUNS);
 				goto usage;
@@ -1247,7 +1182,7 @@ int cmd_coldstart(int argc, char **argv)
 			o.runs = (int)v;
 			break;
 		case 'F':
-			if (parse_u64(optarg, &v) || !v || v > 100000) {
+			if (cli__parse_u64(optarg, &v) || !v || v > 100000) {
 				cs_error("invalid frequency '%s' (1..100000 Hz)",
 					 optarg);
 				goto usage;
@@ -1273,7 +1208,7 @@ int cmd_coldstart(int argc, char **argv)
 			o.outputs[o.noutputs++] = optarg;
 			break;
 		case OPT_STACK:
-			if (parse_u64(optarg, &v) || v < 8 || v > 65528 ||
+			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
 			    (v & 7)) {
 				cs_error("invalid --stack-size '%s' (8..65528, a "
 					 "multiple of 8)",
@@ -1320,7 +1255,7 @@ int cmd_coldstart(int argc, char **argv)
 	for (int i = 0; i < o.noutputs; i++) {
 		if (!strcmp(o.outputs[i], "-"))
 			table = stderr;
-		if (check_output(o.outputs[i])) {
+		if (cli__check_output(o.outputs[i])) {
 			cs_error("cannot write output '%s': %s", o.outputs[i],
 				 strerror(errno ? errno : EACCES));
 			goto out;

@@ -2187,21 +2187,6 @@ static void print_table(FILE *f, const struct sampler *s, const char *what,
 	}
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 static void json_totals(FILE *f, const struct mem_totals *t, const char *ind)
 {
@@ -2216,7 +2201,7 @@ static void json_totals(FILE *f, const struct mem_totals *t, const char *ind)
 	fprintf(f, "%s\"libraries\": {", ind);
 	for (size_t i = 0; i < t->nlibs; i++) {
 		fputs(i ? ", " : "", f);
-		json_string(f, t->libs[i].name);
+		export__json_string(f, t->libs[i].name);
 		fprintf(f, ": %" PRIu64, t->libs[i].rss);
 	}
 	fprintf(f, "},\n%s\"basis\": {", ind);
@@ -2243,7 +2228,7 @@ static int write_json(FILE *f, const struct sampler *s, const char *command,
 		      const struct fault_hook *h)
 {
 	fprintf(f, "{\n  \"pid\": %d,\n  \"command\": ", s->acc.pid);
-	json_string(f, command);
+	export__json_string(f, command);
 	fprintf(f, ",\n  \"snapshots\": %u,\n  \"interval\": %.3f,\n",
 		s->nsnaps, s->interval);
 	json_totals(f, &s->peak, "  ");
@@ -2394,20 +2379,6 @@ struct mem_opts {
 	int noutputs;
 };
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
 
 static int parse_seconds(const char *s, double min, double max, double *v)
 {
@@ -2422,30 +2393,6 @@ static int parse_seconds(const char *s, double min, double max, double *v)
 	return 0;
 }
 
-/* An output path can be created: checked before starting, not after. */
-static int check_output(const char *path)
-{
-	char *dir, *slash;
-	int ok;
-
-	if (!strcmp(path, "-"))
-		return 0;
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	else
-		strcpy(dir, ".");
-	ok = !access(dir, W_OK);
-	if (ok && !access(path, F_OK) && access(path, W_OK))
-		ok = 0;
-	free(dir);
-	return ok ? 0 : -EACCES;
-}
 
 static void read_error(pid_t pid, int err)
 {
@@ -2632,7 +2579,7 @@ int cmd_mem(int argc, char **argv)
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_u64(optarg, &v) || !v || v > INT_MAX) {
+			if (cli__parse_u64(optarg, &v) || !v || v > INT_MAX) {
 				mem_error("invalid pid '%s'", optarg);
 				goto usage;
 			}
@@ -2647,7 +2594,7 @@ int cmd_mem(int argc, char **argv)
 			o.duration = d;
 			break;
 		case 'F':
-			if (parse_u64(optarg, &v) || !v || v > 1000) {
+			if (cli__parse_u64(optarg, &v) || !v || v > 1000) {
 				mem_error("invalid frequency '%s' (1..1000 "
 					  "snapshots a second)",
 					  optarg);
@@ -2679,7 +2626,7 @@ int cmd_mem(int argc, char **argv)
 			o.live_reads = false;
 			break;
 		case 'm':
-			if (parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
+			if (cli__parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
 			    v > (1 << 20)) {
 				mem_error("invalid --mmap-pages '%s' (a power of "
 					  "two)",
@@ -2689,7 +2636,7 @@ int cmd_mem(int argc, char **argv)
 			o.mmap_pages = v;
 			break;
 		case OPT_STACK:
-			if (parse_u64(optarg, &v) || v < 8 || v > 65528 ||
+			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
 			    (v & 7)) {
 				mem_error("invalid --stack-size '%s' (8..65528, "
 					  "a multiple of 8)",
@@ -2738,7 +2685,7 @@ int cmd_mem(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < o.noutputs; i++) {
-		if (check_output(o.outputs[i])) {
+		if (cli__check_output(o.outputs[i])) {
 			mem_error("cannot write output '%s': %s", o.outputs[i],
 				  strerror(errno ? errno : EACCES));
 			goto out;

@@ -118,20 +118,6 @@ static const char usage_record[] =
 	"fatal,\n"
 	"64 usage.\n";
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
 
 static int parse_pids(const char *s, pid_t **pids, int *npids)
 {
@@ -145,7 +131,7 @@ static int parse_pids(const char *s, pid_t **pids, int *npids)
 		uint64_t v;
 		pid_t *p;
 
-		if (parse_u64(tok, &v) || !v || v > INT_MAX) {
+		if (cli__parse_u64(tok, &v) || !v || v > INT_MAX) {
 			err = -EINVAL;
 			break;
 		}
@@ -191,30 +177,6 @@ static char *join_command(char *const *argv, const pid_t *pids, int npids)
 	return s;
 }
 
-/* An output path can be created: check before recording, not after. */
-static int check_output(const char *path)
-{
-	char *dir, *slash;
-	int ok;
-
-	if (!strcmp(path, "-"))
-		return 0;
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	else
-		strcpy(dir, ".");
-	ok = !access(dir, W_OK);
-	if (ok && !access(path, F_OK) && access(path, W_OK))
-		ok = 0;
-	free(dir);
-	return ok ? 0 : -EACCES;
-}
 
 static int cmd_record(int argc, char **argv)
 {
@@ -277,7 +239,7 @@ static int cmd_record(int argc, char **argv)
 			}
 			break;
 		case 'F':
-			if (parse_u64(optarg, &v) || !v || v > 100000) {
+			if (cli__parse_u64(optarg, &v) || !v || v > 100000) {
 				error("invalid frequency '%s' (1..100000 Hz)",
 				      optarg);
 				goto usage;
@@ -286,7 +248,7 @@ static int cmd_record(int argc, char **argv)
 			ro.period = 0;
 			break;
 		case 'c':
-			if (parse_u64(optarg, &v) || !v) {
+			if (cli__parse_u64(optarg, &v) || !v) {
 				error("invalid count '%s'", optarg);
 				goto usage;
 			}
@@ -316,7 +278,7 @@ static int cmd_record(int argc, char **argv)
 			outputs[noutputs++] = optarg;
 			break;
 		case 'm':
-			if (parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
+			if (cli__parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
 			    v > (1 << 20)) {
 				error("invalid --mmap-pages '%s' (a power of two)",
 				      optarg);
@@ -325,7 +287,7 @@ static int cmd_record(int argc, char **argv)
 			ro.mmap_pages = v;
 			break;
 		case OPT_STACK:
-			if (parse_u64(optarg, &v) || v < 8 || v > 65528 ||
+			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
 			    (v & 7)) {
 				error("invalid --stack-size '%s' (8..65528, a "
 				      "multiple of 8)",
@@ -405,7 +367,7 @@ static int cmd_record(int argc, char **argv)
 	if (!noutputs)
 		outputs[noutputs++] = "cgoprof.folded";
 	for (int i = 0; i < noutputs; i++) {
-		if (check_output(outputs[i])) {
+		if (cli__check_output(outputs[i])) {
 			error("cannot write output '%s': %s", outputs[i],
 			      strerror(errno ? errno : EACCES));
 			goto out;

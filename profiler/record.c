@@ -25,6 +25,7 @@
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
 #include "cgoprof/stacks.h"
+#include "internal.h"
 
 #define CGOPROF_DEFAULT_PAGES 1024
 
@@ -256,19 +257,6 @@ static int add_fd(struct record *r, int fd)
 	return 0;
 }
 
-static int read_sysfs_int(const char *path)
-{
-	char buf[32] = "";
-	FILE *f = fopen(path, "re");
-	int v = -1;
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			v = atoi(buf);
-		fclose(f);
-	}
-	return v;
-}
 
 /* Prepares the cgo entry probe on the Go binary at @path (opened through
  * @open_path): a uprobe at runtime.asmcgocall, recording the callchain
@@ -292,7 +280,7 @@ static void probe_prepare(struct record *r, const char *open_path)
 		if (elf_obj__go_func(o, funcs[k], &fn) ||
 		    elf_obj__vaddr_to_offset(o, fn.entry, &off[k]))
 			return; /* Go without cgo */
-	type = read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
+	type = cli__read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
 	if (type < 0) {
 		pr_info("no uprobe PMU: cgo calls use live reads only");
 		return;
@@ -465,7 +453,7 @@ static void morestack_prepare(struct record *r, uint32_t pid)
 	if (!o || !o->go || elf_obj__go_func(o, "runtime.morestack", &fn) ||
 	    elf_obj__vaddr_to_offset(o, fn.entry, &off))
 		return; /* not Go */
-	type = read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
+	type = cli__read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
 	fds = calloc((size_t)r->ncpus, sizeof(*fds));
 	if (type < 0 || !fds) {
 		free(fds);

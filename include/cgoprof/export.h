@@ -43,6 +43,10 @@ int export__json(const struct profile *p, const struct export_opts *o,
  * shares and reasons, self time by frame kind). */
 int export__summary_text(const struct profile *p, FILE *f);
 
+/* Writes @s as a JSON string: quotes, backslashes and control characters
+ * escaped. Shared by every JSON output. */
+void export__json_string(FILE *f, const char *s);
+
 /* Writes @path with @fn atomically: a temporary file in the same directory,
  * then rename(2); a device or pipe is written in place; "-" is stdout. @fn
  * returns 0 or -errno. Return 0 or -errno. */
