@@ -11,13 +11,13 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 endif
 
-PKGS    := libdw libelf zlib
+PKGS    := libdw libelf zlib libbpf
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
 	   -fno-common -MMD -MP -Iinclude $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz) \
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz -lbpf) \
 	   -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 

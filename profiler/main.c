@@ -99,6 +99,10 @@ static const char usage_record[] =
 	"                          stack as each cgo call starts: exact Go callers\n"
 	"                          of C code that uses rbp, at a cost per cgo call\n"
 	"                          (microseconds: only for programs that make few)\n"
+	"      --no-bpf            no goroutine stack snapshots: by default an eBPF\n"
+	"                          program copies the goroutine's stack of a\n"
+	"                          sample taken in a cgo call (needs root, or\n"
+	"                          CAP_BPF and CAP_PERFMON, and kernel BTF)\n"
 	"      --morestack-probe   a uprobe at runtime.morestack of each Go binary\n"
 	"                          records the goroutine's frames as its stack\n"
 	"                          grows: samples in newstack and copystack get\n"
@@ -182,7 +186,7 @@ static int cmd_record(int argc, char **argv)
 {
 	enum { OPT_STACK = 256, OPT_NO_KERNEL, OPT_TID, OPT_ANNOTATE,
 	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE,
-	       OPT_CGO_PROBE, OPT_UNWINDER, OPT_MS_PROBE };
+	       OPT_CGO_PROBE, OPT_UNWINDER, OPT_MS_PROBE, OPT_NO_BPF };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "freq", required_argument, NULL, 'F' },
@@ -196,6 +200,7 @@ static int cmd_record(int argc, char **argv)
 		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
 		{ "cgo-probe", no_argument, NULL, OPT_CGO_PROBE },
 		{ "morestack-probe", no_argument, NULL, OPT_MS_PROBE },
+		{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
 		{ "unwinder", required_argument, NULL, OPT_UNWINDER },
 		{ "pid-root", no_argument, NULL, OPT_PID_ROOT },
 		{ "tid", no_argument, NULL, OPT_TID },
@@ -308,6 +313,9 @@ static int cmd_record(int argc, char **argv)
 			break;
 		case OPT_MS_PROBE:
 			ro.morestack_probe = true;
+			break;
+		case OPT_NO_BPF:
+			ro.no_bpf = true;
 			break;
 		case OPT_UNWINDER:
 			if (!strcmp(optarg, "native")) {
@@ -436,6 +444,12 @@ static int cmd_record(int argc, char **argv)
 		if (st->cgo_entries && cli.verbose)
 			fprintf(stderr, "cgo calls recorded by the entry probe: %" PRIu64 "\n",
 				st->cgo_entries);
+		if (cli.verbose && st->gosnap_on)
+			fprintf(stderr, "goroutine stack snapshots (BPF): %" PRIu64 "\n",
+				st->go_snapshots);
+		else if (cli.verbose && st->gosnap_off)
+			fprintf(stderr, "goroutine stack snapshots (BPF): off: %s\n",
+				st->gosnap_off);
 		if (st->morestack_probes && cli.verbose)
 			fprintf(stderr,
 				"morestack probes: %" PRIu64 " Go binaries, %" PRIu64

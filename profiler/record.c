@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/gosnap.h"
 #include "cgoprof/kallsyms.h"
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
@@ -52,9 +53,15 @@ struct pending {
 
 #define CGO_ENTRIES 4
 
+/* How much later than its sample's a goroutine snapshot's time may be
+ * (both are taken in the same overflow handler). Samples of one thread
+ * are further apart than this (1 ms at 999 Hz); a record time can only
+ * be compared within the same thread. */
+#define CGOPROF_GOSNAP_LEAD_NS 200000ULL
+
 struct probe_id {
 	uint64_t id;
-	int kind;	/* 0 asmcgocall, 1 crosscall2, 2 morestack */
+	int kind;	/* 0 asmcgocall, 1 crosscall2, 2 morestack, 3 gosnap */
 	int fd;		/* -1 once closed (its thread ended) */
 	uint32_t tid;
 };
@@ -65,6 +72,10 @@ struct cgo_thread {
 	struct cgo_entry e[CGO_ENTRIES];
 	struct cgo_callback cb[CGO_ENTRIES];
 	struct go_morestack ms;	/* the latest morestack entry */
+	/* the latest goroutine stack snapshot, for the thread's next sample */
+	struct go_snapshot snap;
+	bool snap_fresh;
+	uint8_t *snap_bytes;	/* CGOPROF_GOSNAP_BYTES */
 };
 
 struct ms_binary {
@@ -98,6 +109,12 @@ struct record {
 	bool ms_off;			/* not wanted, or not permitted */
 	struct ms_binary *ms_bins;	/* binaries looked at, Go or not */
 	size_t nms_bins, cap_ms_bins;
+	/* goroutine stack snapshots: an eBPF program on the sampling events
+	 * (gosnap.c) writes to a BPF output event per CPU */
+	struct gosnap *gosnap;
+	struct perf_event_attr snap_attr;
+	const struct go_snapshot *cur_snap;	/* the sample's, while unwound */
+	uint32_t cur_snap_tid;
 	struct cgo_thread *cgo;		/* open addressing by tid */
 	size_t cap_cgo, ncgo;
 
@@ -183,7 +200,10 @@ void record__free(struct record *r)
 		probe_close(r, 0);
 	free(r->probe_ids);
 	free(r->ms_bins);
+	for (size_t i = 0; i < r->cap_cgo; i++)
+		free(r->cgo[i].snap_bytes);
 	free(r->cgo);
+	gosnap__close(r->gosnap);
 	free(r->tids_opened);
 	stack_table__release(&r->stacks);
 	procmap__free(r->pm);
@@ -759,6 +779,129 @@ static const struct go_morestack *morestack_lookup(void *ctx, uint32_t tid,
 	return &t->ms;
 }
 
+static void on_snapshot(struct record *r, const struct perf_event_header *h)
+{
+	struct gosnap_record rec;
+	size_t head = offsetof(struct gosnap_record, bytes);
+	struct perf_sample s;
+	struct cgo_thread *t;
+
+	if (perf_sample__parse(h, r->snap_attr.sample_type, 0, &s) ||
+	    s.raw_size < head) {
+		r->stats.bad_records++;
+		return;
+	}
+	memcpy(&rec, s.raw, head);
+	if (rec.magic != CGOPROF_GOSNAP_MAGIC || rec.len > CGOPROF_GOSNAP_BYTES ||
+	    rec.len > s.raw_size - head) {
+		r->stats.bad_records++;
+		return;
+	}
+	/* the output events are system-wide: keep the targets' records */
+	if (!procmap__proc(r->pm, s.pid, false))
+		return;
+	t = cgo_thread(r, s.tid, true);
+	if (!t)
+		return;
+	if (!t->snap_bytes && !(t->snap_bytes = malloc(CGOPROF_GOSNAP_BYTES)))
+		return;
+	memcpy(t->snap_bytes, s.raw + head, rec.len);
+	t->snap = (struct go_snapshot){
+		.time = s.time,
+		.ip = s.ip,
+		.sp = rec.sp,
+		.len = rec.len,
+		.bytes = t->snap_bytes,
+	};
+	t->snap_fresh = true;
+	r->stats.go_snapshots++;
+}
+
+/* The snapshot of the sample being unwound (set by on_sample). */
+static const struct go_snapshot *snapshot_lookup(void *ctx, uint32_t tid,
+						 uint64_t time)
+{
+	struct record *r = ctx;
+
+	(void)time;
+	return r->cur_snap && r->cur_snap_tid == tid ? r->cur_snap : NULL;
+}
+
+/*
+ * Loads the snapshot program (gosnap.c), opens a BPF output event on each
+ * CPU into that CPU's ring, and attaches the program to every sampling
+ * event. Needs CAP_BPF and CAP_PERFMON (root); without them, or without
+ * kernel BTF, samples in cgo calls fall back to the kernel's callchain and
+ * reads of the live process, and -v says why.
+ */
+static void gosnap_setup(struct record *r)
+{
+	const char *why = NULL;
+	int err;
+
+	if (r->o.no_bpf)
+		return;
+	err = gosnap__open(&r->gosnap, r->ncpus, &why);
+	if (err) {
+		r->stats.gosnap_off = why ? why : strerror(-err);
+		return;
+	}
+	memset(&r->snap_attr, 0, sizeof(r->snap_attr));
+	r->snap_attr.size = sizeof(r->snap_attr);
+	r->snap_attr.type = PERF_TYPE_SOFTWARE;
+	r->snap_attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+	r->snap_attr.sample_period = 1;
+	/* IP and TID before TIME, as record_time() expects of samples */
+	r->snap_attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+				   PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+				   PERF_SAMPLE_RAW;
+	r->snap_attr.use_clockid = 1;
+	r->snap_attr.clockid = CLOCK_MONOTONIC;
+	for (int cpu = 0; cpu < r->ncpus; cpu++) {
+		uint64_t id;
+		int fd;
+
+		if (r->rings[cpu].fd < 0)
+			continue;
+		fd = sys_perf_event_open(&r->snap_attr, -1, cpu, -1,
+					 PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0 && fd_in_reserve(fd)) {
+			close(fd);
+			fd = -1;
+			errno = EMFILE;
+		}
+		if (fd < 0 || ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
+		    ioctl(fd, PERF_EVENT_IOC_ID, &id) ||
+		    add_probe_id(r, id, 3, fd, 0) ||
+		    gosnap__set_output(r->gosnap, cpu, fd)) {
+			r->stats.gosnap_off = "the BPF output events cannot be opened";
+			pr_info("goroutine snapshots: %s", strerror(errno));
+			if (fd >= 0) {
+				for (size_t k = 0; k < r->nprobe_ids; k++)
+					if (r->probe_ids[k].fd == fd)
+						r->probe_ids[k].fd = -1;
+				close(fd);
+			}
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < r->nfds; i++) {
+		if (ioctl(r->fds[i], PERF_EVENT_IOC_SET_BPF,
+			  gosnap__prog_fd(r->gosnap))) {
+			r->stats.gosnap_off = "the BPF program cannot be attached";
+			pr_info("goroutine snapshots: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	r->stats.gosnap_on = true;
+	return;
+fail:
+	/* the program stays attached to the events it was attached to: its
+	 * output goes nowhere once the map's fds are closed */
+	gosnap__close(r->gosnap);
+	r->gosnap = NULL;
+}
+
 /* Which probe wrote sample @h: 0 or 1, or -1 when it is a sample of the
  * sampling event. */
 static int probe_kind(struct record *r, const struct perf_event_header *h)
@@ -808,6 +951,8 @@ static int open_one(struct record *r, pid_t pid, int cpu,
 		close(fd);
 		return err;
 	}
+	if (r->gosnap)
+		ioctl(fd, PERF_EVENT_IOC_SET_BPF, gosnap__prog_fd(r->gosnap));
 	if (cr->fd < 0) {
 		/* the size of the ring: shrink when the mlock limit says so */
 		for (;;) {
@@ -983,6 +1128,7 @@ static int launch(struct record *r, struct record_error *e)
 		probe_open(r, r->child, cpu);
 	}
 	procmap__proc(r->pm, (uint32_t)r->child, true);
+	gosnap_setup(r);
 	r->t_start = now_ns(CLOCK_MONOTONIC);
 	r->wall_start = now_ns(CLOCK_REALTIME);
 	if (write(r->go_fd, "g", 1) != 1) {
@@ -1019,6 +1165,7 @@ int record__open(struct record *r, struct record_error *e)
 		if (err)
 			return err;
 	}
+	gosnap_setup(r);
 	r->t_start = now_ns(CLOCK_MONOTONIC);
 	r->wall_start = now_ns(CLOCK_REALTIME);
 	return 0;
@@ -1150,8 +1297,29 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
 	r->o.unwind.go_morestack = r->stats.morestack_probes ? morestack_lookup
 							     : NULL;
+	r->o.unwind.go_snapshot = r->stats.gosnap_on ? snapshot_lookup : NULL;
 	r->o.unwind.cgo_ctx = r;
-	if (unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound)) {
+	r->cur_snap = NULL;
+	if (r->stats.gosnap_on) {
+		/* The program runs in the sample's overflow handler, and its
+		 * record's time is taken microseconds after the sample's; it
+		 * was queued ahead by CGOPROF_GOSNAP_LEAD_NS (queue_record).
+		 * It is this sample's when its ip is the sample's and its
+		 * time follows within that lead. Used once. */
+		struct cgo_thread *t = cgo_thread(r, s.tid, false);
+
+		if (t && t->snap_fresh && t->snap.ip == s.ip &&
+		    t->snap.time >= s.time &&
+		    t->snap.time - s.time <= CGOPROF_GOSNAP_LEAD_NS) {
+			r->cur_snap = &t->snap;
+			r->cur_snap_tid = s.tid;
+		}
+		if (t)
+			t->snap_fresh = false;
+	}
+	err = unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound);
+	r->cur_snap = NULL;
+	if (err) {
 		r->stats.unwind_failed++;
 		return;
 	}
@@ -1180,6 +1348,9 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			break;
 		case 2:
 			on_morestack_probe(r, h);
+			break;
+		case 3:
+			on_snapshot(r, h);
 			break;
 		default:
 			on_sample(r, h);
@@ -1288,6 +1459,7 @@ static int queue_record(const struct perf_event_header *h, void *ctx)
 {
 	struct record *r = ctx;
 	size_t need = r->pending_len + ((h->size + 7u) & ~7u);
+	uint64_t t;
 
 	if (need > r->pending_cap) {
 		size_t cap = r->pending_cap ? r->pending_cap * 2 : 1 << 20;
@@ -1315,8 +1487,12 @@ static int queue_record(const struct perf_event_header *h, void *ctx)
 		r->cap_pending = cap;
 	}
 	memcpy(r->pending_bytes + r->pending_len, h, h->size);
+	t = record_time(h);
+	/* a snapshot is used by the sample it follows: put it before */
+	if (r->gosnap && h->type == PERF_RECORD_SAMPLE && probe_kind(r, h) == 3)
+		t = t > CGOPROF_GOSNAP_LEAD_NS ? t - CGOPROF_GOSNAP_LEAD_NS : 0;
 	r->pending[r->npending++] = (struct pending){
-		.time = record_time(h),
+		.time = t,
 		.seq = r->seq++,
 		.off = r->pending_len,
 	};
@@ -1449,7 +1625,10 @@ int record__loop(struct record *r)
 
 		poll(pfd, (nfds_t)n, 50);
 		now = now_ns(CLOCK_MONOTONIC);
-		drain(r, now - CGOPROF_ORDER_HORIZON_NS);
+		/* a sample's snapshot record is written after it, by as much
+		 * as the program takes: wait for it */
+		drain(r, now - (r->gosnap ? CGOPROF_GOSNAP_LEAD_NS
+					  : CGOPROF_ORDER_HORIZON_NS));
 		if (r->o.progress && now - last_progress > 250000000ULL) {
 			progress(r, now);
 			last_progress = now;

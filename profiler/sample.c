@@ -83,6 +83,8 @@ int perf_sample__parse(const struct perf_event_header *hdr,
 		if ((size_t)(c.end - c.p) < sizeof(size))
 			return -EFAULT;
 		memcpy(&size, c.p, sizeof(size));
+		s->raw = c.p + sizeof(size);
+		s->raw_size = size;
 		if ((err = skip(&c, sizeof(size) + (uint64_t)size)))
 			return err;
 	}

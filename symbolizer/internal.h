@@ -35,9 +35,14 @@ struct mem_view {
 	bool live_failed;	/* a live read failed or was unstable */
 	struct live_page *pages;	/* LIVE_PAGES, allocated on first use */
 	unsigned next_page;
+	/* the goroutine's stack copied at sample time (a go_snapshot): as
+	 * exact as the stack copy, read like it */
+	const uint8_t *snap;
+	uint64_t snap_lo, snap_len;
 };
 
-/* Reads 8 bytes at @addr: from the sample's stack copy, else (only when
+/* Reads 8 bytes at @addr: from the sample's stack copy or the goroutine
+ * stack snapshot, else (only when
  * m->frozen and live reads are allowed) from the live process, read twice
  * and compared. */
 bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val);

@@ -3,6 +3,7 @@
  * 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15, 16 ra). */
 #include <dwarf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -27,6 +28,11 @@ static bool copy_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
 	if (addr >= m->stack_lo && addr + 8 <= m->stack_lo + m->stack_len &&
 	    addr + 8 > addr) {
 		memcpy(val, m->stack + (addr - m->stack_lo), 8);
+		return true;
+	}
+	if (m->snap && addr >= m->snap_lo && addr + 8 <= m->snap_lo + m->snap_len &&
+	    addr + 8 > addr) {
+		memcpy(val, m->snap + (addr - m->snap_lo), 8);
 		return true;
 	}
 	return false;
@@ -1134,8 +1140,10 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				}
 				{
 					int64_t k = chain_sync(u, cur->r[6]);
+					uint64_t v;
 
-					if (k < 0 && go_entry_walk(u, cur->r[6]))
+					if (k < 0 && !copy_read(&u->mem, cur->r[6], &v) &&
+					    go_entry_walk(u, cur->r[6]))
 						return;
 					go_fp_walk(u, cur->r[6], k, map->obj,
 						   fn.entry, true);
@@ -1316,6 +1324,19 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	u.mem.stack_len = s->stack ? s->stack_dyn_size : 0;
 	u.mem.pid = p->pid;
 	u.mem.live = o->live_reads;
+	/* memory copied at the sample's time by the snapshot program: a
+	 * goroutine's stack (in a cgo call) or the system stack (in a
+	 * callback), as exact as the stack copy */
+	if (o->go_snapshot) {
+		const struct go_snapshot *g = o->go_snapshot(o->cgo_ctx, s->tid,
+							     s->time);
+
+		if (g) {
+			u.mem.snap = g->bytes;
+			u.mem.snap_lo = g->sp;
+			u.mem.snap_len = g->len;
+		}
+	}
 	nkernel = r->n;
 	/* A frozen stack read while it was being left (the C call or the
 	 * callback returned in between) fails its checks: read again, a

@@ -2,7 +2,7 @@
 # Installs what building, testing and the demo need, with apt-get (Debian).
 # Idempotent: installs only what is missing; run as root or with sudo.
 set -euo pipefail
-pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev
+pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev libbpf-dev
       zlib1g-dev libcmocka-dev linux-perf golang-1.19-go python3 libc6-dbg
       libsqlite3-dev golang-github-mattn-go-sqlite3-dev protobuf-compiler
       chromium clang libclang-rt-14-dev)

@@ -42,6 +42,8 @@ struct perf_sample {
 	uint64_t stack_size;	/* bytes reserved in the record */
 	uint64_t stack_dyn_size;	/* bytes actually copied */
 	const uint8_t *stack;	/* user stack copied from regs[SP] upwards */
+	uint32_t raw_size;	/* PERF_SAMPLE_RAW: bytes (with padding) */
+	const uint8_t *raw;
 };
 
 /* Parses the sample record @hdr (of hdr->size bytes) laid out by

@@ -29,6 +29,7 @@ struct record_opts {
 	bool mmap_data;		/* also non-exec mmaps */
 	bool cgo_probe;		/* uprobe at runtime.asmcgocall (see --help) */
 	bool morestack_probe;	/* uprobe at runtime.morestack (see --help) */
+	bool no_bpf;		/* no goroutine stack snapshots (see --help) */
 	struct unwind_opts unwind;
 	/* Optional, called in time order for each sample: a pseudo-frame to
 	 * put at the root of its stack (a cold-start phase, a memory
@@ -65,6 +66,9 @@ struct record_stats {
 	uint64_t cgo_entries;	/* cgo calls seen by the entry probe */
 	uint64_t morestack_probes;	/* Go binaries with a morestack probe */
 	uint64_t morestack_entries;	/* morestack calls of the targets */
+	bool gosnap_on;			/* goroutine stack snapshots taken */
+	const char *gosnap_off;		/* why not, when they were wanted */
+	uint64_t go_snapshots;		/* snapshots of the targets */
 	uint64_t latency_ns;	/* sum over samples: taken -> unwound */
 	uint64_t compared, disagreed;	/* --unwinder=compare: C frames */
 	uint64_t ns_elapsed;

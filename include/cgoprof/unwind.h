@@ -87,6 +87,22 @@ struct go_morestack {
 typedef const struct go_morestack *(*go_morestack_fn)(void *ctx, uint32_t tid,
 						      uint64_t time);
 
+/* Stack memory at the time of a sample, copied by an eBPF program in the
+ * sample's overflow handler (see profiler/gosnap.c): the goroutine's stack
+ * of a thread in a cgo call, or the system stack of one in a callback.
+ * Read like the sample's own stack copy. */
+struct go_snapshot {
+	uint64_t time;		/* CLOCK_MONOTONIC ns */
+	uint64_t ip;		/* the interrupted ip, as the sample's */
+	uint64_t sp;		/* bytes[0] is there */
+	uint64_t len;
+	const uint8_t *bytes;
+};
+
+/* The snapshot taken for the sample of thread @tid at @time, or NULL. */
+typedef const struct go_snapshot *(*go_snapshot_fn)(void *ctx, uint32_t tid,
+						    uint64_t time);
+
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
@@ -100,6 +116,7 @@ struct unwind_opts {
 	cgo_entry_fn cgo_entry;	/* NULL: no cgo entry records */
 	cgo_callback_fn cgo_callback;	/* NULL: no callback entry records */
 	go_morestack_fn go_morestack;	/* NULL: no morestack records */
+	go_snapshot_fn go_snapshot;	/* NULL: no goroutine snapshots */
 	void *cgo_ctx;
 };
 

@@ -1,0 +1,41 @@
+/* Goroutine stack snapshots at sample time (profiler/gosnap.c): an eBPF
+ * program on the sampling events copies the goroutine's stack of a thread
+ * that is in a cgo call, into a BPF output event of the sample's CPU. */
+#ifndef CGOPROF_GOSNAP_H
+#define CGOPROF_GOSNAP_H
+
+#include <stdint.h>
+
+/* Bytes of goroutine stack copied from its sp (at asmcgocall) upwards. */
+#define CGOPROF_GOSNAP_BYTES 8192
+#define CGOPROF_GOSNAP_MAGIC 0x676f736e	/* "gosn" */
+
+enum gosnap_kind {
+	GOSNAP_GOROUTINE = 0,	/* on g0 in a cgo call: the goroutine's stack */
+	GOSNAP_SYSTEM_STACK,	/* on a goroutine: g0's stack from sched.sp */
+};
+
+/* The record the program writes (PERF_SAMPLE_RAW data). */
+struct gosnap_record {
+	uint64_t magic;
+	uint64_t kind;		/* enum gosnap_kind */
+	uint64_t frame;		/* asmcgocall's frame on g0; g0.sched.sp */
+	uint64_t g;		/* the goroutine (in the cgo call) */
+	uint64_t sp;		/* where the copy starts */
+	uint64_t hi;		/* that stack's top */
+	uint64_t len;		/* bytes copied from sp */
+	uint8_t bytes[CGOPROF_GOSNAP_BYTES];
+};
+
+struct gosnap;
+
+/* Loads the program and its maps for @ncpus CPUs. 0, or -errno with @why
+ * set to a sentence for the user. */
+int gosnap__open(struct gosnap **out, int ncpus, const char **why);
+/* The program: attach it to each sampling event with PERF_EVENT_IOC_SET_BPF. */
+int gosnap__prog_fd(const struct gosnap *g);
+/* Routes @cpu's records to the BPF output event @fd (opened on that CPU). */
+int gosnap__set_output(struct gosnap *g, int cpu, int fd);
+void gosnap__close(struct gosnap *g);
+
+#endif

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Goroutine stack snapshots taken at sample time, by an eBPF program
+ * attached to the sampling events (PERF_EVENT_IOC_SET_BPF).
+ *
+ * Why: a sample in C code called from Go (a cgo call) has the C frames in
+ * its stack copy, but the goroutine's frames are on another stack (the
+ * goroutine's), which perf_event_open does not copy. Reading it from the
+ * live process later works only while the C call lasts; programs that
+ * make many short cgo calls (go-sqlite3: one per row) have moved on by
+ * then. The kernel's callchain does not help either: C code built without
+ * frame pointers uses rbp as a general register. So the goroutine's stack
+ * is copied by a program that runs in the sample's overflow handler,
+ * before the sample is written: exact at the sample's time.
+ *
+ * What the program does, with no Go version baked in beyond what has not
+ * changed since Go 1.4 (g.stack at 0, g.m at 48, g.sched.sp at 56, m.g0
+ * at 0) and the TLS slot of g (fs - 8, the executable's initial-exec slot
+ * when runtime.tlsg is its only TLS variable, as the Go linker lays it
+ * out):
+ *   g = *(fsbase - 8); if g != g.m.g0, stop (not on the system stack);
+ *   asmcgocall's frame on g0 is at (g0.sched.sp - X) & ~15 and holds the
+ *   goroutine g and its depth (stack.hi - sp) at offsets G and D: X, G, D
+ *   are 16, 8, 0 from Go 1.21 and 64, 48, 40 before; the layout whose g
+ *   has g.m == m is taken, and the depth must fall inside g's stack;
+ *   copy up to CGOPROF_GOSNAP_BYTES of the goroutine stack from its sp and
+ *   write {frame, g, sp, hi, len, bytes} to a BPF output event of the CPU.
+ * The record lands in the same ring as the sample, just before it. The
+ * unwinder uses it only when the frame address equals the sp it finds at
+ * asmcgocall by unwinding the sample's own stack copy; otherwise (another
+ * layout, a sample on g0 outside a cgo call) it is ignored.
+ *
+ * fsbase's offset in task_struct comes from the kernel's BTF. The program
+ * is assembled here rather than compiled (no BPF compiler at build time);
+ * libbpf loads it and reads BTF.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "cgoprof/gosnap.h"
+#include "cgoprof/log.h"
+
+struct gosnap {
+	int prog_fd;
+	int out_fd;	/* BPF_MAP_TYPE_PERF_EVENT_ARRAY: one output per CPU */
+	int buf_fd;	/* BPF_MAP_TYPE_PERCPU_ARRAY: the record being built */
+};
+
+/* ---- instruction encoding (as the kernel's filter.h) ---- */
+
+#define R0 BPF_REG_0
+#define R1 BPF_REG_1
+#define R2 BPF_REG_2
+#define R3 BPF_REG_3
+#define R4 BPF_REG_4
+#define R5 BPF_REG_5
+#define R6 BPF_REG_6
+#define R7 BPF_REG_7
+#define R8 BPF_REG_8
+#define R9 BPF_REG_9
+#define FP BPF_REG_10
+
+#define INSN(c, d, s, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
+			    .off = (o), .imm = (i) })
+#define MOV_REG(d, s)	 INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV_IMM(d, i)	 INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ADD_IMM(d, i)	 INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
+#define SUB_REG(d, s)	 INSN(BPF_ALU64 | BPF_SUB | BPF_X, d, s, 0, 0)
+#define AND_IMM(d, i)	 INSN(BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, i)
+#define LDX(d, s, o)	 INSN(BPF_LDX | BPF_MEM | BPF_DW, d, s, o, 0)
+#define STX(d, s, o)	 INSN(BPF_STX | BPF_MEM | BPF_DW, d, s, o, 0)
+#define ST_W(d, o, i)	 INSN(BPF_ST | BPF_MEM | BPF_W, d, 0, o, i)
+#define JMP_IMM(op, d, i, o) INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
+#define JMP_REG(op, d, s, o) INSN(BPF_JMP | (op) | BPF_X, d, s, o, 0)
+#define CALL(f)		 INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT()		 INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+/* two instructions: a 64-bit immediate, or a map fd (src BPF_PSEUDO_MAP_FD) */
+#define LD_IMM64_A(d, s, v) INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, (int32_t)(uint32_t)(v))
+#define LD_IMM64_B(v)	 INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
+
+/* A small assembler: labels are resolved when the program is complete. */
+#define MAX_INSNS 256
+#define MAX_LABELS 8
+
+struct asm_prog {
+	struct bpf_insn insn[MAX_INSNS];
+	int n;
+	int label[MAX_LABELS];		/* insn index, or -1 */
+	int fix_at[MAX_INSNS];		/* jumps to patch: label + 1, or 0 */
+	bool overflow;
+};
+
+static void emit(struct asm_prog *p, struct bpf_insn i)
+{
+	if (p->n >= MAX_INSNS) {
+		p->overflow = true;
+		return;
+	}
+	p->fix_at[p->n] = 0;
+	p->insn[p->n++] = i;
+}
+
+/* a conditional (or, with op BPF_JA, unconditional) jump to @label */
+static void jump(struct asm_prog *p, struct bpf_insn i, int label)
+{
+	emit(p, i);
+	if (!p->overflow)
+		p->fix_at[p->n - 1] = label + 1;
+}
+
+static void place(struct asm_prog *p, int label)
+{
+	p->label[label] = p->n;
+}
+
+static int resolve_labels(struct asm_prog *p)
+{
+	if (p->overflow)
+		return -E2BIG;
+	for (int i = 0; i < p->n; i++) {
+		int l = p->fix_at[i] - 1;
+
+		if (l < 0)
+			continue;
+		if (l >= MAX_LABELS || p->label[l] < 0)
+			return -EINVAL;
+		p->insn[i].off = (int16_t)(p->label[l] - i - 1);
+	}
+	return 0;
+}
+
+/* *(fp + @slot) = user u64 at (@addr_reg + @off); jump to @fail if the read
+ * faults. Clobbers r0-r5. */
+static void read_user(struct asm_prog *p, int slot, int addr_reg, int off,
+		      int size, int fail)
+{
+	if (addr_reg != R3)
+		emit(p, MOV_REG(R3, addr_reg));
+	if (off)
+		emit(p, ADD_IMM(R3, off));
+	emit(p, MOV_REG(R1, FP));
+	emit(p, ADD_IMM(R1, slot));
+	emit(p, MOV_IMM(R2, size));
+	emit(p, CALL(BPF_FUNC_probe_read_user));
+	jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), fail);
+}
+
+enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY };
+
+/* Stack slots (offsets from the frame pointer). */
+#define S_TMP	 (-8)
+#define S_FRAME	 (-16)
+#define S_DEPTH	 (-32)	/* bytes from the copy's start to the stack's top */
+#define S_G	 (-24)
+#define S_GM	 (-40)
+#define S_LO	 (-56)	/* a g's stack.lo, then hi: read together */
+#define S_HI	 (-48)
+#define S_GSP	 (-64)	/* where the copy starts */
+#define S_KEY	 (-72)
+#define S_KIND	 (-80)
+
+static void layout(struct asm_prog *p, int x, int g_off, int d_off, int next)
+{
+	emit(p, MOV_REG(R3, R9));
+	emit(p, ADD_IMM(R3, -x));
+	emit(p, AND_IMM(R3, -16));
+	emit(p, STX(FP, R3, S_FRAME));
+	emit(p, MOV_REG(R7, R3));
+	read_user(p, S_DEPTH, R7, d_off, 8, next);
+	read_user(p, S_G, R7, g_off, 8, next);
+	emit(p, LDX(R3, FP, S_G));
+	jump(p, JMP_IMM(BPF_JEQ, R3, 0, 0), next);
+	read_user(p, S_GM, R3, 48, 8, next);
+	emit(p, LDX(R1, FP, S_GM));
+	jump(p, JMP_REG(BPF_JNE, R1, R8, 0), next);
+}
+
+/* S_GSP must lie in [S_LO, S_HI) */
+static void check_in_stack(struct asm_prog *p)
+{
+	emit(p, LDX(R1, FP, S_GSP));
+	emit(p, LDX(R2, FP, S_LO));
+	jump(p, JMP_REG(BPF_JLT, R1, R2, 0), L_OUT);
+	emit(p, LDX(R3, FP, S_HI));
+	jump(p, JMP_REG(BPF_JGE, R1, R3, 0), L_OUT);
+}
+
+static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
+{
+	memset(p->label, -1, sizeof(p->label));
+	p->n = 0;
+	p->overflow = false;
+
+	emit(p, MOV_REG(R6, R1));			/* ctx */
+	/* fsbase: the thread's TLS pointer, from its task_struct */
+	emit(p, CALL(BPF_FUNC_get_current_task));
+	emit(p, MOV_REG(R3, R0));
+	emit(p, ADD_IMM(R3, fsbase_off));
+	emit(p, MOV_REG(R1, FP));
+	emit(p, ADD_IMM(R1, S_TMP));
+	emit(p, MOV_IMM(R2, 8));
+	emit(p, CALL(BPF_FUNC_probe_read_kernel));
+	jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_OUT);
+	emit(p, LDX(R3, FP, S_TMP));
+	jump(p, JMP_IMM(BPF_JEQ, R3, 0, 0), L_OUT);
+	/* g */
+	read_user(p, S_TMP, R3, -8, 8, L_OUT);
+	emit(p, LDX(R7, FP, S_TMP));
+	jump(p, JMP_IMM(BPF_JEQ, R7, 0, 0), L_OUT);
+	/* m = g.m; on the system stack when g == m.g0 */
+	read_user(p, S_TMP, R7, 48, 8, L_OUT);
+	emit(p, LDX(R8, FP, S_TMP));
+	jump(p, JMP_IMM(BPF_JEQ, R8, 0, 0), L_OUT);
+	read_user(p, S_TMP, R8, 0, 8, L_OUT);
+	emit(p, LDX(R1, FP, S_TMP));
+	jump(p, JMP_REG(BPF_JEQ, R1, R7, 0), L_CGO);
+
+	/* On a goroutine: a callback's C caller frames are on g0 from
+	 * g0.sched.sp (cgocallback set it to its sp there) up. Copied when
+	 * g0.sched.sp lies inside g0's stack; a thread that is in no
+	 * callback has little there. */
+	emit(p, STX(FP, R7, S_G));
+	emit(p, MOV_REG(R7, R1));
+	jump(p, JMP_IMM(BPF_JEQ, R7, 0, 0), L_OUT);
+	read_user(p, S_LO, R7, 0, 16, L_OUT);
+	read_user(p, S_GSP, R7, 56, 8, L_OUT);
+	check_in_stack(p);
+	emit(p, LDX(R1, FP, S_GSP));
+	emit(p, STX(FP, R1, S_FRAME));
+	emit(p, LDX(R2, FP, S_HI));
+	emit(p, SUB_REG(R2, R1));
+	emit(p, STX(FP, R2, S_DEPTH));
+	emit(p, MOV_IMM(R1, GOSNAP_SYSTEM_STACK));
+	emit(p, STX(FP, R1, S_KIND));
+	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_COPY);
+
+	/* On g0: in a cgo call, asmcgocall's frame holds the goroutine */
+	place(p, L_CGO);
+	read_user(p, S_TMP, R7, 56, 8, L_OUT);	/* g0.sched.sp */
+	emit(p, LDX(R9, FP, S_TMP));
+	/* asmcgocall's frame: Go 1.21 and later, then before */
+	layout(p, 16, 8, 0, L_LAYOUT_B);
+	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_FOUND);
+	place(p, L_LAYOUT_B);
+	layout(p, 64, 48, 40, L_OUT);
+	place(p, L_FOUND);
+	/* the goroutine's stack bounds; its sp = hi - depth, inside them */
+	emit(p, LDX(R3, FP, S_G));
+	read_user(p, S_LO, R3, 0, 16, L_OUT);
+	emit(p, LDX(R1, FP, S_HI));
+	emit(p, LDX(R2, FP, S_DEPTH));
+	emit(p, SUB_REG(R1, R2));
+	emit(p, STX(FP, R1, S_GSP));
+	check_in_stack(p);
+	emit(p, MOV_IMM(R1, GOSNAP_GOROUTINE));
+	emit(p, STX(FP, R1, S_KIND));
+
+	place(p, L_COPY);
+	/* the record being built: a per-CPU buffer */
+	emit(p, ST_W(FP, S_KEY, 0));
+	emit(p, LD_IMM64_A(R1, BPF_PSEUDO_MAP_FD, buf_fd));
+	emit(p, LD_IMM64_B(0));
+	emit(p, MOV_REG(R2, FP));
+	emit(p, ADD_IMM(R2, S_KEY));
+	emit(p, CALL(BPF_FUNC_map_lookup_elem));
+	jump(p, JMP_IMM(BPF_JEQ, R0, 0, 0), L_OUT);
+	emit(p, MOV_REG(R9, R0));
+	emit(p, MOV_IMM(R1, CGOPROF_GOSNAP_MAGIC));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, magic)));
+	emit(p, LDX(R1, FP, S_KIND));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, kind)));
+	emit(p, LDX(R1, FP, S_FRAME));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, frame)));
+	emit(p, LDX(R1, FP, S_G));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, g)));
+	emit(p, LDX(R1, FP, S_GSP));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, sp)));
+	emit(p, LDX(R1, FP, S_HI));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, hi)));
+	/* len = min(depth, CGOPROF_GOSNAP_BYTES) */
+	emit(p, LDX(R8, FP, S_DEPTH));
+	jump(p, JMP_IMM(BPF_JLE, R8, CGOPROF_GOSNAP_BYTES, 0), L_LEN_OK);
+	emit(p, MOV_IMM(R8, CGOPROF_GOSNAP_BYTES));
+	place(p, L_LEN_OK);
+	emit(p, STX(R9, R8, offsetof(struct gosnap_record, len)));
+	emit(p, MOV_REG(R1, R9));
+	emit(p, ADD_IMM(R1, offsetof(struct gosnap_record, bytes)));
+	emit(p, MOV_REG(R2, R8));
+	emit(p, LDX(R3, FP, S_GSP));
+	emit(p, CALL(BPF_FUNC_probe_read_user));
+	jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_OUT);
+	/* bpf_perf_event_output(ctx, out, BPF_F_CURRENT_CPU, rec, size) */
+	emit(p, MOV_REG(R1, R6));
+	emit(p, LD_IMM64_A(R2, BPF_PSEUDO_MAP_FD, out_fd));
+	emit(p, LD_IMM64_B(0));
+	emit(p, LD_IMM64_A(R3, 0, BPF_F_CURRENT_CPU));
+	emit(p, LD_IMM64_B(BPF_F_CURRENT_CPU));
+	emit(p, MOV_REG(R4, R9));
+	emit(p, MOV_REG(R5, R8));
+	emit(p, ADD_IMM(R5, offsetof(struct gosnap_record, bytes)));
+	emit(p, CALL(BPF_FUNC_perf_event_output));
+	place(p, L_OUT);
+	/* the sample is always kept */
+	emit(p, MOV_IMM(R0, 1));
+	emit(p, EXIT());
+	return resolve_labels(p);
+}
+
+/* Byte offset of member @name in struct @type_id, looking into anonymous
+ * structs and unions; -1 if none. */
+static long member_offset(const struct btf *btf, uint32_t type_id,
+			  const char *name, uint32_t *member_type)
+{
+	const struct btf_type *t = btf__type_by_id(btf, type_id);
+	const struct btf_member *m;
+
+	if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
+		return -1;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *n = btf__name_by_offset(btf, m->name_off);
+		uint32_t bits = btf_member_bit_offset(t, (uint32_t)i);
+
+		if (n && !strcmp(n, name)) {
+			if (member_type)
+				*member_type = m->type;
+			return bits / 8;
+		}
+		if (!n || !*n) {
+			long off = member_offset(btf, btf__resolve_type(btf, m->type),
+						 name, member_type);
+
+			if (off >= 0)
+				return (long)(bits / 8) + off;
+		}
+	}
+	return -1;
+}
+
+static long fsbase_offset(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	long thread, fsbase = -1;
+	uint32_t thread_type = 0;
+	int task;
+
+	if (!btf)
+		return -ENOENT;
+	task = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
+	if (task > 0) {
+		thread = member_offset(btf, (uint32_t)task, "thread", &thread_type);
+		if (thread >= 0) {
+			long off = member_offset(btf,
+				(uint32_t)btf__resolve_type(btf, thread_type),
+				"fsbase", NULL);
+
+			if (off >= 0)
+				fsbase = thread + off;
+		}
+	}
+	btf__free(btf);
+	return fsbase >= 0 ? fsbase : -ENOENT;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+int gosnap__open(struct gosnap **out, int ncpus, const char **why)
+{
+	static char log[65536];
+	struct asm_prog *p = NULL;
+	struct gosnap *g;
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log,
+		    .log_size = sizeof(log), .log_level = 1);
+	long fsoff;
+	int err;
+
+	*out = NULL;
+	*why = NULL;
+	libbpf_set_print(silent_print);
+	fsoff = fsbase_offset();
+	if (fsoff < 0) {
+		*why = "no kernel BTF (/sys/kernel/btf/vmlinux) to find fsbase";
+		return (int)fsoff;
+	}
+	g = calloc(1, sizeof(*g));
+	p = calloc(1, sizeof(*p));
+	if (!g || !p) {
+		free(g);
+		free(p);
+		return -ENOMEM;
+	}
+	g->prog_fd = g->out_fd = g->buf_fd = -1;
+	g->out_fd = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "cgoprof_out",
+				   sizeof(int), sizeof(int), (uint32_t)ncpus,
+				   NULL);
+	g->buf_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "cgoprof_buf",
+				   sizeof(uint32_t),
+				   sizeof(struct gosnap_record), 1, NULL);
+	if (g->out_fd < 0 || g->buf_fd < 0) {
+		err = -errno;
+		*why = "BPF maps cannot be created (needs CAP_BPF and CAP_PERFMON)";
+		goto fail;
+	}
+	err = assemble(p, (int)fsoff, g->out_fd, g->buf_fd);
+	if (err) {
+		*why = "BPF program does not assemble";
+		goto fail;
+	}
+	g->prog_fd = bpf_prog_load(BPF_PROG_TYPE_PERF_EVENT, "cgoprof_gosnap",
+				   "Dual MIT/GPL", p->insn, (size_t)p->n, &opts);
+	if (g->prog_fd < 0) {
+		err = -errno;
+		pr_debug("BPF verifier: %s", log);
+		*why = err == -EPERM ? "BPF program load refused (needs CAP_BPF)"
+				     : "BPF program refused by the verifier";
+		goto fail;
+	}
+	free(p);
+	*out = g;
+	return 0;
+fail:
+	free(p);
+	gosnap__close(g);
+	return err ? err : -EINVAL;
+}
+
+int gosnap__prog_fd(const struct gosnap *g)
+{
+	return g->prog_fd;
+}
+
+int gosnap__set_output(struct gosnap *g, int cpu, int fd)
+{
+	uint32_t key = (uint32_t)cpu;
+
+	return bpf_map_update_elem(g->out_fd, &key, &fd, BPF_ANY) ? -errno : 0;
+}
+
+void gosnap__close(struct gosnap *g)
+{
+	if (!g)
+		return;
+	if (g->prog_fd >= 0)
+		close(g->prog_fd);
+	if (g->out_fd >= 0)
+		close(g->out_fd);
+	if (g->buf_fd >= 0)
+		close(g->buf_fd);
+	free(g);
+}
