@@ -24,6 +24,8 @@ OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "out", "bench"))
 FX = os.environ["BENCH_FX"]                # Go fixtures dir (build-go.sh)
 ESBUILD = os.environ.get("BENCH_ESBUILD", "")
 CGOPROF = os.path.join(ROOT, "build", "cgoprof")
+# extra `cgoprof record` options for every run (e.g. "--no-bpf")
+EXTRA = os.environ.get("BENCH_CGOPROF_ARGS", "").split()
 HOT = os.path.join(ROOT, "build", "fixtures", "hot")
 ATTACH_S = float(os.environ.get("BENCH_ATTACH_S", "3"))
 LOST_S = float(os.environ.get("BENCH_LOST_S", "3"))
@@ -139,7 +141,7 @@ def slowdown():
                 if mode == "base":
                     full = cmd
                 elif mode == "cgoprof":
-                    full = [CGOPROF, "record", "-F", "999", "-o", d + "/x.folded",
+                    full = [CGOPROF, "record"] + EXTRA + ["-F", "999", "-o", d + "/x.folded",
                             "-o", d + "/x.pb.gz", "--"] + cmd
                 else:
                     full = ["perf", "record", "-e", "cpu-clock", "-F", "999"] + PERF_CG + \
@@ -173,7 +175,7 @@ def attach():
                 if prof == "cgoprof":
                     fo, pb = d + "/x.folded", d + "/x.pb.gz"
                     wall, cpu, rss, text, rc = run_timed(
-                        [CGOPROF, "record", "-p", str(tgt.pid), "-d", "%g" % ATTACH_S,
+                        [CGOPROF, "record"] + EXTRA + ["-p", str(tgt.pid), "-d", "%g" % ATTACH_S,
                          "-o", fo, "-o", pb])
                     rec.update(record_cpu=cpu, record_rss_kb=rss, export_cpu=0.0,
                                cpu=cpu, bytes_folded=sz(fo), bytes_pprof=sz(pb),
@@ -219,7 +221,7 @@ def lost():
                 rec = {"part": "lost", "freq": freq, "prof": prof, "rep": rep, "dur": LOST_S}
                 if prof == "cgoprof":
                     wall, cpu, rss, text, rc = run_timed(
-                        [CGOPROF, "record", "-F", str(freq), "-o", d + "/x.folded", "--"] + cmd)
+                        [CGOPROF, "record"] + EXTRA + ["-F", str(freq), "-o", d + "/x.folded", "--"] + cmd)
                     rec["samples"], rec["lost"] = cgoprof_stats(text)
                     rec["cpu"] = cpu
                 else:

@@ -16,7 +16,8 @@
 # BENCH_WORK (cgo-inline,cgo-callback,cgo-rbp,sqlite,esbuild),
 # BENCH_ATTACH_S (3), BENCH_LOST_S (2), BENCH_N_INLINE (2000),
 # BENCH_N_CALLBACK (1000), BENCH_N_RBP (1500), BENCH_N_SQLITE (150),
-# BENCH_N_ESBUILD (2 rounds), TSGO_VERSION (npm version, default: latest).
+# BENCH_N_ESBUILD (2 rounds), TSGO_VERSION (npm version, default: latest),
+# BENCH_CGOPROF_ARGS (extra `cgoprof record` options, e.g. --no-bpf).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BENCH_REPS=${BENCH_REPS:-3}
@@ -55,7 +56,7 @@ if [[ ,$ONLY, == *,sym,* ]]; then
 	cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/include" \
 		$(pkg-config --cflags libdw libelf zlib 2>/dev/null) -o "$SYM/symbench" \
 		"$ROOT/bench/symbench.c" "$ROOT/build/libcgoprof.a" \
-		-ldw -lelf -lz -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
+		-ldw -lelf -lz -lbpf -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 	TSGO=$FXDIR/tsgo/tsgo
 	if [ ! -x "$TSGO" ] && command -v npm >/dev/null; then
 		tmp=$(mktemp -d)

@@ -6,7 +6,7 @@
  *
  * Usage: symbench BINARY [N] [-p PCFILE]
  * Build: cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -o build/symbench \
- *          bench/symbench.c build/libcgoprof.a -ldw -lelf -lz -lpfm \
+ *          bench/symbench.c build/libcgoprof.a -ldw -lelf -lz -lbpf -lpfm \
  *          -lunwind-x86_64 -lunwind -lm -lpthread */
 #include <errno.h>
 #include <inttypes.h>

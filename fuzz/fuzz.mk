@@ -24,7 +24,7 @@ FUZZ_BUILD    := build-fuzz
 FUZZ_SECONDS  ?= 60
 FUZZ_TARGETS  := pclntab sample cfi unwind
 FUZZ_SANITIZE ?= address,undefined
-FUZZ_PKGS     := libdw libelf zlib
+FUZZ_PKGS     := libdw libelf zlib libbpf
 FUZZ_SANFLAGS := -fsanitize=$(FUZZ_SANITIZE) -fno-sanitize-recover=all \
 		 -fno-omit-frame-pointer
 FUZZ_CFLAGS   := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra \
@@ -33,7 +33,7 @@ FUZZ_CFLAGS   := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra \
 		 -fsanitize=fuzzer-no-link $(FUZZ_SANFLAGS) \
 		 $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_LDLIBS   := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null || \
-		   echo -ldw -lelf -lz) \
+		   echo -ldw -lelf -lz -lbpf) \
 		 -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 FUZZ_LIB_SRCS := $(filter-out profiler/main.c,$(wildcard profiler/*.c \
 		 symbolizer/*.c export/*.c))

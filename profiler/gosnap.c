@@ -17,18 +17,30 @@
  * changed since Go 1.4 (g.stack at 0, g.m at 48, g.sched.sp at 56, m.g0
  * at 0) and the TLS slot of g (fs - 8, the executable's initial-exec slot
  * when runtime.tlsg is its only TLS variable, as the Go linker lays it
- * out):
- *   g = *(fsbase - 8); if g != g.m.g0, stop (not on the system stack);
- *   asmcgocall's frame on g0 is at (g0.sched.sp - X) & ~15 and holds the
- *   goroutine g and its depth (stack.hi - sp) at offsets G and D: X, G, D
- *   are 16, 8, 0 from Go 1.21 and 64, 48, 40 before; the layout whose g
- *   has g.m == m is taken, and the depth must fall inside g's stack;
- *   copy up to CGOPROF_GOSNAP_BYTES of the goroutine stack from its sp and
- *   write {frame, g, sp, hi, len, bytes} to a BPF output event of the CPU.
- * The record lands in the same ring as the sample, just before it. The
- * unwinder uses it only when the frame address equals the sp it finds at
- * asmcgocall by unwinding the sample's own stack copy; otherwise (another
- * layout, a sample on g0 outside a cgo call) it is ignored.
+ * out): g = *(fsbase - 8), m = g.m, and then one of three records.
+ *  - GOSNAP_GOROUTINE, on g0 (g == m.g0) in a cgo call: asmcgocall's frame
+ *    is at (g0.sched.sp - X) & ~15 and holds the goroutine and its depth
+ *    (stack.hi - sp) at offsets G and D: X, G, D are 16, 8, 0 from Go 1.21
+ *    and 64, 48, 40 before. The layout whose g has g.m == m and
+ *    g.sched.sp == stack.hi - depth (asmcgocall saved it there) is taken;
+ *    up to CGOPROF_GOSNAP_BYTES of the goroutine's stack from that sp are
+ *    copied.
+ *  - GOSNAP_SYSTEM_STACK, on a goroutine: g0's stack from g0.sched.sp,
+ *    which a C -> Go callback left at cgocallback's frame: the C frames of
+ *    the callback's caller (a few words on threads in no callback).
+ *  - GOSNAP_RUNTIME, on g0 otherwise (systemstack, newstack, mcall's
+ *    callee): the goroutine is the g that mcall pushed at g0.sched.sp - 8
+ *    (its stack holds its sched.sp, its m is this m or none), else m.curg
+ *    (the candidate offset whose g.m is m: the field moved between
+ *    versions); its stack from sched.sp, and the first bytes of g0, m and
+ *    that g, which the unwinder reads to find the goroutine.
+ * The record is written to a BPF output event of the CPU, in the same ring
+ * as the sample, microseconds after it. Whatever the program finds, the
+ * record is memory of that thread's process at the sample's time: the
+ * unwinder reads it like the sample's stack copy, and only where its own
+ * walk leads; a record that does not match what the walk needs is simply
+ * not read. A parked goroutine's memory (mcall) can be running on another
+ * thread by then, so its words are checked as live reads are.
  *
  * fsbase's offset in task_struct comes from the kernel's BTF. The program
  * is assembled here rather than compiled (no BPF compiler at build time);
@@ -88,8 +100,8 @@ struct gosnap {
 #define LD_IMM64_B(v)	 INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
 
 /* A small assembler: labels are resolved when the program is complete. */
-#define MAX_INSNS 256
-#define MAX_LABELS 8
+#define MAX_INSNS 512
+#define MAX_LABELS 16
 
 struct asm_prog {
 	struct bpf_insn insn[MAX_INSNS];
@@ -154,7 +166,8 @@ static void read_user(struct asm_prog *p, int slot, int addr_reg, int off,
 	jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), fail);
 }
 
-enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY };
+enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY, L_G0_OTHER,
+       L_CURG, L_CURG1, L_CURG2, L_CURG3, L_CURG4, L_NO_STRUCTS, L__COUNT };
 
 /* Stack slots (offsets from the frame pointer). */
 #define S_TMP	 (-8)
@@ -167,6 +180,8 @@ enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY };
 #define S_GSP	 (-64)	/* where the copy starts */
 #define S_KEY	 (-72)
 #define S_KIND	 (-80)
+#define S_G0	 (-88)
+#define S_M	 (-96)
 
 static void layout(struct asm_prog *p, int x, int g_off, int d_off, int next)
 {
@@ -185,13 +200,13 @@ static void layout(struct asm_prog *p, int x, int g_off, int d_off, int next)
 }
 
 /* S_GSP must lie in [S_LO, S_HI) */
-static void check_in_stack(struct asm_prog *p)
+static void check_in_stack(struct asm_prog *p, int fail)
 {
 	emit(p, LDX(R1, FP, S_GSP));
 	emit(p, LDX(R2, FP, S_LO));
-	jump(p, JMP_REG(BPF_JLT, R1, R2, 0), L_OUT);
+	jump(p, JMP_REG(BPF_JLT, R1, R2, 0), fail);
 	emit(p, LDX(R3, FP, S_HI));
-	jump(p, JMP_REG(BPF_JGE, R1, R3, 0), L_OUT);
+	jump(p, JMP_REG(BPF_JGE, R1, R3, 0), fail);
 }
 
 static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
@@ -201,6 +216,9 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	p->overflow = false;
 
 	emit(p, MOV_REG(R6, R1));			/* ctx */
+	emit(p, MOV_IMM(R1, 0));
+	emit(p, STX(FP, R1, S_G0));
+	emit(p, STX(FP, R1, S_M));
 	/* fsbase: the thread's TLS pointer, from its task_struct */
 	emit(p, CALL(BPF_FUNC_get_current_task));
 	emit(p, MOV_REG(R3, R0));
@@ -233,7 +251,7 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	jump(p, JMP_IMM(BPF_JEQ, R7, 0, 0), L_OUT);
 	read_user(p, S_LO, R7, 0, 16, L_OUT);
 	read_user(p, S_GSP, R7, 56, 8, L_OUT);
-	check_in_stack(p);
+	check_in_stack(p, L_OUT);
 	emit(p, LDX(R1, FP, S_GSP));
 	emit(p, STX(FP, R1, S_FRAME));
 	emit(p, LDX(R2, FP, S_HI));
@@ -245,23 +263,91 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 
 	/* On g0: in a cgo call, asmcgocall's frame holds the goroutine */
 	place(p, L_CGO);
+	emit(p, STX(FP, R7, S_G0));
+	emit(p, STX(FP, R8, S_M));
 	read_user(p, S_TMP, R7, 56, 8, L_OUT);	/* g0.sched.sp */
 	emit(p, LDX(R9, FP, S_TMP));
 	/* asmcgocall's frame: Go 1.21 and later, then before */
 	layout(p, 16, 8, 0, L_LAYOUT_B);
 	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_FOUND);
 	place(p, L_LAYOUT_B);
-	layout(p, 64, 48, 40, L_OUT);
+	layout(p, 64, 48, 40, L_G0_OTHER);
 	place(p, L_FOUND);
 	/* the goroutine's stack bounds; its sp = hi - depth, inside them */
 	emit(p, LDX(R3, FP, S_G));
-	read_user(p, S_LO, R3, 0, 16, L_OUT);
+	read_user(p, S_LO, R3, 0, 16, L_G0_OTHER);
 	emit(p, LDX(R1, FP, S_HI));
 	emit(p, LDX(R2, FP, S_DEPTH));
 	emit(p, SUB_REG(R1, R2));
 	emit(p, STX(FP, R1, S_GSP));
-	check_in_stack(p);
+	check_in_stack(p, L_G0_OTHER);
+	/* and asmcgocall saved that same sp in g.sched.sp (a stale frame
+	 * there, or mcall's pushed g, fails this) */
+	emit(p, LDX(R3, FP, S_G));
+	read_user(p, S_TMP, R3, 56, 8, L_G0_OTHER);
+	emit(p, LDX(R1, FP, S_TMP));
+	emit(p, LDX(R2, FP, S_GSP));
+	jump(p, JMP_REG(BPF_JNE, R1, R2, 0), L_G0_OTHER);
 	emit(p, MOV_IMM(R1, GOSNAP_GOROUTINE));
+	emit(p, STX(FP, R1, S_KIND));
+	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_COPY);
+
+	/* On g0 in the runtime (systemstack, morestack's newstack, mcall's
+	 * scheduler): the goroutine is the g mcall pushed, else m.curg (its
+	 * offset in m moved between versions: the candidate whose g.m is m).
+	 * The structs the unwinder reads (g0's head, m's head, the
+	 * goroutine's g) are copied with its stack from sched.sp. */
+	place(p, L_G0_OTHER);
+	/* mcall pushed its g at g0.sched.sp - 8 (systemstack and morestack
+	 * have a return address there): a g whose stack holds its sched.sp
+	 * and whose m is this m, or none once dropped */
+	read_user(p, S_G, R9, -8, 8, L_CURG1);
+	emit(p, LDX(R3, FP, S_G));
+	jump(p, JMP_IMM(BPF_JEQ, R3, 0, 0), L_CURG1);
+	read_user(p, S_LO, R3, 0, 16, L_CURG1);
+	emit(p, LDX(R3, FP, S_G));
+	read_user(p, S_GSP, R3, 56, 8, L_CURG1);
+	check_in_stack(p, L_CURG1);
+	emit(p, LDX(R3, FP, S_G));
+	read_user(p, S_GM, R3, 48, 8, L_CURG1);
+	emit(p, LDX(R1, FP, S_GM));
+	jump(p, JMP_IMM(BPF_JEQ, R1, 0, 0), L_CURG);
+	emit(p, LDX(R2, FP, S_M));
+	jump(p, JMP_REG(BPF_JEQ, R1, R2, 0), L_CURG);
+	{
+		static const int curg_off[] = { 184, 192, 176, 200 };
+		static const int next[] = { L_CURG2, L_CURG3, L_CURG4, L_OUT };
+
+		place(p, L_CURG1);
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				place(p, next[i - 1]);
+			emit(p, LDX(R3, FP, S_M));
+			read_user(p, S_G, R3, curg_off[i], 8, next[i]);
+			emit(p, LDX(R3, FP, S_G));
+			jump(p, JMP_IMM(BPF_JEQ, R3, 0, 0), next[i]);
+			read_user(p, S_GM, R3, 48, 8, next[i]);
+			emit(p, LDX(R1, FP, S_GM));
+			emit(p, LDX(R2, FP, S_M));
+			jump(p, JMP_REG(BPF_JEQ, R1, R2, 0), L_CURG);
+		}
+		jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_OUT);
+	}
+	place(p, L_CURG);
+	emit(p, LDX(R3, FP, S_G));
+	jump(p, JMP_IMM(BPF_JEQ, R3, 0, 0), L_OUT);
+	emit(p, LDX(R1, FP, S_G0));
+	jump(p, JMP_REG(BPF_JEQ, R3, R1, 0), L_OUT);
+	read_user(p, S_LO, R3, 0, 16, L_OUT);
+	emit(p, LDX(R3, FP, S_G));
+	read_user(p, S_GSP, R3, 56, 8, L_OUT);	/* its sched.sp */
+	check_in_stack(p, L_OUT);
+	emit(p, STX(FP, R9, S_FRAME));
+	emit(p, LDX(R1, FP, S_GSP));
+	emit(p, LDX(R2, FP, S_HI));
+	emit(p, SUB_REG(R2, R1));
+	emit(p, STX(FP, R2, S_DEPTH));
+	emit(p, MOV_IMM(R1, GOSNAP_RUNTIME));
 	emit(p, STX(FP, R1, S_KIND));
 
 	place(p, L_COPY);
@@ -286,6 +372,33 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	emit(p, STX(R9, R1, offsetof(struct gosnap_record, sp)));
 	emit(p, LDX(R1, FP, S_HI));
 	emit(p, STX(R9, R1, offsetof(struct gosnap_record, hi)));
+	/* the structs, for the runtime kind */
+	emit(p, LDX(R1, FP, S_KIND));
+	jump(p, JMP_IMM(BPF_JNE, R1, GOSNAP_RUNTIME, 0), L_NO_STRUCTS);
+	{
+		static const struct { int slot, field, size; } st[] = {
+			{ S_G0, offsetof(struct gosnap_record, g0_head),
+			  CGOPROF_GOSNAP_G0_HEAD },
+			{ S_M, offsetof(struct gosnap_record, m_head),
+			  CGOPROF_GOSNAP_M_HEAD },
+			{ S_G, offsetof(struct gosnap_record, g_head),
+			  CGOPROF_GOSNAP_G_HEAD },
+		};
+
+		for (int i = 0; i < 3; i++) {
+			emit(p, MOV_REG(R1, R9));
+			emit(p, ADD_IMM(R1, st[i].field));
+			emit(p, MOV_IMM(R2, st[i].size));
+			emit(p, LDX(R3, FP, st[i].slot));
+			emit(p, CALL(BPF_FUNC_probe_read_user));
+			jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_OUT);
+		}
+	}
+	emit(p, LDX(R1, FP, S_G0));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, g0)));
+	emit(p, LDX(R1, FP, S_M));
+	emit(p, STX(R9, R1, offsetof(struct gosnap_record, m)));
+	place(p, L_NO_STRUCTS);
 	/* len = min(depth, CGOPROF_GOSNAP_BYTES) */
 	emit(p, LDX(R8, FP, S_DEPTH));
 	jump(p, JMP_IMM(BPF_JLE, R8, CGOPROF_GOSNAP_BYTES, 0), L_LEN_OK);

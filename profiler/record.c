@@ -73,9 +73,9 @@ struct cgo_thread {
 	struct cgo_callback cb[CGO_ENTRIES];
 	struct go_morestack ms;	/* the latest morestack entry */
 	/* the latest goroutine stack snapshot, for the thread's next sample */
-	struct go_snapshot snap;
+	struct go_snapshot snap;	/* regions point into snap_rec */
 	bool snap_fresh;
-	uint8_t *snap_bytes;	/* CGOPROF_GOSNAP_BYTES */
+	struct gosnap_record *snap_rec;
 };
 
 struct ms_binary {
@@ -201,7 +201,7 @@ void record__free(struct record *r)
 	free(r->probe_ids);
 	free(r->ms_bins);
 	for (size_t i = 0; i < r->cap_cgo; i++)
-		free(r->cgo[i].snap_bytes);
+		free(r->cgo[i].snap_rec);
 	free(r->cgo);
 	gosnap__close(r->gosnap);
 	free(r->tids_opened);
@@ -781,19 +781,14 @@ static const struct go_morestack *morestack_lookup(void *ctx, uint32_t tid,
 
 static void on_snapshot(struct record *r, const struct perf_event_header *h)
 {
-	struct gosnap_record rec;
 	size_t head = offsetof(struct gosnap_record, bytes);
+	const struct gosnap_record *rec;
+	struct go_snapshot *g;
 	struct perf_sample s;
 	struct cgo_thread *t;
 
 	if (perf_sample__parse(h, r->snap_attr.sample_type, 0, &s) ||
 	    s.raw_size < head) {
-		r->stats.bad_records++;
-		return;
-	}
-	memcpy(&rec, s.raw, head);
-	if (rec.magic != CGOPROF_GOSNAP_MAGIC || rec.len > CGOPROF_GOSNAP_BYTES ||
-	    rec.len > s.raw_size - head) {
 		r->stats.bad_records++;
 		return;
 	}
@@ -803,16 +798,27 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	t = cgo_thread(r, s.tid, true);
 	if (!t)
 		return;
-	if (!t->snap_bytes && !(t->snap_bytes = malloc(CGOPROF_GOSNAP_BYTES)))
+	if (!t->snap_rec && !(t->snap_rec = malloc(sizeof(*t->snap_rec))))
 		return;
-	memcpy(t->snap_bytes, s.raw + head, rec.len);
-	t->snap = (struct go_snapshot){
-		.time = s.time,
-		.ip = s.ip,
-		.sp = rec.sp,
-		.len = rec.len,
-		.bytes = t->snap_bytes,
-	};
+	rec = t->snap_rec;
+	memcpy(t->snap_rec, s.raw, s.raw_size < sizeof(*rec) ? s.raw_size : sizeof(*rec));
+	if (rec->magic != CGOPROF_GOSNAP_MAGIC || rec->len > CGOPROF_GOSNAP_BYTES ||
+	    rec->len > s.raw_size - head || rec->kind > GOSNAP_RUNTIME) {
+		r->stats.bad_records++;
+		t->snap_fresh = false;
+		return;
+	}
+	g = &t->snap;
+	*g = (struct go_snapshot){ .time = s.time, .ip = s.ip };
+	g->r[g->n++] = (struct go_snapshot_region){ rec->sp, rec->len, rec->bytes };
+	if (rec->kind == GOSNAP_RUNTIME) {
+		g->r[g->n++] = (struct go_snapshot_region){
+			rec->g0, sizeof(rec->g0_head), rec->g0_head };
+		g->r[g->n++] = (struct go_snapshot_region){
+			rec->m, sizeof(rec->m_head), rec->m_head };
+		g->r[g->n++] = (struct go_snapshot_region){
+			rec->g, sizeof(rec->g_head), rec->g_head };
+	}
 	t->snap_fresh = true;
 	r->stats.go_snapshots++;
 }

@@ -35,10 +35,12 @@ struct mem_view {
 	bool live_failed;	/* a live read failed or was unstable */
 	struct live_page *pages;	/* LIVE_PAGES, allocated on first use */
 	unsigned next_page;
-	/* the goroutine's stack copied at sample time (a go_snapshot): as
-	 * exact as the stack copy, read like it */
-	const uint8_t *snap;
-	uint64_t snap_lo, snap_len;
+	/* memory copied at sample time (a go_snapshot): as exact as the
+	 * stack copy, read like it */
+	const struct go_snapshot *snap;
+	/* the snapshot is of a goroutine that may run elsewhere by then (a
+	 * parked one): its words are read as live ones are, and checked */
+	bool snap_checked;
 };
 
 /* Reads 8 bytes at @addr: from the sample's stack copy or the goroutine

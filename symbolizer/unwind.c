@@ -30,10 +30,14 @@ static bool copy_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
 		memcpy(val, m->stack + (addr - m->stack_lo), 8);
 		return true;
 	}
-	if (m->snap && addr >= m->snap_lo && addr + 8 <= m->snap_lo + m->snap_len &&
-	    addr + 8 > addr) {
-		memcpy(val, m->snap + (addr - m->snap_lo), 8);
-		return true;
+	for (unsigned i = 0; m->snap && !m->snap_checked && i < m->snap->n; i++) {
+		const struct go_snapshot_region *r = &m->snap->r[i];
+
+		if (addr >= r->addr && addr + 8 <= r->addr + r->len &&
+		    addr + 8 > addr) {
+			memcpy(val, r->bytes + (addr - r->addr), 8);
+			return true;
+		}
 	}
 	return false;
 }
@@ -86,6 +90,15 @@ bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val)
 
 	if (copy_read(m, addr, val))
 		return true;
+	for (unsigned i = 0; m->snap && m->snap_checked && i < m->snap->n; i++) {
+		const struct go_snapshot_region *r = &m->snap->r[i];
+
+		if (addr >= r->addr && addr + 8 <= r->addr + r->len &&
+		    addr + 8 > addr) {
+			memcpy(val, r->bytes + (addr - r->addr), 8);
+			return true;
+		}
+	}
 	if (!m->live || !m->frozen || (addr & 7) || !addr)
 		return false;
 	page = live_page(m, base);
@@ -770,6 +783,7 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 				return;
 			}
 		} else if (first && switch_obj && from_live &&
+			   !(fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) &&
 			   !is_call_to(map->obj, lookup + 1, callee_entry,
 				       callee_obj)) {
 			truncate(r, "goroutine stack changed since the sample");
@@ -835,14 +849,14 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
  * between versions: found by checking curg.m == m and that its stack holds
  * sched.sp), and curg.sched holds f's pc, sp and bp (gobuf: sp 0, pc 8;
  * bp 40, or 48 before gobuf.ret was removed). All live reads, checked. */
-static bool morestack_switch(struct unwind_ctx *u)
+/* The goroutine of the m whose g0 is in r14 (Go code on g0 keeps g there),
+ * and its saved sp, pc and bp (sched), each link checked. */
+static bool find_curg(struct unwind_ctx *u, uint64_t *sp, uint64_t *pc,
+		      uint64_t *bp)
 {
 	static const uint64_t curg_offsets[] = { 184, 192, 176, 200 };
-	struct unwind_result *r = u->r;
-	uint64_t g0 = u->s->regs[PERF_REG_R14], m, m_g0, curg = 0;
-	uint64_t sp = 0, pc = 0, bp = 0, ra, lo, hi;
+	uint64_t g0 = u->s->regs[PERF_REG_R14], m, m_g0, curg = 0, lo, hi = 0;
 	struct map *map;
-	struct go_func fn;
 
 	u->mem.frozen = true;
 	if (!g0 || !mem__read(&u->mem, g0 + 48, &m) ||
@@ -854,8 +868,8 @@ static bool morestack_switch(struct unwind_ctx *u)
 		if (!mem__read(&u->mem, m + curg_offsets[i], &g) || !g || g == g0 ||
 		    !mem__read(&u->mem, g + 48, &gm) || gm != m ||
 		    !mem__read(&u->mem, g, &lo) || !mem__read(&u->mem, g + 8, &hi) ||
-		    !mem__read(&u->mem, g + 56, &sp) || sp < lo || sp >= hi ||
-		    !mem__read(&u->mem, g + 64, &pc))
+		    !mem__read(&u->mem, g + 56, sp) || *sp < lo || *sp >= hi ||
+		    !mem__read(&u->mem, g + 64, pc))
 			continue;
 		curg = g;
 		break;
@@ -864,18 +878,50 @@ static bool morestack_switch(struct unwind_ctx *u)
 		return false;
 	/* bp: the newer gobuf layout first; a frame pointer lies above sp in
 	 * the goroutine's stack and links to a Go return address */
+	*bp = 0;
 	for (int off = 96; off <= 104; off += 8) {
 		uint64_t b, a;
 
-		if (mem__read(&u->mem, curg + (uint64_t)off, &b) && b > sp &&
+		if (mem__read(&u->mem, curg + (uint64_t)off, &b) && b > *sp &&
 		    b < hi && !(b & 7) && mem__read(&u->mem, b + 8, &a) &&
 		    (map = procmap__find(u->pm, u->proc, a - 1)) && map->obj &&
 		    elf_obj__is_go_pc(map->obj, a - 1 - map->bias)) {
-			bp = b;
+			*bp = b;
 			break;
 		}
 	}
-	if (!bp)
+	return *bp != 0;
+}
+
+/* runtime.systemstack without a frame record of its own (before Go 1.21):
+ * the goroutine waits in it, its sched.sp at systemstack's return address
+ * (gosave_systemstack_switch) and sched.bp its caller's frame pointer. */
+static bool systemstack_switch(struct unwind_ctx *u, struct elf_obj *obj,
+			       uint64_t entry)
+{
+	uint64_t sp, pc, bp, ra;
+	struct map *map;
+
+	if (!find_curg(u, &sp, &pc, &bp) || !mem__read(&u->mem, sp, &ra))
+		return false;
+	map = procmap__find(u->pm, u->proc, ra - 1);
+	if (!map || !map->obj || !map->obj->go ||
+	    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
+	    !is_call_to(map->obj, ra - map->bias, entry, obj))
+		return false;
+	push_frame(u->r, ra, map, 0);
+	go_fp_walk(u, bp, -1, NULL, 0, true);
+	return true;
+}
+
+static bool morestack_switch(struct unwind_ctx *u)
+{
+	struct unwind_result *r = u->r;
+	uint64_t sp = 0, pc = 0, bp = 0, ra;
+	struct map *map;
+	struct go_func fn;
+
+	if (!find_curg(u, &sp, &pc, &bp))
 		return false;
 	/* f, at the call of morestack in its prologue */
 	map = procmap__find(u->pm, u->proc, pc - 1);
@@ -922,6 +968,7 @@ static bool mcall_switch(struct unwind_ctx *u, uint64_t mcall_sp,
 	if (!copy_read(&u->mem, mcall_sp, &g) || !g || (g & 7))
 		return false;
 	u->mem.frozen = true;
+	u->mem.snap_checked = true;
 	if (!mem__read(&u->mem, g, &lo) || !mem__read(&u->mem, g + 8, &hi) ||
 	    !mem__read(&u->mem, g + 56, &sp) || !sp || sp < lo || sp >= hi ||
 	    !mem__read(&u->mem, g + 64, &pc))
@@ -1168,7 +1215,8 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				 * caller; without one the caller is skipped */
 				if (pclntab__sp_delta(map->obj->go, &fn, lookup, &d) ||
 				    d < 8 || !(cur->valid & (1u << 6))) {
-					truncate(r, "systemstack");
+					if (!systemstack_switch(u, map->obj, fn.entry))
+						truncate(r, "systemstack");
 					return;
 				}
 				go_fp_walk(u, cur->r[6], chain_sync(u, cur->r[6]),
@@ -1328,14 +1376,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	 * goroutine's stack (in a cgo call) or the system stack (in a
 	 * callback), as exact as the stack copy */
 	if (o->go_snapshot) {
-		const struct go_snapshot *g = o->go_snapshot(o->cgo_ctx, s->tid,
-							     s->time);
-
-		if (g) {
-			u.mem.snap = g->bytes;
-			u.mem.snap_lo = g->sp;
-			u.mem.snap_len = g->len;
-		}
+		u.mem.snap = o->go_snapshot(o->cgo_ctx, s->tid, s->time);
 	}
 	nkernel = r->n;
 	/* A frozen stack read while it was being left (the C call or the
@@ -1347,6 +1388,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 		u.mem.live_failed = false;
 		u.mem.used_live = false;
 		u.mem.frozen = false;
+		u.mem.snap_checked = false;
 		u.switches = 0;
 		for (unsigned i = 0; u.mem.pages && i < LIVE_PAGES; i++)
 			u.mem.pages[i].base = 0;

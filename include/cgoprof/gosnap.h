@@ -13,7 +13,14 @@
 enum gosnap_kind {
 	GOSNAP_GOROUTINE = 0,	/* on g0 in a cgo call: the goroutine's stack */
 	GOSNAP_SYSTEM_STACK,	/* on a goroutine: g0's stack from sched.sp */
+	GOSNAP_RUNTIME,		/* on g0 in the runtime: the goroutine's
+				 * stack from sched.sp, and the heads of g0,
+				 * m and the goroutine's g */
 };
+
+#define CGOPROF_GOSNAP_G0_HEAD 64
+#define CGOPROF_GOSNAP_M_HEAD 256
+#define CGOPROF_GOSNAP_G_HEAD 128
 
 /* The record the program writes (PERF_SAMPLE_RAW data). */
 struct gosnap_record {
@@ -24,6 +31,11 @@ struct gosnap_record {
 	uint64_t sp;		/* where the copy starts */
 	uint64_t hi;		/* that stack's top */
 	uint64_t len;		/* bytes copied from sp */
+	/* GOSNAP_RUNTIME: the structs' first bytes (g is the goroutine) */
+	uint64_t g0, m;
+	uint8_t g0_head[CGOPROF_GOSNAP_G0_HEAD];
+	uint8_t m_head[CGOPROF_GOSNAP_M_HEAD];
+	uint8_t g_head[CGOPROF_GOSNAP_G_HEAD];
 	uint8_t bytes[CGOPROF_GOSNAP_BYTES];
 };
 

@@ -94,9 +94,11 @@ typedef const struct go_morestack *(*go_morestack_fn)(void *ctx, uint32_t tid,
 struct go_snapshot {
 	uint64_t time;		/* CLOCK_MONOTONIC ns */
 	uint64_t ip;		/* the interrupted ip, as the sample's */
-	uint64_t sp;		/* bytes[0] is there */
-	uint64_t len;
-	const uint8_t *bytes;
+	unsigned n;
+	struct go_snapshot_region {
+		uint64_t addr, len;
+		const uint8_t *bytes;
+	} r[4];
 };
 
 /* The snapshot taken for the sample of thread @tid at @time, or NULL. */

@@ -22,7 +22,12 @@ for bin in "$FIXTURES"/go/sqlite-go1.*-*; do
 	else
 		opt=--no-bpf need=${CGOPROF_SQLITE_MIN_LIVE:-0.30}
 	fi
-	"$CGOPROF" record -q $opt --annotate -d 2 -o "$out" -o "$out.json" -- "$bin" -d 6s
+	"$CGOPROF" record -v $opt --annotate -d 2 -o "$out" -o "$out.json" -- "$bin" -d 6s \
+		2> "$out.log" || { cat "$out.log"; fail "record failed on $bin"; }
+	if [ $mode = bpf ]; then
+		grep -q "goroutine stack snapshots (BPF): [1-9]" "$out.log" ||
+			{ cat "$out.log"; fail "no goroutine stack snapshots taken"; }
+	fi
 	NEED=$need python3 - "$out" <<'PY' || fail "$(basename "$out")"
 import re, sys
 import os

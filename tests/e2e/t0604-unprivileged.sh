@@ -3,7 +3,8 @@
 # its own processes, launched and attached: user space only, with a
 # warning that says so. The same user is refused a root process, with the
 # "not permitted" message that explains perf_event_paranoid and CAP_PERFMON
-# (exit 2, nothing written).
+# (exit 2, nothing written). Goroutine stack snapshots (eBPF) are not
+# permitted either: recording goes on without them, and -v says why.
 . "$(dirname "$0")/lib.sh"
 require_perf
 [ "$(id -u)" = 0 ] || skip "needs root to switch to 'nobody'"
@@ -42,10 +43,12 @@ check() {
 }
 
 # launch
-as_nobody "$WORK/bin/cgoprof" record --tid --annotate -o "$WORK/out/launch.folded" \
+as_nobody "$WORK/bin/cgoprof" record -v --tid --annotate -o "$WORK/out/launch.folded" \
 	-- "$WORK/bin/hot" main 1.5 > /dev/null 2> "$WORK/launch.err" ||
 	{ cat "$WORK/launch.err"; fail "launch as nobody: cgoprof exited with $?"; }
 check launch
+grep -q "goroutine stack snapshots (BPF): off: BPF maps cannot be created (needs CAP_BPF and CAP_PERFMON)" \
+	"$WORK/launch.err" || fail "launch: no word on the snapshots being off"
 
 # attach to nobody's own process
 pid=$(start_target "$WORK/target.out" setpriv --reuid=nobody --regid="$group" \
