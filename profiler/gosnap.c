@@ -63,7 +63,9 @@
 struct gosnap {
 	int prog_fd;
 	int out_fd;	/* BPF_MAP_TYPE_PERF_EVENT_ARRAY: one output per CPU */
-	int buf_fd;	/* BPF_MAP_TYPE_PERCPU_ARRAY: the record being built */
+	/* BPF_MAP_TYPE_ARRAY, one entry per CPU: the record being built (a
+	 * per-CPU array's values are limited to 32 KiB) */
+	int buf_fd;
 };
 
 /* ---- instruction encoding (as the kernel's filter.h) ---- */
@@ -352,7 +354,8 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 
 	place(p, L_COPY);
 	/* the record being built: a per-CPU buffer */
-	emit(p, ST_W(FP, S_KEY, 0));
+	emit(p, CALL(BPF_FUNC_get_smp_processor_id));
+	emit(p, INSN(BPF_STX | BPF_MEM | BPF_W, FP, R0, S_KEY, 0));
 	emit(p, LD_IMM64_A(R1, BPF_PSEUDO_MAP_FD, buf_fd));
 	emit(p, LD_IMM64_B(0));
 	emit(p, MOV_REG(R2, FP));
@@ -522,9 +525,10 @@ int gosnap__open(struct gosnap **out, int ncpus, const char **why)
 	g->out_fd = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "cgoprof_out",
 				   sizeof(int), sizeof(int), (uint32_t)ncpus,
 				   NULL);
-	g->buf_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "cgoprof_buf",
+	g->buf_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgoprof_buf",
 				   sizeof(uint32_t),
-				   sizeof(struct gosnap_record), 1, NULL);
+				   sizeof(struct gosnap_record), (uint32_t)ncpus,
+				   NULL);
 	if (g->out_fd < 0 || g->buf_fd < 0) {
 		err = -errno;
 		*why = "BPF maps cannot be created (needs CAP_BPF and CAP_PERFMON)";

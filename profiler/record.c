@@ -75,7 +75,8 @@ struct cgo_thread {
 	/* the latest goroutine stack snapshot, for the thread's next sample */
 	struct go_snapshot snap;	/* regions point into snap_rec */
 	bool snap_fresh;
-	struct gosnap_record *snap_rec;
+	struct gosnap_record *snap_rec;	/* snap_cap bytes */
+	size_t snap_cap;
 };
 
 struct ms_binary {
@@ -798,10 +799,19 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	t = cgo_thread(r, s.tid, true);
 	if (!t)
 		return;
-	if (!t->snap_rec && !(t->snap_rec = malloc(sizeof(*t->snap_rec))))
-		return;
+	/* as large as the largest record of the thread, not the 60 KiB a
+	 * record may take: most threads' are a few hundred bytes */
+	if (t->snap_cap < s.raw_size) {
+		size_t cap = s.raw_size < sizeof(*rec) ? s.raw_size : sizeof(*rec);
+		void *p = realloc(t->snap_rec, cap);
+
+		if (!p)
+			return;
+		t->snap_rec = p;
+		t->snap_cap = cap;
+	}
 	rec = t->snap_rec;
-	memcpy(t->snap_rec, s.raw, s.raw_size < sizeof(*rec) ? s.raw_size : sizeof(*rec));
+	memcpy(t->snap_rec, s.raw, t->snap_cap < s.raw_size ? t->snap_cap : s.raw_size);
 	if (rec->magic != CGOPROF_GOSNAP_MAGIC || rec->len > CGOPROF_GOSNAP_BYTES ||
 	    rec->len > s.raw_size - head || rec->kind > GOSNAP_RUNTIME) {
 		r->stats.bad_records++;

@@ -929,6 +929,22 @@ static bool morestack_switch(struct unwind_ctx *u)
 	    pclntab__find_func(map->obj->go, pc - 1 - map->bias, &fn) ||
 	    !is_morestack_call(map->obj, pc - map->bias))
 		return false;
+	if (copy_read(&u->mem, sp, &ra)) {
+		/* the goroutine's stack as it was at the sample (snapshot):
+		 * unwound by pcsp from f's sp, not by frame pointers, which
+		 * copystack may have copied but not yet adjusted; nothing
+		 * beyond the snapshot is read from the live process, where
+		 * the stack is being copied and freed */
+		struct regs c = { 0 };
+
+		c.r[16] = pc;
+		c.r[7] = sp;
+		c.r[6] = bp;
+		c.valid = (1u << 16) | (1u << 7) | (1u << 6);
+		u->mem.frozen = false;
+		unwind_regs(u, &c, true);
+		return true;
+	}
 	push_frame(r, pc, map, 0);
 	/* f's caller: the return address at f's sp (f has no frame yet) */
 	if (!mem__read(&u->mem, sp, &ra))

@@ -6,8 +6,10 @@
 
 #include <stdint.h>
 
-/* Bytes of goroutine stack copied from its sp (at asmcgocall) upwards. */
-#define CGOPROF_GOSNAP_BYTES 8192
+/* Bytes of stack copied from the goroutine's sp upwards: a perf record
+ * holds at most 64 KiB, and a goroutine that grows its stack has used all
+ * of it (esbuild's parser: tens of KiB). */
+#define CGOPROF_GOSNAP_BYTES 61440
 #define CGOPROF_GOSNAP_MAGIC 0x676f736e	/* "gosn" */
 
 enum gosnap_kind {

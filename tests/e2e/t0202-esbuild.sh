@@ -4,18 +4,21 @@
 # stripped), bundling a generated project again and again. Of the samples
 # in esbuild processes, at least 99% must be fully symbolized (every user
 # frame named), and at least 95% must reach a root ("complete" or
-# "reconstructed"); the rest end in a "[truncated: reason]" frame. With
+# "reconstructed"); the rest end in a "[truncated: reason]" frame. Twice:
+# with goroutine stack snapshots (the default), and with --no-bpf
 # --morestack-probe: esbuild's goroutines grow their stacks thousands of
-# times a second, and without the probe the samples in runtime.copystack
-# (7% here) end "[truncated: morestack]" (README: the probe's cost).
+# times a second, and without either the samples in runtime.copystack (7%
+# here) end "[truncated: morestack]" (README: the probe's cost).
 . "$(dirname "$0")/lib.sh"
 require_perf
 "$top/tools/fetch-esbuild.sh" "$FIXTURES/esbuild" || fail "could not fetch esbuild from npm"
 bin="$FIXTURES/esbuild/esbuild"
 "$top/tests/fixtures/esbuild-work.sh" "$bin" -n 1 > /dev/null  # generate the project once
-"$CGOPROF" record -q --morestack-probe --pid-root -d 4 -o "$WORK/e.folded" -o "$WORK/e.json" \
+for opt in "" "--no-bpf --morestack-probe"; do
+echo "== cgoprof record ${opt:-(default)}"
+"$CGOPROF" record -q $opt --pid-root -d 4 -o "$WORK/e.folded" -o "$WORK/e.json" \
 	-- "$top/tests/fixtures/esbuild-work.sh" "$bin" 6
-python3 - "$WORK/e.folded" <<'PY'
+python3 - "$WORK/e.folded" <<'PY' || fail "esbuild ${opt:-(default)}"
 import os, re, sys
 total = named = complete = 0
 unnamed = {}
@@ -41,3 +44,4 @@ for k, v in sorted(unnamed.items(), key=lambda kv: -kv[1])[:5]:
 need = float(os.environ.get("CGOPROF_ESBUILD_MIN", "0.95"))
 sys.exit(0 if total >= 500 and named >= 0.99 * total and complete >= need * total else 1)
 PY
+done

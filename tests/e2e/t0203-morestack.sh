@@ -2,12 +2,14 @@
 # Stack growth (tests/fixtures/go/go-morestack), with every Go toolchain here,
 # three ways: samples taken while runtime.newstack copies a goroutine's stack
 # on the thread's system stack (runtime.copystack) must have the goroutine's
-# frames above runtime.morestack, exactly: with --morestack-probe they come
-# from the record of that morestack call (tied to the sample by newstack's
-# copy of m.morebuf), and >= 98% of those samples must read (a record the
-# kernel throttled or that the ring lost leaves its sample truncated)
+# frames above runtime.morestack, exactly. By default they come from the
+# goroutine stack snapshot taken at sample time (curg's stack and g, read
+# through g0 and m), with --no-bpf --morestack-probe from the record of that
+# morestack call (tied to the sample by newstack's copy of m.morebuf); in
+# both, >= 98% of those samples must read (a record the kernel throttled or
+# that the ring lost leaves its sample truncated)
 #   runtime.goexit;main.worker;main.deep;runtime.morestack;runtime.newstack;runtime.copystack
-# Without the probe the goroutine's frames come from reads of the live
+# With --no-bpf alone the goroutine's frames come from reads of the live
 # process while newstack still runs, or the stack ends in a
 # "[truncated: reason]" frame: never a wrong frame. The same runs check
 # runtime.mcall (the goroutines park and exit all the time): the scheduler's
@@ -20,9 +22,13 @@ n=0
 for bin in "$FIXTURES"/go/go-morestack-go1.*-*; do
 	[ -x "$bin" ] || continue
 	n=$((n + 1))
-	for mode in probe none; do
+	for mode in bpf probe none; do
 		out="$WORK/$(basename "$bin")-$mode.folded"
-		opt=; [ $mode = probe ] && opt=--morestack-probe
+		case $mode in
+		bpf) opt= ;;
+		probe) opt="--no-bpf --morestack-probe" ;;
+		none) opt=--no-bpf ;;
+		esac
 		"$CGOPROF" record -q $opt -d 3 -o "$out" -- "$bin" -d 5s ||
 			fail "record failed on $bin"
 		python3 - "$out" "$mode" <<'PY' || fail "$(basename "$out")"
@@ -84,7 +90,10 @@ print(f"{sys.argv[1]}: {total} samples in copystack under morestack: "
       f"{exact} exact, {truncated} truncated")
 for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
     print(f"  other ({v}): {k}")
-if mode == "probe":
+if mode == "bpf":
+    ok = (total >= 30 and exact >= 0.98 * total and exact + truncated == total
+          and mc_ok >= 10)
+elif mode == "probe":
     ok = total >= 30 and exact >= 0.98 * total and exact + truncated == total
 else:
     ok = total >= 30 and exact + truncated == total and mc_ok >= 10
