@@ -10,8 +10,11 @@
  * make many short cgo calls (go-sqlite3: one per row) have moved on by
  * then. The kernel's callchain does not help either: C code built without
  * frame pointers uses rbp as a general register. So the goroutine's stack
- * is copied by a program that runs in the sample's overflow handler,
- * before the sample is written: exact at the sample's time.
+ * is copied by a program that runs in the sample's overflow handler: exact
+ * at the sample's time. This departs from the design's unwinding order
+ * (kernel callchain, then reads of the frozen stack from the live process),
+ * which stays as the fallback: live reads cannot see a call shorter than
+ * the reader's latency (~0.2 ms here), and sqlite's are microseconds.
  *
  * What the program does, with no Go version baked in beyond what has not
  * changed since Go 1.4 (g.stack at 0, g.m at 48, g.sched.sp at 56, m.g0
