@@ -214,6 +214,19 @@ static void check_in_stack(struct asm_prog *p, int fail)
 	jump(p, JMP_REG(BPF_JGE, R1, R3, 0), fail);
 }
 
+/* The copy runs from S_GSP to the top of its stack (S_HI), as @kind, with
+ * @frame_reg (the copy's start, or g0.sched.sp) as the record's frame. */
+static void copy_to_top(struct asm_prog *p, int kind, int frame_reg)
+{
+	emit(p, LDX(R1, FP, S_GSP));
+	emit(p, STX(FP, frame_reg, S_FRAME));
+	emit(p, LDX(R2, FP, S_HI));
+	emit(p, SUB_REG(R2, R1));
+	emit(p, STX(FP, R2, S_DEPTH));
+	emit(p, MOV_IMM(R1, kind));
+	emit(p, STX(FP, R1, S_KIND));
+}
+
 static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 {
 	memset(p->label, -1, sizeof(p->label));
@@ -257,13 +270,7 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	read_user(p, S_LO, R7, 0, 16, L_OUT);
 	read_user(p, S_GSP, R7, 56, 8, L_OUT);
 	check_in_stack(p, L_OUT);
-	emit(p, LDX(R1, FP, S_GSP));
-	emit(p, STX(FP, R1, S_FRAME));
-	emit(p, LDX(R2, FP, S_HI));
-	emit(p, SUB_REG(R2, R1));
-	emit(p, STX(FP, R2, S_DEPTH));
-	emit(p, MOV_IMM(R1, GOSNAP_SYSTEM_STACK));
-	emit(p, STX(FP, R1, S_KIND));
+	copy_to_top(p, GOSNAP_SYSTEM_STACK, R1);
 	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_COPY);
 
 	/* On g0: in a cgo call, asmcgocall's frame holds the goroutine */
@@ -347,13 +354,7 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	emit(p, LDX(R3, FP, S_G));
 	read_user(p, S_GSP, R3, 56, 8, L_OUT);	/* its sched.sp */
 	check_in_stack(p, L_OUT);
-	emit(p, STX(FP, R9, S_FRAME));
-	emit(p, LDX(R1, FP, S_GSP));
-	emit(p, LDX(R2, FP, S_HI));
-	emit(p, SUB_REG(R2, R1));
-	emit(p, STX(FP, R2, S_DEPTH));
-	emit(p, MOV_IMM(R1, GOSNAP_RUNTIME));
-	emit(p, STX(FP, R1, S_KIND));
+	copy_to_top(p, GOSNAP_RUNTIME, R9);
 
 	place(p, L_COPY);
 	/* the record being built: a per-CPU buffer */

@@ -395,34 +395,56 @@ static int add_probe_id(struct record *r, uint64_t id, int kind, int fd,
 	return 0;
 }
 
+/* Opens @a for @pid (-1: every process) on @cpu, writing into that CPU's
+ * ring, and files its id under @kind, for thread @pid (0 when -1). Not in
+ * fds[]: a per-thread one is closed when its thread ends. The fd, or
+ * -errno (-EMFILE when it would take one of the reserved fds). */
+static int open_into_ring(struct record *r, struct perf_event_attr *a,
+			  pid_t pid, int cpu, int kind)
+{
+	uint64_t id;
+	int fd, err;
+
+	fd = sys_perf_event_open(a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fd_in_reserve(fd)) {
+		close(fd);
+		return -EMFILE;
+	}
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
+	    ioctl(fd, PERF_EVENT_IOC_ID, &id)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = add_probe_id(r, id, kind, fd, pid > 0 ? (uint32_t)pid : 0);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Closes @fd, opened by open_into_ring(), and forgets its id. */
+static void close_in_ring(struct record *r, int fd)
+{
+	for (size_t k = 0; k < r->nprobe_ids; k++)
+		if (r->probe_ids[k].fd == fd)
+			r->probe_ids[k].fd = -1;
+	close(fd);
+}
+
 /* Opens the cgo entry probes for @pid on @cpu, into that CPU's ring. */
 static void probe_open(struct record *r, pid_t pid, int cpu)
 {
 	if (!r->probe || r->rings[cpu].fd < 0)
 		return;
 	for (int k = 0; k < 2; k++) {
-		uint64_t id;
-		int fd;
+		int fd = open_into_ring(r, &r->probe_attr[k], pid, cpu, k);
 
-		fd = sys_perf_event_open(&r->probe_attr[k], pid, cpu, -1,
-					 PERF_FLAG_FD_CLOEXEC);
-		if (fd >= 0 && fd_in_reserve(fd)) {
-			close(fd);
-			fd = -1;
-			errno = EMFILE;
-		}
 		if (fd < 0) {
-			pr_info("cgo entry probe: %s", strerror(errno));
-			return;
-		}
-		/* per thread, so closed when the thread ends (not in fds[]) */
-		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
-		    ioctl(fd, PERF_EVENT_IOC_ID, &id)) {
-			close(fd);
-			return;
-		}
-		if (add_probe_id(r, id, k, fd, (uint32_t)pid)) {
-			close(fd);
+			pr_info("cgo entry probe: %s", strerror(-fd));
 			return;
 		}
 	}
@@ -499,34 +521,20 @@ static void morestack_prepare(struct record *r, uint32_t pid)
 	r->ms_attr.use_clockid = 1;
 	r->ms_attr.clockid = CLOCK_MONOTONIC;
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
-		uint64_t id;
 		int fd;
 
 		if (r->rings[cpu].fd < 0)
 			continue;
-		fd = sys_perf_event_open(&r->ms_attr, -1, cpu, -1,
-					 PERF_FLAG_FD_CLOEXEC);
-		if (fd >= 0 && fd_in_reserve(fd)) {
-			close(fd);
-			fd = -1;
-			errno = EMFILE;
-		}
+		fd = open_into_ring(r, &r->ms_attr, -1, cpu, 2);
 		if (fd < 0) {
-			pr_info("morestack probe: %s%s", strerror(errno),
-				errno == EACCES || errno == EPERM
+			pr_info("morestack probe: %s%s", strerror(-fd),
+				fd == -EACCES || fd == -EPERM
 					? " (needs CAP_PERFMON or perf_event_paranoid <= 0)"
 					: "");
 			failed = true;
 			break;
 		}
 		fds[n++] = fd;
-		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
-		    ioctl(fd, PERF_EVENT_IOC_ID, &id) ||
-		    add_probe_id(r, id, 2, fd, 0)) {
-			pr_info("morestack probe: %s", strerror(errno));
-			failed = true;
-			break;
-		}
 	}
 	if (!failed) {
 		r->stats.morestack_probes++;
@@ -534,12 +542,8 @@ static void morestack_prepare(struct record *r, uint32_t pid)
 		return;
 	}
 	/* all CPUs or none: one failure turns the probes off */
-	for (int i = 0; i < n; i++) {
-		for (size_t k = 0; k < r->nprobe_ids; k++)
-			if (r->probe_ids[k].fd == fds[i])
-				r->probe_ids[k].fd = -1;
-		close(fds[i]);
-	}
+	for (int i = 0; i < n; i++)
+		close_in_ring(r, fds[i]);
 	free(fds);
 	r->ms_off = true;
 }
@@ -874,30 +878,17 @@ static void gosnap_setup(struct record *r)
 	r->snap_attr.use_clockid = 1;
 	r->snap_attr.clockid = CLOCK_MONOTONIC;
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
-		uint64_t id;
 		int fd;
 
 		if (r->rings[cpu].fd < 0)
 			continue;
-		fd = sys_perf_event_open(&r->snap_attr, -1, cpu, -1,
-					 PERF_FLAG_FD_CLOEXEC);
-		if (fd >= 0 && fd_in_reserve(fd)) {
-			close(fd);
-			fd = -1;
-			errno = EMFILE;
-		}
-		if (fd < 0 || ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings[cpu].fd) ||
-		    ioctl(fd, PERF_EVENT_IOC_ID, &id) ||
-		    add_probe_id(r, id, 3, fd, 0) ||
-		    gosnap__set_output(r->gosnap, cpu, fd)) {
+		fd = open_into_ring(r, &r->snap_attr, -1, cpu, 3);
+		err = fd < 0 ? fd : gosnap__set_output(r->gosnap, cpu, fd);
+		if (err) {
 			r->stats.gosnap_off = "the BPF output events cannot be opened";
-			pr_info("goroutine snapshots: %s", strerror(errno));
-			if (fd >= 0) {
-				for (size_t k = 0; k < r->nprobe_ids; k++)
-					if (r->probe_ids[k].fd == fd)
-						r->probe_ids[k].fd = -1;
-				close(fd);
-			}
+			pr_info("goroutine snapshots: %s", strerror(-err));
+			if (fd >= 0)
+				close_in_ring(r, fd);
 			goto fail;
 		}
 	}
