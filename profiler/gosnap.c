@@ -176,7 +176,6 @@ enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY, L_G0_OTHER,
 
 /* Stack slots (offsets from the frame pointer). */
 #define S_TMP	 (-8)
-#define S_FRAME	 (-16)
 #define S_DEPTH	 (-32)	/* bytes from the copy's start to the stack's top */
 #define S_G	 (-24)
 #define S_GM	 (-40)
@@ -193,7 +192,6 @@ static void layout(struct asm_prog *p, int x, int g_off, int d_off, int next)
 	emit(p, MOV_REG(R3, R9));
 	emit(p, ADD_IMM(R3, -x));
 	emit(p, AND_IMM(R3, -16));
-	emit(p, STX(FP, R3, S_FRAME));
 	emit(p, MOV_REG(R7, R3));
 	read_user(p, S_DEPTH, R7, d_off, 8, next);
 	read_user(p, S_G, R7, g_off, 8, next);
@@ -214,12 +212,10 @@ static void check_in_stack(struct asm_prog *p, int fail)
 	jump(p, JMP_REG(BPF_JGE, R1, R3, 0), fail);
 }
 
-/* The copy runs from S_GSP to the top of its stack (S_HI), as @kind, with
- * @frame_reg (the copy's start, or g0.sched.sp) as the record's frame. */
-static void copy_to_top(struct asm_prog *p, int kind, int frame_reg)
+/* The copy runs from S_GSP to the top of its stack (S_HI), as @kind. */
+static void copy_to_top(struct asm_prog *p, int kind)
 {
 	emit(p, LDX(R1, FP, S_GSP));
-	emit(p, STX(FP, frame_reg, S_FRAME));
 	emit(p, LDX(R2, FP, S_HI));
 	emit(p, SUB_REG(R2, R1));
 	emit(p, STX(FP, R2, S_DEPTH));
@@ -270,7 +266,7 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	read_user(p, S_LO, R7, 0, 16, L_OUT);
 	read_user(p, S_GSP, R7, 56, 8, L_OUT);
 	check_in_stack(p, L_OUT);
-	copy_to_top(p, GOSNAP_SYSTEM_STACK, R1);
+	copy_to_top(p, GOSNAP_SYSTEM_STACK);
 	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_COPY);
 
 	/* On g0: in a cgo call, asmcgocall's frame holds the goroutine */
@@ -354,7 +350,7 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	emit(p, LDX(R3, FP, S_G));
 	read_user(p, S_GSP, R3, 56, 8, L_OUT);	/* its sched.sp */
 	check_in_stack(p, L_OUT);
-	copy_to_top(p, GOSNAP_RUNTIME, R9);
+	copy_to_top(p, GOSNAP_RUNTIME);
 
 	place(p, L_COPY);
 	/* the record being built: a per-CPU buffer */
@@ -369,16 +365,20 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	emit(p, MOV_REG(R9, R0));
 	emit(p, MOV_IMM(R1, CGOPROF_GOSNAP_MAGIC));
 	emit(p, STX(R9, R1, offsetof(struct gosnap_record, magic)));
-	emit(p, LDX(R1, FP, S_KIND));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, kind)));
-	emit(p, LDX(R1, FP, S_FRAME));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, frame)));
-	emit(p, LDX(R1, FP, S_G));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, g)));
-	emit(p, LDX(R1, FP, S_GSP));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, sp)));
-	emit(p, LDX(R1, FP, S_HI));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, hi)));
+	{
+		static const struct { int slot, field; } hd[] = {
+			{ S_KIND, offsetof(struct gosnap_record, kind) },
+			{ S_G, offsetof(struct gosnap_record, g) },
+			{ S_GSP, offsetof(struct gosnap_record, sp) },
+			{ S_G0, offsetof(struct gosnap_record, g0) },
+			{ S_M, offsetof(struct gosnap_record, m) },
+		};
+
+		for (size_t i = 0; i < sizeof(hd) / sizeof(hd[0]); i++) {
+			emit(p, LDX(R1, FP, hd[i].slot));
+			emit(p, STX(R9, R1, hd[i].field));
+		}
+	}
 	/* the structs, for the runtime kind */
 	emit(p, LDX(R1, FP, S_KIND));
 	jump(p, JMP_IMM(BPF_JNE, R1, GOSNAP_RUNTIME, 0), L_NO_STRUCTS);
@@ -401,10 +401,6 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 			jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_OUT);
 		}
 	}
-	emit(p, LDX(R1, FP, S_G0));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, g0)));
-	emit(p, LDX(R1, FP, S_M));
-	emit(p, STX(R9, R1, offsetof(struct gosnap_record, m)));
 	place(p, L_NO_STRUCTS);
 	/* len = min(depth, CGOPROF_GOSNAP_BYTES) */
 	emit(p, LDX(R8, FP, S_DEPTH));

@@ -114,8 +114,6 @@ struct record {
 	 * (gosnap.c) writes to a BPF output event per CPU */
 	struct gosnap *gosnap;
 	struct perf_event_attr snap_attr;
-	const struct go_snapshot *cur_snap;	/* the sample's, while unwound */
-	uint32_t cur_snap_tid;
 	struct cgo_thread *cgo;		/* open addressing by tid */
 	size_t cap_cgo, ncgo;
 
@@ -730,6 +728,16 @@ static void on_probe(struct record *r, const struct perf_event_header *h)
 	r->stats.cgo_entries++;
 }
 
+/* The record of thread @s->tid, for a record of a system-wide probe or
+ * output event: NULL unless the process is one of the targets. */
+static struct cgo_thread *target_thread(struct record *r,
+					const struct perf_sample *s)
+{
+	if (!procmap__proc(r->pm, s->pid, false))
+		return NULL;
+	return cgo_thread(r, s->tid, true);
+}
+
 static void on_morestack_probe(struct record *r,
 			       const struct perf_event_header *h)
 {
@@ -744,10 +752,7 @@ static void on_morestack_probe(struct record *r,
 		r->stats.bad_records++;
 		return;
 	}
-	/* the probe is system-wide: keep the targets' calls only */
-	if (!procmap__proc(r->pm, s.pid, false))
-		return;
-	t = cgo_thread(r, s.tid, true);
+	t = target_thread(r, &s);
 	if (!t)
 		return;
 	m = &t->ms;
@@ -797,10 +802,7 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 		r->stats.bad_records++;
 		return;
 	}
-	/* the output events are system-wide: keep the targets' records */
-	if (!procmap__proc(r->pm, s.pid, false))
-		return;
-	t = cgo_thread(r, s.tid, true);
+	t = target_thread(r, &s);
 	if (!t)
 		return;
 	/* as large as the largest record of the thread, not the 60 KiB a
@@ -835,16 +837,6 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	}
 	t->snap_fresh = true;
 	r->stats.go_snapshots++;
-}
-
-/* The snapshot of the sample being unwound (set by on_sample). */
-static const struct go_snapshot *snapshot_lookup(void *ctx, uint32_t tid,
-						 uint64_t time)
-{
-	struct record *r = ctx;
-
-	(void)time;
-	return r->cur_snap && r->cur_snap_tid == tid ? r->cur_snap : NULL;
 }
 
 /*
@@ -1304,9 +1296,8 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
 	r->o.unwind.go_morestack = r->stats.morestack_probes ? morestack_lookup
 							     : NULL;
-	r->o.unwind.go_snapshot = r->stats.gosnap_on ? snapshot_lookup : NULL;
 	r->o.unwind.cgo_ctx = r;
-	r->cur_snap = NULL;
+	r->o.unwind.go_snapshot = NULL;
 	if (r->stats.gosnap_on) {
 		/* The program runs in the sample's overflow handler, and its
 		 * record's time is taken microseconds after the sample's; it
@@ -1317,15 +1308,12 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 
 		if (t && t->snap_fresh && t->snap.ip == s.ip &&
 		    t->snap.time >= s.time &&
-		    t->snap.time - s.time <= CGOPROF_GOSNAP_LEAD_NS) {
-			r->cur_snap = &t->snap;
-			r->cur_snap_tid = s.tid;
-		}
+		    t->snap.time - s.time <= CGOPROF_GOSNAP_LEAD_NS)
+			r->o.unwind.go_snapshot = &t->snap;
 		if (t)
 			t->snap_fresh = false;
 	}
 	err = unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound);
-	r->cur_snap = NULL;
 	if (err) {
 		r->stats.unwind_failed++;
 		return;

@@ -22,14 +22,10 @@ static const uint8_t dwarf_to_perf[NREGS] = {
 	PERF_REG_R15, PERF_REG_IP,
 };
 
-static bool copy_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
+/* 8 bytes at @addr from the sample-time snapshot's regions. */
+static bool snap_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
 {
-	if (addr >= m->stack_lo && addr + 8 <= m->stack_lo + m->stack_len &&
-	    addr + 8 > addr) {
-		memcpy(val, m->stack + (addr - m->stack_lo), 8);
-		return true;
-	}
-	for (unsigned i = 0; m->snap && !m->snap_checked && i < m->snap->n; i++) {
+	for (unsigned i = 0; m->snap && i < m->snap->n; i++) {
 		const struct go_snapshot_region *r = &m->snap->r[i];
 
 		if (addr >= r->addr && addr + 8 <= r->addr + r->len &&
@@ -39,6 +35,16 @@ static bool copy_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
 		}
 	}
 	return false;
+}
+
+static bool copy_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
+{
+	if (addr >= m->stack_lo && addr + 8 <= m->stack_lo + m->stack_len &&
+	    addr + 8 > addr) {
+		memcpy(val, m->stack + (addr - m->stack_lo), 8);
+		return true;
+	}
+	return !m->snap_checked && snap_read(m, addr, val);
 }
 
 static bool read_page(uint32_t pid, uint64_t base, uint8_t *buf)
@@ -89,15 +95,8 @@ bool mem__read(struct mem_view *m, uint64_t addr, uint64_t *val)
 
 	if (copy_read(m, addr, val))
 		return true;
-	for (unsigned i = 0; m->snap && m->snap_checked && i < m->snap->n; i++) {
-		const struct go_snapshot_region *r = &m->snap->r[i];
-
-		if (addr >= r->addr && addr + 8 <= r->addr + r->len &&
-		    addr + 8 > addr) {
-			memcpy(val, r->bytes + (addr - r->addr), 8);
-			return true;
-		}
-	}
+	if (m->snap_checked && snap_read(m, addr, val))
+		return true;
 	if (!m->live || !m->frozen || (addr & 7) || !addr)
 		return false;
 	page = live_page(m, base);
@@ -1390,9 +1389,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	/* memory copied at the sample's time by the snapshot program: a
 	 * goroutine's stack (in a cgo call) or the system stack (in a
 	 * callback), as exact as the stack copy */
-	if (o->go_snapshot) {
-		u.mem.snap = o->go_snapshot(o->cgo_ctx, s->tid, s->time);
-	}
+	u.mem.snap = o->go_snapshot;
 	nkernel = r->n;
 	/* A frozen stack read while it was being left (the C call or the
 	 * callback returned in between) fails its checks: read again, a

@@ -28,10 +28,8 @@ enum gosnap_kind {
 struct gosnap_record {
 	uint64_t magic;
 	uint64_t kind;		/* enum gosnap_kind */
-	uint64_t frame;		/* asmcgocall's frame on g0; g0.sched.sp */
 	uint64_t g;		/* the goroutine (in the cgo call) */
 	uint64_t sp;		/* where the copy starts */
-	uint64_t hi;		/* that stack's top */
 	uint64_t len;		/* bytes copied from sp */
 	/* GOSNAP_RUNTIME: the structs' first bytes (g is the goroutine) */
 	uint64_t g0, m;

@@ -101,10 +101,6 @@ struct go_snapshot {
 	} r[4];
 };
 
-/* The snapshot taken for the sample of thread @tid at @time, or NULL. */
-typedef const struct go_snapshot *(*go_snapshot_fn)(void *ctx, uint32_t tid,
-						    uint64_t time);
-
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
@@ -118,7 +114,8 @@ struct unwind_opts {
 	cgo_entry_fn cgo_entry;	/* NULL: no cgo entry records */
 	cgo_callback_fn cgo_callback;	/* NULL: no callback entry records */
 	go_morestack_fn go_morestack;	/* NULL: no morestack records */
-	go_snapshot_fn go_snapshot;	/* NULL: no goroutine snapshots */
+	/* the snapshot taken with the sample being unwound, or NULL */
+	const struct go_snapshot *go_snapshot;
 	void *cgo_ctx;
 };
 
