@@ -147,6 +147,7 @@ struct cs_target {
 	bool is_go;
 	const char *const *phases;
 	int nphases;
+	uint64_t dev, ino;	/* of path, to know its mappings */
 	uint64_t off[CS_PROBE__COUNT];
 	bool have[CS_PROBE__COUNT];
 
@@ -308,12 +309,17 @@ static int cs_target_prepare(struct cs_target *t, struct elf_cache *cache,
 			     const char *ready)
 {
 	struct elf_obj *o;
+	struct stat st;
 
 	if (!resolve_command(t->argv[0], t->path, sizeof(t->path)))
 		return -ENOENT;
 	o = elf_cache__open(cache, t->path, t->path, 0, 0);
 	if (!o)
 		return -EINVAL;
+	if (!stat(t->path, &st)) {
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
+	}
 	t->is_go = o->go != NULL;
 	t->phases = t->is_go ? go_phases : c_phases;
 	t->nphases = t->is_go ? 4 : 3;
@@ -618,25 +624,52 @@ static int run_bounds(const struct cs_run *r, uint64_t end,
 	return n + 1;	/* phases */
 }
 
+/* The boundary probe whose first instruction the sample's user leaf is
+ * at, or -1. Such a sample is in the function the boundary starts even
+ * when it precedes the hit's stamp: an interrupt can come between the
+ * call and the int3 the uprobe put there, and in the trap, until the
+ * kernel moves the ip back, the leaf is the byte after it. */
+static int cs_at_boundary(const struct cs_target *t,
+			  const struct unwind_result *u)
+{
+	const struct unwind_frame *f = NULL;
+	uint64_t off;
+
+	for (uint32_t i = 0; i < u->n && !f; i++)
+		if (!(u->frames[i].flags & UNWIND_FRAME_KERNEL))
+			f = &u->frames[i];
+	if (!f || !(f->flags & UNWIND_FRAME_LEAF) || !f->map || !t->ino ||
+	    f->map->dev != t->dev || f->map->ino != t->ino)
+		return -1;
+	off = f->pc - f->map->start + f->map->pgoff;
+	for (int k = 0; k < CS_PROBE__COUNT; k++)
+		if (t->have[k] && (off == t->off[k] || off == t->off[k] + 1))
+			return k;
+	return -1;
+}
+
 /* The sample hook: the phase a sample falls in. Every uprobe hit older
- * than the sample is in the rings by now: read them first. */
+ * than the sample is in the rings by now: read them first. A sample at
+ * a boundary's own first instruction is in the phase it starts. */
 static const char *cs_sample_root(void *ctx, const struct perf_sample *s,
 				  const struct unwind_result *u)
 {
 	struct cs_run *r = ctx;
 	const struct cs_target *t = r->t;
 	int probes[CS_NPHASES_MAX], n = 0, phase = 0;
+	int at = cs_at_boundary(t, u);
 
-	(void)u;
 	cs_monitor_drain(r);
-	if (r->hit[CS_PROBE_READY] && s->time >= r->hit[CS_PROBE_READY])
+	if (at == CS_PROBE_READY ||
+	    (r->hit[CS_PROBE_READY] && s->time >= r->hit[CS_PROBE_READY]))
 		return after_ready;
 	probes[n++] = CS_PROBE_ENTRY;
 	if (t->is_go)
 		probes[n++] = CS_PROBE_RTMAIN;
 	probes[n++] = CS_PROBE_MAIN;
 	for (int i = 0; i < n; i++)
-		if (r->hit[probes[i]] && s->time >= r->hit[probes[i]])
+		if ((r->hit[probes[i]] && s->time >= r->hit[probes[i]]) ||
+		    at == probes[i])
 			phase = i + 1;
 	return t->phases[phase];
 }

@@ -140,13 +140,9 @@ for line in open(folded):
     if ph not in phases + ["after-ready"]:
         fail(f"unknown phase root '{ph}': {stack[:200]}")
     by_phase[ph] = by_phase.get(ph, 0) + int(n)
-    # a sample taken inside the uprobe's own trap at a boundary function
-    # may precede the hit's time stamp by microseconds: not a wrong phase
-    in_trap = "asm_exc_int3" in frames or "uprobe_notify_resume" in frames
     for f in set(frames[2:]):
-        frame_phases.setdefault(f, {}).setdefault(ph, [0, 0])
-        frame_phases[f][ph][0] += int(n)
-        frame_phases[f][ph][1] += 0 if in_trap else int(n)
+        frame_phases.setdefault(f, {}).setdefault(ph, 0)
+        frame_phases[f][ph] += int(n)
 for r in rules:
     if r.startswith("!"):
         if r[1:] in frame_phases:
@@ -156,9 +152,9 @@ for r in rules:
     allowed = allowed.split("|")
     ph = allowed[0]
     got = frame_phases.get(f, {})
-    if not got.get(ph, [0])[0]:
+    if not got.get(ph, 0):
         fail(f"no stack rooted at '{ph}' holds '{f}' (seen in {got})")
-    wrong = {p: c[1] for p, c in got.items() if p not in allowed and c[1]}
+    wrong = {p: c for p, c in got.items() if p not in allowed and c}
     if wrong:
         fail(f"'{f}' outside '{ph}': {wrong}")
 print(f"ok {what}: " + ", ".join(f"{p['name']} {p['median_ms']:.3f}"
