@@ -150,6 +150,8 @@ struct cs_target {
 	uint64_t dev, ino;	/* of path, to know its mappings */
 	uint64_t off[CS_PROBE__COUNT];
 	bool have[CS_PROBE__COUNT];
+	struct probe_site sites[CS_PROBE__COUNT];	/* for the unwinder */
+	size_t nsites;
 
 	int runs;		/* completed */
 	double *phase_ms[CS_NPHASES_MAX];	/* [run] */
@@ -352,6 +354,10 @@ static int cs_target_prepare(struct cs_target *t, struct elf_cache *cache,
 					k == CS_PROBE_MAIN
 						? (t->is_go ? "main.main" : "main")
 						: "runtime.main");
+	for (int k = 0; k < CS_PROBE__COUNT; k++)
+		if (t->have[k] && t->ino)
+			t->sites[t->nsites++] = (struct probe_site){
+				t->dev, t->ino, t->off[k] };
 	for (int p = 0; p < t->nphases; p++) {
 		t->phase_ms[p] = calloc(CS_MAX_RUNS, sizeof(double));
 		t->faults[p] = calloc(CS_MAX_RUNS, sizeof(double));
@@ -800,7 +806,8 @@ static int cs_run_once(struct cs_target *t, const struct cs_opts *o)
 		.argv = t->argv,
 		.freq = o->freq,
 		.stack_size = o->stack_size,
-		.unwind = { .live_reads = true },
+		.unwind = { .live_reads = true, .probe_sites = t->sites,
+			    .nprobe_sites = t->nsites },
 		.sample_root = cs_sample_root,
 		.stop = &cs_run_stop,
 	};

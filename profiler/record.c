@@ -72,6 +72,7 @@ struct cgo_thread {
 	struct cgo_entry e[CGO_ENTRIES];
 	struct cgo_callback cb[CGO_ENTRIES];
 	struct go_morestack ms;	/* the latest morestack entry */
+	struct probe_hit hit;	/* the latest hit of any of our uprobes */
 	/* the latest goroutine stack snapshot, for the thread's next sample */
 	struct go_snapshot snap;	/* regions point into snap_rec */
 	bool snap_fresh;
@@ -116,6 +117,9 @@ struct record {
 	struct perf_event_attr snap_attr;
 	struct cgo_thread *cgo;		/* open addressing by tid */
 	size_t cap_cgo, ncgo;
+	/* every uprobe placed: the caller's and ours (o.unwind points here) */
+	struct probe_site *sites;
+	size_t nsites, cap_sites;
 
 	struct elf_cache *cache;
 	struct procmap *pm;
@@ -143,6 +147,25 @@ static uint64_t now_ns(clockid_t clk)
 
 static void probe_close(struct record *r, uint32_t tid);
 
+/* Files a uprobe site for the unwinder (see trap_ip() in unwind.c). */
+static int add_site(struct record *r, uint64_t dev, uint64_t ino,
+		    uint64_t off)
+{
+	if (r->nsites == r->cap_sites) {
+		size_t cap = r->cap_sites ? r->cap_sites * 2 : 8;
+		void *p = realloc(r->sites, cap * sizeof(*r->sites));
+
+		if (!p)
+			return -ENOMEM;
+		r->sites = p;
+		r->cap_sites = cap;
+	}
+	r->sites[r->nsites++] = (struct probe_site){ dev, ino, off };
+	r->o.unwind.probe_sites = r->sites;
+	r->o.unwind.nprobe_sites = r->nsites;
+	return 0;
+}
+
 struct record *record__new(const struct record_opts *o)
 {
 	struct record *r = calloc(1, sizeof(*r));
@@ -151,6 +174,8 @@ struct record *record__new(const struct record_opts *o)
 	if (!r)
 		return NULL;
 	r->o = *o;
+	r->o.unwind.probe_sites = NULL;
+	r->o.unwind.nprobe_sites = 0;
 	r->child = -1;
 	r->child_status = -1;
 	r->go_fd = -1;
@@ -168,6 +193,15 @@ struct record *record__new(const struct record_opts *o)
 	}
 	for (int i = 0; i < r->ncpus; i++)
 		r->rings[i].fd = -1;
+	for (size_t i = 0; i < o->unwind.nprobe_sites; i++) {
+		const struct probe_site *ps = &o->unwind.probe_sites[i];
+
+		if (add_site(r, ps->dev, ps->ino, ps->off)) {
+			record__free(r);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
 	/* one fd per (thread, CPU): take what the hard limit allows */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -199,6 +233,7 @@ void record__free(struct record *r)
 		probe_close(r, 0);
 	free(r->probe_ids);
 	free(r->ms_bins);
+	free(r->sites);
 	for (size_t i = 0; i < r->cap_cgo; i++)
 		free(r->cgo[i].snap_rec);
 	free(r->cgo);
@@ -287,6 +322,7 @@ static void probe_prepare(struct record *r, const char *open_path)
 					      "crosscall2" };
 	struct elf_obj *o;
 	struct go_func fn;
+	struct stat st;
 	uint64_t off[2];
 	int type;
 
@@ -305,6 +341,9 @@ static void probe_prepare(struct record *r, const char *open_path)
 		return;
 	}
 	snprintf(r->probe_path, sizeof(r->probe_path), "%s", open_path);
+	if (!stat(open_path, &st))
+		for (int k = 0; k < 2; k++)
+			add_site(r, st.st_dev, st.st_ino, off[k]);
 	for (int k = 0; k < 2; k++) {
 		struct perf_event_attr *a = &r->probe_attr[k];
 
@@ -536,6 +575,7 @@ static void morestack_prepare(struct record *r, uint32_t pid)
 	}
 	if (!failed) {
 		r->stats.morestack_probes++;
+		add_site(r, st.st_dev, st.st_ino, off);
 		free(fds);
 		return;
 	}
@@ -655,6 +695,27 @@ static const int dwarf_from_perf[PERF_REG__COUNT] = {
 	[PERF_REG_ES] = -1, [PERF_REG_FS] = -1, [PERF_REG_GS] = -1,
 };
 
+/* Files the hit of a uprobe at @s->ip for the unwinder's uprobe_leaf(). */
+static void note_hit(struct cgo_thread *t, const struct perf_sample *s)
+{
+	if (s->time < t->hit.time)
+		return;
+	t->hit.time = s->time;
+	t->hit.ip = s->ip;
+	t->hit.sp = s->regs[PERF_REG_SP];
+}
+
+static bool probe_hit_lookup(void *ctx, uint32_t tid, uint64_t time,
+			     struct probe_hit *hit)
+{
+	struct cgo_thread *t = cgo_thread(ctx, tid, false);
+
+	if (!t || !t->hit.time || t->hit.time > time)
+		return false;
+	*hit = t->hit;
+	return true;
+}
+
 static void on_callback_probe(struct record *r,
 			      const struct perf_event_header *h)
 {
@@ -686,6 +747,7 @@ static void on_callback_probe(struct record *r,
 				    ? s.stack_dyn_size
 				    : CGOPROF_CALLBACK_STACK);
 	memcpy(e->stack, s.stack, e->len);
+	note_hit(t, &s);
 	r->stats.cgo_entries++;
 }
 
@@ -725,6 +787,7 @@ static void on_probe(struct record *r, const struct perf_event_header *h)
 			break;
 		e->pcs[e->n++] = s.callchain[i];
 	}
+	note_hit(t, &s);
 	r->stats.cgo_entries++;
 }
 
@@ -775,6 +838,7 @@ static void on_morestack_probe(struct record *r,
 			break;
 		m->pcs[m->n++] = s.callchain[i];
 	}
+	note_hit(t, &s);
 	r->stats.morestack_entries++;
 }
 
@@ -1296,6 +1360,8 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
 	r->o.unwind.go_morestack = r->stats.morestack_probes ? morestack_lookup
 							     : NULL;
+	r->o.unwind.probe_hit = r->probe || r->stats.morestack_probes
+					? probe_hit_lookup : NULL;
 	r->o.unwind.cgo_ctx = r;
 	r->o.unwind.go_snapshot = NULL;
 	if (r->stats.gosnap_on) {

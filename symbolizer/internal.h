@@ -67,6 +67,7 @@ struct unwind_ctx {
 	const uint64_t *chain_user;	/* the kernel's FP walk of user frames */
 	uint64_t chain_user_nr;
 	int switches;			/* stack switches crossed */
+	uint64_t probe_pc;	/* a uprobe's instruction, or the next, as leaf */
 };
 
 /* The libunwind backend (unwind_libunwind.c): C frames from @regs. */

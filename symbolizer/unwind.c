@@ -1121,27 +1121,120 @@ static void morestack_frames(struct unwind_ctx *u, const struct go_morestack *m)
 	truncate(r, "kernel callchain limit");
 }
 
+/* Whether the instruction whose first byte is @op can be one byte long:
+ * then the byte after it is also where the kernel leaves the thread once
+ * it has emulated (push reg) or stepped it. Prefixes and two-byte opcodes
+ * are not; a false "can" only costs a check. */
+static bool maybe_one_byte(uint8_t op)
+{
+	return (op >= 0x50 && op <= 0x5f) || (op >= 0x90 && op <= 0x9f) ||
+	       op == 0xc3 || op == 0xc9 || op == 0xcc || op == 0xf4 ||
+	       (op >= 0xf8 && op <= 0xfd);
+}
+
+/* A sample taken in the int3 trap of one of the recording's uprobes
+ * (o->probe_sites): the probed instruction has not run. Until the kernel
+ * moves the ip back to it, the user ip is the byte after its first: put
+ * it back, so the leaf unwinds from the probed instruction. When that
+ * instruction can be one byte long, the same ip is also where a thread
+ * is once it has run (an emulated push moved rsp): the ip goes back only
+ * if [rsp] is then a call's return address, as at a function's entry. */
+static void trap_ip(struct unwind_ctx *u, struct regs *cur)
+{
+	uint64_t ip = cur->r[16], ra;
+	struct map *m, *rm;
+	uint8_t op;
+
+	for (uint64_t back = 0; back < 2 && ip > back; back++) {
+		m = procmap__find(u->pm, u->proc, ip - back);
+		if (!m || !m->obj)
+			continue;
+		for (size_t i = 0; i < u->o->nprobe_sites; i++) {
+			const struct probe_site *ps = &u->o->probe_sites[i];
+
+			if (ps->dev != m->dev || ps->ino != m->ino ||
+			    ps->off != ip - back - m->start + m->pgoff)
+				continue;
+			if (back && elf_obj__read(m->obj, ip - 1 - m->bias, &op, 1))
+				return;
+			if (back && maybe_one_byte(op)) {
+				if (!copy_read(&u->mem, cur->r[7], &ra))
+					return;
+				rm = procmap__find(u->pm, u->proc, ra);
+				if (!rm || !rm->obj ||
+				    !is_call_to(rm->obj, ra - rm->bias, 0, NULL))
+					return;
+			}
+			cur->r[16] = ip - back;
+			u->probe_pc = cur->r[16];
+			return;
+		}
+	}
+}
+
+/* The kernel's out-of-line slots are this long (x86's
+ * UPROBE_XOL_SLOT_BYTES): the ip's offset in its slot is how many bytes of
+ * the displaced instruction have run, 0 before it runs, its length after
+ * (until the kernel moves the ip back to the probed function). */
+#define CGOPROF_XOL_SLOT 128
+
+/* Whether sp @sp after @done bytes of the instruction at @pc (link-time,
+ * in @o) ran follows from sp @hit_sp at the probe's hit: unchanged, or the
+ * frame a prologue's `sub $n, %rsp` (Go before 1.21) allocates. */
+static bool xol_sp_ok(struct elf_obj *o, uint64_t pc, uint64_t done,
+		      uint64_t hit_sp, uint64_t sp)
+{
+	uint8_t c[7];
+	int32_t n;
+
+	if (sp == hit_sp)
+		return true;
+	if ((done != 4 && done != 7) || elf_obj__read(o, pc, c, done))
+		return false;
+	if (done == 4 && c[0] == 0x48 && c[1] == 0x83 && c[2] == 0xec)
+		return sp == hit_sp - c[3];
+	if (done == 7 && c[0] == 0x48 && c[1] == 0x81 && c[2] == 0xec) {
+		memcpy(&n, c + 3, 4);
+		return n > 0 && sp == hit_sp - (uint64_t)n;
+	}
+	return false;
+}
+
 /* A sample in the uprobes' out-of-line page: the thread is stepping the
  * first instruction of a probed function, displaced there by the kernel.
- * With only the morestack probe, that is runtime.morestack's entry, and
- * its record, taken at that instruction's trap with the same sp (the
- * instruction is a load: it does not move sp), gives the stack. */
+ * The thread's latest hit says which (a thread steps only the instruction
+ * of its latest hit); its sp must agree. The leaf is the probed
+ * instruction, or the next one once it has run, and the walk goes on from
+ * there with the sample's registers. A morestack hit's record also holds
+ * the goroutine's frames, exact from the kernel's callchain. */
 static bool uprobe_leaf(struct unwind_ctx *u, const struct regs *cur)
 {
-	const struct go_morestack *m;
+	const struct go_morestack *m = NULL;
+	uint64_t done = cur->r[16] & (CGOPROF_XOL_SLOT - 1);
+	struct probe_hit hit;
+	struct regs at;
 	struct map *map;
 
-	if (!u->o->go_morestack || u->o->cgo_entry || u->o->cgo_callback)
+	if (!u->o->probe_hit ||
+	    !u->o->probe_hit(u->o->cgo_ctx, u->s->tid, u->s->time, &hit) ||
+	    !hit.ip || u->s->time - hit.time > 5000000 || done > 15)
 		return false;
-	m = u->o->go_morestack(u->o->cgo_ctx, u->s->tid, u->s->time);
-	if (!m || !m->ip || m->sp != cur->r[7] ||
-	    u->s->time - m->time > 5000000)
+	map = procmap__find(u->pm, u->proc, hit.ip);
+	if (!map || !map->obj ||
+	    !xol_sp_ok(map->obj, hit.ip - map->bias, done, hit.sp, cur->r[7]))
 		return false;
-	map = procmap__find(u->pm, u->proc, m->ip);
-	if (!map || !map->obj)
-		return false;
-	push_frame(u->r, m->ip, map, UNWIND_FRAME_LEAF);
-	morestack_frames(u, m);
+	if (u->o->go_morestack)
+		m = u->o->go_morestack(u->o->cgo_ctx, u->s->tid, u->s->time);
+	if (m && m->time == hit.time && m->ip == hit.ip &&
+	    m->sp == cur->r[7]) {
+		push_frame(u->r, m->ip, map, UNWIND_FRAME_LEAF);
+		morestack_frames(u, m);
+		return true;
+	}
+	at = *cur;
+	at.r[16] = hit.ip + done;
+	u->probe_pc = at.r[16];
+	unwind_regs(u, &at, false);
 	return true;
 }
 
@@ -1178,11 +1271,14 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				truncate(r, "unmapped return address");
 				return;
 			}
-			if (!activation && map && !strcmp(map->path, "[uprobes]") &&
-			    uprobe_leaf(u, cur))
+			bool xol = map && !strcmp(map->path, "[uprobes]");
+
+			if (!activation && xol && uprobe_leaf(u, cur))
 				return;
 			push_frame(r, pc, map, fflags);
-			truncate(r, map ? "binary not readable" : "unmapped pc");
+			truncate(r, xol    ? "uprobe single-step"
+				    : map ? "binary not readable"
+					  : "unmapped pc");
 			return;
 		}
 		push_frame(r, pc, map, fflags);
@@ -1211,7 +1307,11 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				}
 				return;
 			}
-			if (sp == GO_ASMCGOCALL) {
+			/* at a probe's instruction (its entry, or right
+			 * after) it is still on the goroutine's stack, a
+			 * frame of its own */
+			if (sp == GO_ASMCGOCALL &&
+			    (activation || pc != u->probe_pc)) {
 				truncate(r, "inside asmcgocall");
 				return;
 			}
@@ -1391,6 +1491,9 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	 * callback), as exact as the stack copy */
 	u.mem.snap = o->go_snapshot;
 	nkernel = r->n;
+	if (s->callchain_nr && s->callchain[0] == PERF_CONTEXT_KERNEL &&
+	    o->nprobe_sites)
+		trap_ip(&u, &regs);
 	/* A frozen stack read while it was being left (the C call or the
 	 * callback returned in between) fails its checks: read again, a
 	 * little later, a couple of times. */

@@ -107,6 +107,22 @@ enum unwinder_backend {
 	UNWINDER_COMPARE,	/* native, checked against libunwind */
 };
 
+/* A uprobe the recording put on an instruction: file (device and inode)
+ * and offset. While its int3 traps, until the kernel moves the ip back to
+ * the probed instruction, a sample's user ip is the byte after it. */
+struct probe_site {
+	uint64_t dev, ino, off;
+};
+
+/* The latest uprobe hit of thread @tid at or before @time: the probed
+ * instruction's address and sp there. A sample in the uprobes' page is
+ * stepping that instruction out of line. false when there is none. */
+struct probe_hit {
+	uint64_t time, ip, sp;
+};
+typedef bool (*probe_hit_fn)(void *ctx, uint32_t tid, uint64_t time,
+			     struct probe_hit *hit);
+
 struct unwind_opts {
 	enum unwinder_backend backend;
 	bool live_reads;	/* allow process_vm_readv of frozen stacks */
@@ -117,6 +133,9 @@ struct unwind_opts {
 	/* the snapshot taken with the sample being unwound, or NULL */
 	const struct go_snapshot *go_snapshot;
 	void *cgo_ctx;
+	const struct probe_site *probe_sites;	/* the uprobes placed */
+	size_t nprobe_sites;
+	probe_hit_fn probe_hit;	/* NULL: hits not recorded (ctx: cgo_ctx) */
 };
 
 /* Unwinds sample @s of process @p. Always fills @r (at least the leaf when

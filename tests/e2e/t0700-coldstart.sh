@@ -5,7 +5,9 @@
 # each non-empty; the medians add up to the total; samples land in the phase
 # their code belongs to (startup_ctor in init, x_cgo_init in runtime-init,
 # main.init in package-init, main.main after it); --ready ends the start;
-# --compare prints both commands and the difference; the JSON's schema.
+# main's callers are in every stack holding main (samples inside the uprobe
+# trap at its entry included); --compare prints both commands and the
+# difference; the JSON's schema.
 . "$(dirname "$0")/lib.sh"
 require_perf
 go=/usr/local/go/bin/go
@@ -171,6 +173,24 @@ assert_written "$WORK/c.json"
 assert_written "$WORK/c.folded"
 check "$WORK/c.json" "$WORK/c.folded" startup loader init main-to-ready -- \
 	startup_ctor=init 'main=main-to-ready|after-ready' || exit 1
+# main's callers are in every stack that holds it, also in the samples
+# taken inside its uprobe's trap (the ip is then one byte past main's entry
+# until the kernel moves it back)
+python3 - "$WORK/c.folded" <<'PY' || exit 1
+import sys
+n = 0
+for line in open(sys.argv[1]):
+    stack, count = line.rstrip("\n").rsplit(" ", 1)
+    frames = stack.split(";")
+    if "main" in frames[2:]:
+        n += int(count)
+        if frames[2] != "_start":
+            print(f"FAIL: startup: main without its callers: {stack[:300]}")
+            sys.exit(1)
+if n < 50:
+    print(f"FAIL: startup: only {n} samples in main")
+    sys.exit(1)
+PY
 python3 - "$WORK/c.json" <<'PY' || exit 1
 import json, sys
 d = json.load(open(sys.argv[1]))
