@@ -20,7 +20,7 @@
  * changed since Go 1.4 (g.stack at 0, g.m at 48, g.sched.sp at 56, m.g0
  * at 0) and the TLS slot of g (fs - 8, the executable's initial-exec slot
  * when runtime.tlsg is its only TLS variable, as the Go linker lays it
- * out): g = *(fsbase - 8), m = g.m, and then one of three records.
+ * out): g = *(fsbase - 8), m = g.m, and then one of four records.
  *  - GOSNAP_GOROUTINE, on g0 (g == m.g0) in a cgo call: asmcgocall's frame
  *    is at (g0.sched.sp - X) & ~15 and holds the goroutine and its depth
  *    (stack.hi - sp) at offsets G and D: X, G, D are 16, 8, 0 from Go 1.21
@@ -37,6 +37,13 @@
  *    (the candidate offset whose g.m is m: the field moved between
  *    versions); its stack from sched.sp, and the first bytes of g0, m and
  *    that g, which the unwinder reads to find the goroutine.
+ *  - GOSNAP_DEEP, on a goroutine whose stack goes on beyond the sample's
+ *    stack copy (user sp from the task's user registers, plus the copy's
+ *    size, still inside g.stack): the next CGOPROF_GOSNAP_BYTES of it, so
+ *    deep callers (a recursive parser's) are memory of the sample's time
+ *    rather than the kernel's callchain, which stops after 127 frames.
+ *    Taken instead of GOSNAP_SYSTEM_STACK; needs bpf_task_pt_regs (5.15),
+ *    without which the program is loaded without this record.
  * The record is written to a BPF output event of the CPU, in the same ring
  * as the sample, microseconds after it. Whatever the program finds, the
  * record is memory of that thread's process at the sample's time: the
@@ -172,7 +179,8 @@ static void read_user(struct asm_prog *p, int slot, int addr_reg, int off,
 }
 
 enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY, L_G0_OTHER,
-       L_CURG, L_CURG1, L_CURG2, L_CURG3, L_CURG4, L_NO_STRUCTS, L__COUNT };
+       L_CURG, L_CURG1, L_CURG2, L_CURG3, L_CURG4, L_NO_STRUCTS, L_SYSTEM,
+       L__COUNT };
 
 /* Stack slots (offsets from the frame pointer). */
 #define S_TMP	 (-8)
@@ -223,7 +231,17 @@ static void copy_to_top(struct asm_prog *p, int kind)
 	emit(p, STX(FP, R1, S_KIND));
 }
 
-static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
+/* Where the goroutine's sp at the sample lies, when deeper than the
+ * sample's stack copy: the offsets of fsbase in task_struct and of sp in
+ * pt_regs, and the copy's size (0: no GOSNAP_DEEP records). */
+struct asm_params {
+	int fsbase_off;
+	int regs_sp_off;
+	int copy_bytes;
+};
+
+static int assemble(struct asm_prog *p, const struct asm_params *a,
+		    int out_fd, int buf_fd)
 {
 	memset(p->label, -1, sizeof(p->label));
 	p->n = 0;
@@ -236,7 +254,7 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	/* fsbase: the thread's TLS pointer, from its task_struct */
 	emit(p, CALL(BPF_FUNC_get_current_task));
 	emit(p, MOV_REG(R3, R0));
-	emit(p, ADD_IMM(R3, fsbase_off));
+	emit(p, ADD_IMM(R3, a->fsbase_off));
 	emit(p, MOV_REG(R1, FP));
 	emit(p, ADD_IMM(R1, S_TMP));
 	emit(p, MOV_IMM(R2, 8));
@@ -255,6 +273,36 @@ static int assemble(struct asm_prog *p, int fsbase_off, int out_fd, int buf_fd)
 	read_user(p, S_TMP, R8, 0, 8, L_OUT);
 	emit(p, LDX(R1, FP, S_TMP));
 	jump(p, JMP_REG(BPF_JEQ, R1, R7, 0), L_CGO);
+
+	/* On a goroutine deeper than the sample's stack copy: the rest of
+	 * its stack, from where the copy ends (the user sp, from the task's
+	 * user registers: the sample may have interrupted the kernel, plus
+	 * the copy's size) to its top. Callers beyond the copy come from
+	 * memory of the sample's time, not from the kernel's callchain,
+	 * which stops after 127 frames. */
+	if (a->copy_bytes) {
+		emit(p, STX(FP, R7, S_G));
+		read_user(p, S_LO, R7, 0, 16, L_SYSTEM);
+		emit(p, CALL(BPF_FUNC_get_current_task_btf));
+		emit(p, MOV_REG(R1, R0));
+		emit(p, CALL(BPF_FUNC_task_pt_regs));
+		emit(p, MOV_REG(R3, R0));
+		emit(p, ADD_IMM(R3, a->regs_sp_off));
+		emit(p, MOV_REG(R1, FP));
+		emit(p, ADD_IMM(R1, S_TMP));
+		emit(p, MOV_IMM(R2, 8));
+		emit(p, CALL(BPF_FUNC_probe_read_kernel));
+		jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_SYSTEM);
+		emit(p, LDX(R1, FP, S_TMP));
+		emit(p, ADD_IMM(R1, a->copy_bytes));
+		emit(p, STX(FP, R1, S_GSP));
+		check_in_stack(p, L_SYSTEM);
+		copy_to_top(p, GOSNAP_DEEP);
+		jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_COPY);
+		place(p, L_SYSTEM);
+		read_user(p, S_TMP, R8, 0, 8, L_OUT);	/* m.g0 again */
+		emit(p, LDX(R1, FP, S_TMP));
+	}
 
 	/* On a goroutine: a callback's C caller frames are on g0 from
 	 * g0.sched.sp (cgocallback set it to its sp there) up. Copied when
@@ -496,14 +544,32 @@ static int silent_print(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-int gosnap__open(struct gosnap **out, int ncpus, const char **why)
+/* Byte offset of sp in struct pt_regs, from the kernel's BTF; -1 if none. */
+static long regs_sp_offset(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	long off = -1;
+	int t;
+
+	if (!btf)
+		return -1;
+	t = btf__find_by_name_kind(btf, "pt_regs", BTF_KIND_STRUCT);
+	if (t > 0)
+		off = member_offset(btf, (uint32_t)t, "sp", NULL);
+	btf__free(btf);
+	return off;
+}
+
+int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
+		 const char **why)
 {
 	static char log[65536];
 	struct asm_prog *p = NULL;
 	struct gosnap *g;
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log,
 		    .log_size = sizeof(log), .log_level = 1);
-	long fsoff;
+	struct asm_params a;
+	long fsoff, spoff;
 	int err;
 
 	*out = NULL;
@@ -534,13 +600,25 @@ int gosnap__open(struct gosnap **out, int ncpus, const char **why)
 		*why = "BPF maps cannot be created (needs CAP_BPF and CAP_PERFMON)";
 		goto fail;
 	}
-	err = assemble(p, (int)fsoff, g->out_fd, g->buf_fd);
-	if (err) {
-		*why = "BPF program does not assemble";
-		goto fail;
+	/* with GOSNAP_DEEP records, then (kernels before 5.15 have no
+	 * bpf_task_pt_regs) without */
+	spoff = regs_sp_offset();
+	a = (struct asm_params){ (int)fsoff, (int)spoff,
+				 spoff >= 0 ? (int)copy_bytes : 0 };
+	for (;;) {
+		err = assemble(p, &a, g->out_fd, g->buf_fd);
+		if (err) {
+			*why = "BPF program does not assemble";
+			goto fail;
+		}
+		g->prog_fd = bpf_prog_load(BPF_PROG_TYPE_PERF_EVENT,
+					   "cgoprof_gosnap", "Dual MIT/GPL",
+					   p->insn, (size_t)p->n, &opts);
+		if (g->prog_fd >= 0 || !a.copy_bytes || errno == EPERM)
+			break;
+		pr_debug("BPF verifier (deep goroutine copies): %s", log);
+		a.copy_bytes = 0;
 	}
-	g->prog_fd = bpf_prog_load(BPF_PROG_TYPE_PERF_EVENT, "cgoprof_gosnap",
-				   "Dual MIT/GPL", p->insn, (size_t)p->n, &opts);
 	if (g->prog_fd < 0) {
 		err = -errno;
 		pr_debug("BPF verifier: %s", log);

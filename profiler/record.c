@@ -883,7 +883,7 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	rec = t->snap_rec;
 	memcpy(t->snap_rec, s.raw, t->snap_cap < s.raw_size ? t->snap_cap : s.raw_size);
 	if (rec->magic != CGOPROF_GOSNAP_MAGIC || rec->len > CGOPROF_GOSNAP_BYTES ||
-	    rec->len > s.raw_size - head || rec->kind > GOSNAP_RUNTIME) {
+	    rec->len > s.raw_size - head || rec->kind > GOSNAP_DEEP) {
 		r->stats.bad_records++;
 		t->snap_fresh = false;
 		return;
@@ -917,7 +917,7 @@ static void gosnap_setup(struct record *r)
 
 	if (r->o.no_bpf)
 		return;
-	err = gosnap__open(&r->gosnap, r->ncpus, &why);
+	err = gosnap__open(&r->gosnap, r->ncpus, r->attr.sample_stack_user, &why);
 	if (err) {
 		r->stats.gosnap_off = why ? why : strerror(-err);
 		return;

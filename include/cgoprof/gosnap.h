@@ -18,6 +18,9 @@ enum gosnap_kind {
 	GOSNAP_RUNTIME,		/* on g0 in the runtime: the goroutine's
 				 * stack from sched.sp, and the heads of g0,
 				 * m and the goroutine's g */
+	GOSNAP_DEEP,		/* on a goroutine deeper than the sample's
+				 * stack copy: its stack from where the copy
+				 * ends */
 };
 
 #define CGOPROF_GOSNAP_G0_HEAD 64
@@ -41,9 +44,11 @@ struct gosnap_record {
 
 struct gosnap;
 
-/* Loads the program and its maps for @ncpus CPUs. 0, or -errno with @why
- * set to a sentence for the user. */
-int gosnap__open(struct gosnap **out, int ncpus, const char **why);
+/* Loads the program and its maps for @ncpus CPUs; the samples copy
+ * @copy_bytes of user stack. 0, or -errno with @why set to a sentence for
+ * the user. */
+int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
+		 const char **why);
 /* The program: attach it to each sampling event with PERF_EVENT_IOC_SET_BPF. */
 int gosnap__prog_fd(const struct gosnap *g);
 /* Routes @cpu's records to the BPF output event @fd (opened on that CPU). */

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A goroutine 400 frames deep (tests/fixtures/go/go-deep: ~70 KiB of stack),
+# built with every Go toolchain here, three ways: >= 99% of the samples in
+# its leaf have the exact true stack, all 401 main.descend frames included.
+# The sample's stack copy (16 KiB) and the kernel's callchain (127 entries)
+# hold about a third of them: the rest comes from the goroutine stack
+# snapshot the eBPF program takes at sample time beyond the copy. For
+# comparison the log also shows a --no-bpf run of each binary, whose stacks
+# end "[truncated: deeper than the stack copy and the kernel callchain]".
+. "$(dirname "$0")/lib.sh"
+require_perf
+path="runtime.goexit;runtime.main;main.main"
+for _ in $(seq 0 400); do path="$path;main.descend"; done
+path="$path;main.leaf"
+n=0 bad=0
+for tc in go1.19 go1.26; do
+	for variant in default stripped pie; do
+		bin="$FIXTURES/go/go-deep-$tc-$variant"
+		[ -x "$bin" ] || fail "fixture $bin was not built"
+		out="$WORK/deep-$tc-$variant.folded"
+		"$CGOPROF" record -q --tid --annotate -d 2 -o "$out" -o "$out.json" \
+			-- "$bin" -d 6s || fail "record failed on $bin"
+		n=$((n + 1))
+		if ! $STACKCHECK "$out" --leaf main.leaf --path "$path" \
+			--binary "$bin" --min-samples 300 --min-share 0.99 \
+			> "$WORK/check" 2>&1; then
+			bad=$((bad + 1))
+		fi
+		echo "[snapshots] $tc-$variant: $(cat "$WORK/check")"
+		"$CGOPROF" record -q --no-bpf --tid --annotate -d 1 -o "$out.nobpf" \
+			-- "$bin" -d 4s || fail "record --no-bpf failed on $bin"
+		$STACKCHECK "$out.nobpf" --leaf main.leaf --path "$path" \
+			--binary "$bin" --min-samples 1 --min-share 0 > "$WORK/check" 2>&1 || true
+		echo "[--no-bpf]  $tc-$variant: $(cat "$WORK/check")"
+	done
+done
+[ "$n" -ge 6 ] || fail "only $n recordings checked"
+[ "$bad" = 0 ] || fail "$bad of $n recordings below 99% exact"
+echo ok
