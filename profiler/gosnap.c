@@ -194,6 +194,7 @@ enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY, L_G0_OTHER,
 #define S_KIND	 (-80)
 #define S_G0	 (-88)
 #define S_M	 (-96)
+#define S_CHUNK	 (-104)	/* GOSNAP_DEEP records written */
 
 static void layout(struct asm_prog *p, int x, int g_off, int d_off, int next)
 {
@@ -251,6 +252,7 @@ static int assemble(struct asm_prog *p, const struct asm_params *a,
 	emit(p, MOV_IMM(R1, 0));
 	emit(p, STX(FP, R1, S_G0));
 	emit(p, STX(FP, R1, S_M));
+	emit(p, STX(FP, R1, S_CHUNK));
 	/* fsbase: the thread's TLS pointer, from its task_struct */
 	emit(p, CALL(BPF_FUNC_get_current_task));
 	emit(p, MOV_REG(R3, R0));
@@ -472,6 +474,22 @@ static int assemble(struct asm_prog *p, const struct asm_params *a,
 	emit(p, MOV_REG(R5, R8));
 	emit(p, ADD_IMM(R5, offsetof(struct gosnap_record, bytes)));
 	emit(p, CALL(BPF_FUNC_perf_event_output));
+	/* a deep goroutine's stack goes on in further records, each from
+	 * where the previous one ends, up to CGOPROF_GOSNAP_DEEP_RECORDS */
+	emit(p, LDX(R1, FP, S_KIND));
+	jump(p, JMP_IMM(BPF_JNE, R1, GOSNAP_DEEP, 0), L_OUT);
+	emit(p, LDX(R1, FP, S_CHUNK));
+	emit(p, ADD_IMM(R1, 1));
+	emit(p, STX(FP, R1, S_CHUNK));
+	jump(p, JMP_IMM(BPF_JGE, R1, CGOPROF_GOSNAP_DEEP_RECORDS, 0), L_OUT);
+	emit(p, LDX(R1, FP, S_DEPTH));
+	jump(p, JMP_IMM(BPF_JLE, R1, CGOPROF_GOSNAP_BYTES, 0), L_OUT);
+	emit(p, ADD_IMM(R1, -CGOPROF_GOSNAP_BYTES));
+	emit(p, STX(FP, R1, S_DEPTH));
+	emit(p, LDX(R1, FP, S_GSP));
+	emit(p, ADD_IMM(R1, CGOPROF_GOSNAP_BYTES));
+	emit(p, STX(FP, R1, S_GSP));
+	jump(p, JMP_IMM(BPF_JA, 0, 0, 0), L_COPY);
 	place(p, L_OUT);
 	/* the sample is always kept */
 	emit(p, MOV_IMM(R0, 1));

@@ -74,10 +74,11 @@ struct cgo_thread {
 	struct go_morestack ms;	/* the latest morestack entry */
 	struct probe_hit hit;	/* the latest hit of any of our uprobes */
 	/* the latest goroutine stack snapshot, for the thread's next sample */
-	struct go_snapshot snap;	/* regions point into snap_rec */
+	struct go_snapshot snap;	/* regions point into snap_rec[] */
 	bool snap_fresh;
-	struct gosnap_record *snap_rec;	/* snap_cap bytes */
-	size_t snap_cap;
+	unsigned snap_nrec;		/* records in snap (deep: several) */
+	struct gosnap_record *snap_rec[CGOPROF_GOSNAP_DEEP_RECORDS];
+	size_t snap_cap[CGOPROF_GOSNAP_DEEP_RECORDS];	/* bytes of each */
 };
 
 struct ms_binary {
@@ -235,7 +236,8 @@ void record__free(struct record *r)
 	free(r->ms_bins);
 	free(r->sites);
 	for (size_t i = 0; i < r->cap_cgo; i++)
-		free(r->cgo[i].snap_rec);
+		for (int k = 0; k < CGOPROF_GOSNAP_DEEP_RECORDS; k++)
+			free(r->cgo[i].snap_rec[k]);
 	free(r->cgo);
 	gosnap__close(r->gosnap);
 	free(r->tids_opened);
@@ -857,9 +859,11 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 {
 	size_t head = offsetof(struct gosnap_record, bytes);
 	const struct gosnap_record *rec;
+	struct gosnap_record hd;
 	struct go_snapshot *g;
 	struct perf_sample s;
 	struct cgo_thread *t;
+	unsigned k;
 
 	if (perf_sample__parse(h, r->snap_attr.sample_type, 0, &s) ||
 	    s.raw_size < head) {
@@ -869,27 +873,41 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	t = target_thread(r, &s);
 	if (!t)
 		return;
+	/* a deep goroutine's stack comes in several records of one sample,
+	 * each where the last ends: they add up to one snapshot */
+	memcpy(&hd, s.raw, head);
+	g = &t->snap;
+	k = 0;
+	if (hd.kind == GOSNAP_DEEP && t->snap_fresh && t->snap_nrec &&
+	    t->snap_nrec < CGOPROF_GOSNAP_DEEP_RECORDS && g->n < 4 &&
+	    g->ip == s.ip && s.time - g->time <= CGOPROF_GOSNAP_LEAD_NS &&
+	    hd.sp == g->r[g->n - 1].addr + g->r[g->n - 1].len)
+		k = t->snap_nrec;
 	/* as large as the largest record of the thread, not the 60 KiB a
 	 * record may take: most threads' are a few hundred bytes */
-	if (t->snap_cap < s.raw_size) {
+	if (t->snap_cap[k] < s.raw_size) {
 		size_t cap = s.raw_size < sizeof(*rec) ? s.raw_size : sizeof(*rec);
-		void *p = realloc(t->snap_rec, cap);
+		void *p = realloc(t->snap_rec[k], cap);
 
 		if (!p)
 			return;
-		t->snap_rec = p;
-		t->snap_cap = cap;
+		t->snap_rec[k] = p;
+		t->snap_cap[k] = cap;
 	}
-	rec = t->snap_rec;
-	memcpy(t->snap_rec, s.raw, t->snap_cap < s.raw_size ? t->snap_cap : s.raw_size);
+	rec = t->snap_rec[k];
+	memcpy(t->snap_rec[k], s.raw,
+	       t->snap_cap[k] < s.raw_size ? t->snap_cap[k] : s.raw_size);
 	if (rec->magic != CGOPROF_GOSNAP_MAGIC || rec->len > CGOPROF_GOSNAP_BYTES ||
 	    rec->len > s.raw_size - head || rec->kind > GOSNAP_DEEP) {
 		r->stats.bad_records++;
 		t->snap_fresh = false;
 		return;
 	}
-	g = &t->snap;
-	*g = (struct go_snapshot){ .time = s.time, .ip = s.ip };
+	if (!k) {
+		*g = (struct go_snapshot){ .time = s.time, .ip = s.ip };
+		t->snap_nrec = 0;
+	}
+	t->snap_nrec++;
 	g->r[g->n++] = (struct go_snapshot_region){ rec->sp, rec->len, rec->bytes };
 	if (rec->kind == GOSNAP_RUNTIME) {
 		g->r[g->n++] = (struct go_snapshot_region){
@@ -899,6 +917,8 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 		g->r[g->n++] = (struct go_snapshot_region){
 			rec->g, sizeof(rec->g_head), rec->g_head };
 	}
+	if (k)
+		return;	/* the snapshot was counted with its first record */
 	t->snap_fresh = true;
 	r->stats.go_snapshots++;
 }

@@ -11,6 +11,9 @@
  * of it (esbuild's parser: tens of KiB). */
 #define CGOPROF_GOSNAP_BYTES 61440
 #define CGOPROF_GOSNAP_MAGIC 0x676f736e	/* "gosn" */
+/* A deep goroutine's stack beyond the sample's copy comes in up to this
+ * many GOSNAP_DEEP records of one sample, each where the last one ends. */
+#define CGOPROF_GOSNAP_DEEP_RECORDS 4
 
 enum gosnap_kind {
 	GOSNAP_GOROUTINE = 0,	/* on g0 in a cgo call: the goroutine's stack */
@@ -20,7 +23,7 @@ enum gosnap_kind {
 				 * m and the goroutine's g */
 	GOSNAP_DEEP,		/* on a goroutine deeper than the sample's
 				 * stack copy: its stack from where the copy
-				 * ends */
+				 * ends (one of up to CGOPROF_GOSNAP_DEEP_RECORDS) */
 };
 
 #define CGOPROF_GOSNAP_G0_HEAD 64

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A goroutine 400 frames deep (tests/fixtures/go/go-deep: ~70 KiB of stack),
-# built with every Go toolchain here, three ways: >= 99% of the samples in
-# its leaf have the exact true stack, all 401 main.descend frames included.
-# The sample's stack copy (16 KiB) and the kernel's callchain (127 entries)
-# hold about a third of them: the rest comes from the goroutine stack
-# snapshot the eBPF program takes at sample time beyond the copy. For
+# A goroutine 400 frames deep (tests/fixtures/go/go-deep: ~140 KiB of
+# stack), built with every Go toolchain here, three ways: >= 99% of the
+# samples in its leaf have the exact true stack, all 401 main.descend frames
+# included. The sample's stack copy (16 KiB) and the kernel's callchain (127
+# entries) hold the innermost ~50 of them: the rest comes from the goroutine
+# stack snapshot the eBPF program takes at sample time beyond the copy, in
+# three records of 60 KiB, each where the last ends. For
 # comparison the log also shows a --no-bpf run of each binary, whose stacks
 # end "[truncated: deeper than the stack copy and the kernel callchain]".
 . "$(dirname "$0")/lib.sh"
