@@ -528,15 +528,13 @@ static long member_offset(const struct btf *btf, uint32_t type_id,
 	return -1;
 }
 
-static long fsbase_offset(void)
+/* fsbase's byte offset in task_struct, from the kernel's BTF @btf. */
+static long fsbase_offset(const struct btf *btf)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	long thread, fsbase = -1;
 	uint32_t thread_type = 0;
 	int task;
 
-	if (!btf)
-		return -ENOENT;
 	task = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
 	if (task > 0) {
 		thread = member_offset(btf, (uint32_t)task, "thread", &thread_type);
@@ -549,7 +547,6 @@ static long fsbase_offset(void)
 				fsbase = thread + off;
 		}
 	}
-	btf__free(btf);
 	return fsbase >= 0 ? fsbase : -ENOENT;
 }
 
@@ -563,19 +560,11 @@ static int silent_print(enum libbpf_print_level level, const char *fmt,
 }
 
 /* Byte offset of sp in struct pt_regs, from the kernel's BTF; -1 if none. */
-static long regs_sp_offset(void)
+static long regs_sp_offset(const struct btf *btf)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	long off = -1;
-	int t;
+	int t = btf__find_by_name_kind(btf, "pt_regs", BTF_KIND_STRUCT);
 
-	if (!btf)
-		return -1;
-	t = btf__find_by_name_kind(btf, "pt_regs", BTF_KIND_STRUCT);
-	if (t > 0)
-		off = member_offset(btf, (uint32_t)t, "sp", NULL);
-	btf__free(btf);
-	return off;
+	return t > 0 ? member_offset(btf, (uint32_t)t, "sp", NULL) : -1;
 }
 
 int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
@@ -587,13 +576,18 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log,
 		    .log_size = sizeof(log), .log_level = 1);
 	struct asm_params a;
+	struct btf *btf;
 	long fsoff, spoff;
 	int err;
 
 	*out = NULL;
 	*why = NULL;
 	libbpf_set_print(silent_print);
-	fsoff = fsbase_offset();
+	/* parsing the kernel's BTF takes tens of ms: once */
+	btf = btf__load_vmlinux_btf();
+	fsoff = btf ? fsbase_offset(btf) : -ENOENT;
+	spoff = btf ? regs_sp_offset(btf) : -1;
+	btf__free(btf);
 	if (fsoff < 0) {
 		*why = "no kernel BTF (/sys/kernel/btf/vmlinux) to find fsbase";
 		return (int)fsoff;
@@ -620,7 +614,6 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 	}
 	/* with GOSNAP_DEEP records, then (kernels before 5.15 have no
 	 * bpf_task_pt_regs) without */
-	spoff = regs_sp_offset();
 	a = (struct asm_params){ (int)fsoff, (int)spoff,
 				 spoff >= 0 ? (int)copy_bytes : 0 };
 	for (;;) {
