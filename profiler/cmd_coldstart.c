@@ -41,6 +41,7 @@
 #define CS_RING_PAGES 256
 #define CS_NPHASES_MAX 4
 #define CS_MAX_EXECS 16
+#define CS_HIT_THREADS 16
 
 /* What the system-wide events of one CPU report. */
 enum cs_probe {
@@ -186,6 +187,10 @@ struct cs_run {
 	uint64_t execs[CS_MAX_EXECS];
 	size_t nexecs;
 	uint64_t hit[CS_PROBE__COUNT];	/* first hits; 0 none */
+	/* the latest hit of each thread (ip, sp): a sample in the uprobes'
+	 * page is stepping that probe's instruction (unwind.c) */
+	struct { uint32_t tid; struct probe_hit h; } thread_hit[CS_HIT_THREADS];
+	unsigned nthread_hit;
 	uint64_t exit_t;	/* the last EXIT record of pid */
 	uint64_t *fault_t;
 	size_t nfaults, cap_faults;
@@ -488,6 +493,11 @@ static int cs_monitor_open(struct cs_monitor *m, const struct cs_target *t,
 				continue;
 			a.type = (uint32_t)type;
 			a.config = 0;
+			/* where the hit was, for samples in its single-step */
+			a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+					PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+					PERF_SAMPLE_REGS_USER;
+			a.sample_regs_user = 1ULL << PERF_REG_SP;
 			a.config1 = (uint64_t)(uintptr_t)m->path;
 			a.config2 = t->off[k];
 			err = monitor_add(m, &a, cpu, k, dummy, NULL);
@@ -536,6 +546,23 @@ static uint32_t rd32(const uint8_t *p)
 	return v;
 }
 
+static void run_note_hit(struct cs_run *r, uint32_t tid, uint64_t time,
+			 uint64_t ip, uint64_t sp)
+{
+	unsigned i = 0;
+
+	while (i < r->nthread_hit && r->thread_hit[i].tid != tid)
+		i++;
+	if (i == CS_HIT_THREADS)
+		i = tid % CS_HIT_THREADS;	/* a start-up has few */
+	else if (i == r->nthread_hit)
+		r->nthread_hit++;
+	if (r->thread_hit[i].tid == tid && r->thread_hit[i].h.time > time)
+		return;
+	r->thread_hit[i].tid = tid;
+	r->thread_hit[i].h = (struct probe_hit){ time, ip, sp };
+}
+
 static int on_monitor_record(const struct perf_event_header *h, void *ctx)
 {
 	struct cs_run *r = ctx;
@@ -549,12 +576,23 @@ static int on_monitor_record(const struct perf_event_header *h, void *ctx)
 		return 0;
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		/* IDENTIFIER, then pid tid, then time */
+		/* IDENTIFIER, then pid tid, then time; a uprobe's: IDENTIFIER,
+		 * ip, pid tid, time, then the regs' abi and sp */
 		if (len < 24)
 			return 0;
 		kind = monitor_kind(r->mon, rd64(b));
-		pid = rd32(b + 8);
-		time = rd64(b + 16);
+		if (kind >= 0 && kind < CS_PROBE__COUNT) {
+			if (len < 48)
+				return 0;
+			pid = rd32(b + 16);
+			time = rd64(b + 24);
+			if (r->pid && pid == (uint32_t)r->pid && rd64(b + 32))
+				run_note_hit(r, rd32(b + 20), time, rd64(b + 8),
+					     rd64(b + 40));
+		} else {
+			pid = rd32(b + 8);
+			time = rd64(b + 16);
+		}
 		if (!r->pid || pid != (uint32_t)r->pid)
 			return 0;
 		if (kind == CS_EV_FAULT) {
@@ -652,6 +690,23 @@ static int cs_at_boundary(const struct cs_target *t,
 		if (t->have[k] && (off == t->off[k] || off == t->off[k] + 1))
 			return k;
 	return -1;
+}
+
+/* The unwinder's question for a sample in the uprobes' page: the latest
+ * hit of thread @tid. */
+static bool cs_probe_hit(void *ctx, uint32_t tid, uint64_t time,
+			 struct probe_hit *hit)
+{
+	struct cs_run *r = ctx;
+
+	cs_monitor_drain(r);
+	for (unsigned i = 0; i < r->nthread_hit; i++)
+		if (r->thread_hit[i].tid == tid &&
+		    r->thread_hit[i].h.time <= time) {
+			*hit = r->thread_hit[i].h;
+			return true;
+		}
+	return false;
 }
 
 /* The sample hook: the phase a sample falls in. Every uprobe hit older
@@ -822,6 +877,8 @@ static int cs_run_once(struct cs_target *t, const struct cs_opts *o)
 	int err, n, i = t->runs;
 
 	ro.hook_ctx = &run;
+	ro.unwind.probe_hit = cs_probe_hit;
+	ro.unwind.probe_hit_ctx = &run;
 	cs_run_stop = cs_signal;
 	err = cs_monitor_open(&mon, t, &what);
 	if (err) {

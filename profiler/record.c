@@ -1380,8 +1380,11 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
 	r->o.unwind.go_morestack = r->stats.morestack_probes ? morestack_lookup
 							     : NULL;
-	r->o.unwind.probe_hit = r->probe || r->stats.morestack_probes
-					? probe_hit_lookup : NULL;
+	/* the caller's hits (its own uprobes), unless we place ours */
+	if (r->probe || r->stats.morestack_probes) {
+		r->o.unwind.probe_hit = probe_hit_lookup;
+		r->o.unwind.probe_hit_ctx = r;
+	}
 	r->o.unwind.cgo_ctx = r;
 	r->o.unwind.go_snapshot = NULL;
 	if (r->stats.gosnap_on) {

@@ -1216,7 +1216,7 @@ static bool uprobe_leaf(struct unwind_ctx *u, const struct regs *cur)
 	struct map *map;
 
 	if (!u->o->probe_hit ||
-	    !u->o->probe_hit(u->o->cgo_ctx, u->s->tid, u->s->time, &hit) ||
+	    !u->o->probe_hit(u->o->probe_hit_ctx, u->s->tid, u->s->time, &hit) ||
 	    !hit.ip || u->s->time - hit.time > 5000000 || done > 15)
 		return false;
 	map = procmap__find(u->pm, u->proc, hit.ip);

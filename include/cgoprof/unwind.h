@@ -135,7 +135,8 @@ struct unwind_opts {
 	void *cgo_ctx;
 	const struct probe_site *probe_sites;	/* the uprobes placed */
 	size_t nprobe_sites;
-	probe_hit_fn probe_hit;	/* NULL: hits not recorded (ctx: cgo_ctx) */
+	probe_hit_fn probe_hit;	/* NULL: hits not recorded */
+	void *probe_hit_ctx;
 };
 
 /* Unwinds sample @s of process @p. Always fills @r (at least the leaf when
