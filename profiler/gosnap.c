@@ -162,10 +162,11 @@ static int resolve_labels(struct asm_prog *p)
 	return 0;
 }
 
-/* *(fp + @slot) = user u64 at (@addr_reg + @off); jump to @fail if the read
+/* *(fp + @slot) = @size bytes at (@addr_reg + @off), read by @helper
+ * (probe_read_user or probe_read_kernel); jump to @fail if the read
  * faults. Clobbers r0-r5. */
-static void read_user(struct asm_prog *p, int slot, int addr_reg, int off,
-		      int size, int fail)
+static void read_mem(struct asm_prog *p, int helper, int slot, int addr_reg,
+		     int off, int size, int fail)
 {
 	if (addr_reg != R3)
 		emit(p, MOV_REG(R3, addr_reg));
@@ -174,8 +175,14 @@ static void read_user(struct asm_prog *p, int slot, int addr_reg, int off,
 	emit(p, MOV_REG(R1, FP));
 	emit(p, ADD_IMM(R1, slot));
 	emit(p, MOV_IMM(R2, size));
-	emit(p, CALL(BPF_FUNC_probe_read_user));
+	emit(p, CALL(helper));
 	jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), fail);
+}
+
+static void read_user(struct asm_prog *p, int slot, int addr_reg, int off,
+		      int size, int fail)
+{
+	read_mem(p, BPF_FUNC_probe_read_user, slot, addr_reg, off, size, fail);
 }
 
 enum { L_OUT, L_LAYOUT_B, L_FOUND, L_LEN_OK, L_CGO, L_COPY, L_G0_OTHER,
@@ -255,13 +262,8 @@ static int assemble(struct asm_prog *p, const struct asm_params *a,
 	emit(p, STX(FP, R1, S_CHUNK));
 	/* fsbase: the thread's TLS pointer, from its task_struct */
 	emit(p, CALL(BPF_FUNC_get_current_task));
-	emit(p, MOV_REG(R3, R0));
-	emit(p, ADD_IMM(R3, a->fsbase_off));
-	emit(p, MOV_REG(R1, FP));
-	emit(p, ADD_IMM(R1, S_TMP));
-	emit(p, MOV_IMM(R2, 8));
-	emit(p, CALL(BPF_FUNC_probe_read_kernel));
-	jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_OUT);
+	read_mem(p, BPF_FUNC_probe_read_kernel, S_TMP, R0, a->fsbase_off, 8,
+		 L_OUT);
 	emit(p, LDX(R3, FP, S_TMP));
 	jump(p, JMP_IMM(BPF_JEQ, R3, 0, 0), L_OUT);
 	/* g */
@@ -288,13 +290,8 @@ static int assemble(struct asm_prog *p, const struct asm_params *a,
 		emit(p, CALL(BPF_FUNC_get_current_task_btf));
 		emit(p, MOV_REG(R1, R0));
 		emit(p, CALL(BPF_FUNC_task_pt_regs));
-		emit(p, MOV_REG(R3, R0));
-		emit(p, ADD_IMM(R3, a->regs_sp_off));
-		emit(p, MOV_REG(R1, FP));
-		emit(p, ADD_IMM(R1, S_TMP));
-		emit(p, MOV_IMM(R2, 8));
-		emit(p, CALL(BPF_FUNC_probe_read_kernel));
-		jump(p, JMP_IMM(BPF_JNE, R0, 0, 0), L_SYSTEM);
+		read_mem(p, BPF_FUNC_probe_read_kernel, S_TMP, R0,
+			 a->regs_sp_off, 8, L_SYSTEM);
 		emit(p, LDX(R1, FP, S_TMP));
 		emit(p, ADD_IMM(R1, a->copy_bytes));
 		emit(p, STX(FP, R1, S_GSP));
