@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -354,18 +355,47 @@ fail:
 	return NULL;
 }
 
-int elf_obj__offset_to_vaddr(const struct elf_obj *o, uint64_t off,
-			     uint64_t *vaddr)
+int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
+		      uint32_t prot, uint64_t *delta)
 {
+	const GElf_Phdr *best = NULL;
+	uint64_t best_overlap = 0;
+	int best_score = -1;
+
+	/* A mapping is one PT_LOAD as the loader mapped it, from the page
+	 * that holds the segment's first byte. lld does not pad segments in
+	 * the file: the page at a segment's start also holds the end of the
+	 * segment before it, and both segments' mappings cover it. The
+	 * segment a mapping maps is the one whose file range it covers whose
+	 * permissions it has (a pc is in an executable mapping: PF_X), then
+	 * the one it covers most. */
 	for (size_t i = 0; i < o->nloads; i++) {
 		const GElf_Phdr *ph = &o->loads[i];
+		uint64_t lo = ph->p_offset > pgoff ? ph->p_offset : pgoff;
+		uint64_t hi = ph->p_offset + ph->p_filesz;
+		uint64_t overlap;
+		int score = 0;
 
-		if (off >= ph->p_offset && off - ph->p_offset < ph->p_filesz) {
-			*vaddr = off - ph->p_offset + ph->p_vaddr;
-			return 0;
+		if (hi > pgoff + len)
+			hi = pgoff + len;
+		if (!ph->p_filesz || hi <= lo)
+			continue;
+		overlap = hi - lo;
+		score += !!(ph->p_flags & PF_X) == !!(prot & PROT_EXEC) ? 2 : 0;
+		score += !!(ph->p_flags & PF_W) == !!(prot & PROT_WRITE) ? 1 : 0;
+		if (score > best_score ||
+		    (score == best_score && overlap > best_overlap)) {
+			best = ph;
+			best_score = score;
+			best_overlap = overlap;
 		}
 	}
-	return -ENOENT;
+	if (!best)
+		return -ENOENT;
+	/* file offset f is at start + f - pgoff, and at link-time
+	 * p_vaddr + f - p_offset */
+	*delta = best->p_offset - best->p_vaddr - pgoff;
+	return 0;
 }
 
 int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)

@@ -25,6 +25,12 @@
  * text. */
 #define MODULEDATA_FUNCNAMETAB 8
 #define MODULEDATA_CUTAB 32
+#define MODULEDATA_FILETAB 56
+#define MODULEDATA_PCTAB 80
+#define MODULEDATA_PCLNTABLE 104
+#define MODULEDATA_FTAB 128
+#define MODULEDATA_MINPC 160
+#define MODULEDATA_MAXPC 168
 #define MODULEDATA_TEXT 176
 /* gofunc: after end, gcdata, gcbss, types, etypes, rodata; Go 1.20 added
  * covctrs/ecovctrs before end. */
@@ -82,6 +88,9 @@ struct pclntab {
 	struct region *regions; /* sorted by vaddr */
 	size_t nregions;
 	uint64_t id; /* unique per table made: the lookup cache's key */
+	bool scanned; /* found by its magic, not by a section or symbol */
+	bool has_md;  /* the moduledata that refers to it was found */
+	uint64_t md;
 };
 
 /* One decoded _func record. */
@@ -107,6 +116,8 @@ struct go_syms {
 	uint64_t epclntab;
 	uint64_t text;
 	uint64_t gofunc;
+	uint64_t firstmoduledata;
+	bool has_firstmoduledata;
 	bool has_pclntab;
 	bool has_epclntab;
 	bool has_text;
@@ -362,6 +373,9 @@ static const struct go_syms *syms_get(struct go_syms *syms)
 			} else if (!strcmp(name, "runtime.epclntab")) {
 				syms->epclntab = sym.st_value;
 				syms->has_epclntab = true;
+			} else if (!strcmp(name, "runtime.firstmoduledata")) {
+				syms->firstmoduledata = sym.st_value;
+				syms->has_firstmoduledata = true;
 			} else if (!strcmp(name, "runtime.text")) {
 				syms->text = sym.st_value;
 				syms->has_text = true;
@@ -670,11 +684,42 @@ static int moduledata_pass(const char *name)
 	return 2;
 }
 
+/* Whether the moduledata at @md describes @tab: its pcHeader, and its
+ * funcnametab, cutab, filetab, pctab, pclntable and ftab slices start where
+ * the header puts them and are no longer than their sub-tables. A table
+ * found by its magic alone is believed only with such a moduledata. */
+static bool moduledata_refers(const struct pclntab *tab, uint64_t md)
+{
+	static const uint32_t field[] = {
+	    MODULEDATA_FUNCNAMETAB, MODULEDATA_CUTAB,	  MODULEDATA_FILETAB,
+	    MODULEDATA_PCTAB,	    MODULEDATA_PCLNTABLE, MODULEDATA_FTAB};
+	const struct span *spans[] = {&tab->funcnametab, &tab->cutab,
+				      &tab->filetab,	 &tab->pctab,
+				      &tab->pclntable,	 &tab->pclntable};
+	uint64_t v;
+
+	if (tab_read_ptr(tab, md, &v) || v != tab->vaddr)
+		return false;
+	for (size_t i = 0; i < sizeof(field) / sizeof(field[0]); i++) {
+		const uint8_t *len = tab_ptr(tab, md + field[i] + 8, 8);
+
+		if (tab_read_ptr(tab, md + field[i], &v) ||
+		    v != tab->vaddr + spans[i]->off || !len)
+			return false;
+		/* ftab counts entries; the others bytes (the linker writes
+		 * cutab's length in bytes too) */
+		v = le64(len);
+		if (field[i] == MODULEDATA_FTAB)
+			v *= tab->functab_entsize;
+		if (v > spans[i]->end - spans[i]->off)
+			return false;
+	}
+	return true;
+}
+
 /* Finds the moduledata that points at the pcHeader. */
 static int moduledata_find(const struct pclntab *tab, uint64_t *md)
 {
-	uint64_t want_names = tab->vaddr + tab->funcnametab.off;
-	uint64_t want_cutab = tab->vaddr + tab->cutab.off;
 	uint8_t want[8];
 
 	for (int i = 0; i < 8; i++)
@@ -687,20 +732,9 @@ static int moduledata_find(const struct pclntab *tab, uint64_t *md)
 				continue;
 			for (uint64_t off = (8 - (r->vaddr & 7)) & 7;
 			     off <= r->size - 8; off += 8) {
-				uint64_t names, cutab;
-
 				if (memcmp(r->bytes + off, want, 8))
 					continue;
-				if (tab_read_ptr(tab,
-						 r->vaddr + off +
-						     MODULEDATA_FUNCNAMETAB,
-						 &names) ||
-				    tab_read_ptr(
-					tab, r->vaddr + off + MODULEDATA_CUTAB,
-					&cutab))
-					continue;
-				if (names == want_names &&
-				    cutab == want_cutab) {
+				if (moduledata_refers(tab, r->vaddr + off)) {
 					*md = r->vaddr + off;
 					return 0;
 				}
@@ -734,17 +768,13 @@ static int moduledata_find_reloc(const struct pclntab *tab, uint64_t *md)
 		nrel = data->d_size / shdr.sh_entsize;
 		for (size_t i = 0; i < nrel; i++) {
 			GElf_Rela rela;
-			uint64_t names;
 
 			if (!gelf_getrela(data, (int)i, &rela))
 				break;
 			if (GELF_R_TYPE(rela.r_info) != R_X86_64_RELATIVE ||
 			    (uint64_t)rela.r_addend != tab->vaddr)
 				continue;
-			if (tab_read_ptr(tab,
-					 rela.r_offset + MODULEDATA_FUNCNAMETAB,
-					 &names) == 0 &&
-			    names == tab->vaddr + tab->funcnametab.off) {
+			if (moduledata_refers(tab, rela.r_offset)) {
 				*md = rela.r_offset;
 				return 0;
 			}
@@ -753,28 +783,40 @@ static int moduledata_find_reloc(const struct pclntab *tab, uint64_t *md)
 	return -ENODATA;
 }
 
+/* The moduledata of @tab, by runtime.firstmoduledata or a search; a table
+ * found by scanning must have one. */
+static int moduledata_locate(struct pclntab *tab, struct go_syms *lazy)
+{
+	const struct go_syms *syms = syms_get(lazy);
+
+	if ((syms->has_firstmoduledata &&
+	     moduledata_refers(tab, syms->firstmoduledata) &&
+	     (tab->md = syms->firstmoduledata, true)) ||
+	    moduledata_find(tab, &tab->md) == 0 ||
+	    moduledata_find_reloc(tab, &tab->md) == 0)
+		tab->has_md = true;
+	return tab->has_md || !tab->scanned ? 0 : -ENODATA;
+}
+
 /* Text start (1.18+, when the header has none) and gofunc (1.18+). */
 static int module_addrs(struct pclntab *tab, struct go_syms *lazy)
 {
 	const struct go_syms *syms;
-	uint64_t md = 0, text = 0, gofunc = 0;
-	bool found;
+	uint64_t text = 0, gofunc = 0;
 
-	found = moduledata_find(tab, &md) == 0 ||
-		moduledata_find_reloc(tab, &md) == 0;
-	if (found && tab->text_start == 0 &&
-	    tab_read_ptr(tab, md + MODULEDATA_TEXT, &text) == 0)
+	if (tab->has_md && tab->text_start == 0 &&
+	    tab_read_ptr(tab, tab->md + MODULEDATA_TEXT, &text) == 0)
 		tab->text_start = text;
 	if (tab->text_start == 0 && syms_get(lazy)->has_text)
 		tab->text_start = lazy->text;
 	if (tab->text_start == 0)
 		return -ENODATA;
 
-	if (found &&
+	if (tab->has_md &&
 	    tab_read_ptr(tab,
-			 md + (tab->format == PCLNTAB_GO118
-				   ? MODULEDATA_GOFUNC_118
-				   : MODULEDATA_GOFUNC_120),
+			 tab->md + (tab->format == PCLNTAB_GO118
+					? MODULEDATA_GOFUNC_118
+					: MODULEDATA_GOFUNC_120),
 			 &gofunc) == 0 &&
 	    tab_ptr(tab, gofunc, 1)) {
 		tab->gofunc = gofunc;
@@ -792,9 +834,18 @@ static int table_check(struct pclntab *tab)
 {
 	uint64_t off;
 
+	uint64_t minpc, maxpc;
+
 	functab_entry(tab, 0, &tab->text_lo, &off);
 	functab_entry(tab, tab->nfunc, &tab->text_hi, &off);
 	if (tab->text_hi <= tab->text_lo)
+		return -EINVAL;
+	/* the moduledata's minpc and maxpc are the first function's entry
+	 * and the last one's end: a table found by scanning must agree */
+	if (tab->scanned &&
+	    (tab_read_ptr(tab, tab->md + MODULEDATA_MINPC, &minpc) ||
+	     tab_read_ptr(tab, tab->md + MODULEDATA_MAXPC, &maxpc) ||
+	     minpc != tab->text_lo || maxpc != tab->text_hi))
 		return -EINVAL;
 	return 0;
 }
@@ -830,7 +881,29 @@ static int names_prepare(struct pclntab *tab)
 	return 0;
 }
 
-/* Locates the pcHeader: section, symbol, or scan. */
+/* The table at link-time @vaddr, inside one region. */
+static int header_at(struct pclntab *tab, uint64_t vaddr, uint64_t end)
+{
+	for (size_t i = 0; i < tab->nregions; i++) {
+		const struct region *r = &tab->regions[i];
+		uint64_t off, size;
+
+		if (vaddr < r->vaddr || vaddr - r->vaddr >= r->size)
+			continue;
+		off = vaddr - r->vaddr;
+		size = r->size - off;
+		if (end > vaddr && end - vaddr < size)
+			size = end - vaddr;
+		return header_parse(tab, r->bytes + off, size, vaddr, false);
+	}
+	return -ENODATA;
+}
+
+/* Locates the pcHeader: its section (.gopclntab; .data.rel.ro.gopclntab
+ * in PIEs before Go 1.21, which lld merges into .data.rel.ro), symbol
+ * runtime.pclntab, runtime.firstmoduledata's pcHeader, or a scan of the
+ * read-only data for the magic (stripped binaries), then checked against
+ * the moduledata that must refer to it. */
 static int pclntab_locate(struct pclntab *tab, struct go_syms *lazy)
 {
 	const struct go_syms *syms;
@@ -844,24 +917,21 @@ static int pclntab_locate(struct pclntab *tab, struct go_syms *lazy)
 		return header_parse(tab, r->bytes, r->size, r->vaddr, false);
 	}
 	syms = syms_get(lazy);
-	if (syms->has_pclntab) {
-		for (size_t i = 0; i < tab->nregions; i++) {
-			const struct region *r = &tab->regions[i];
-			uint64_t off, size;
+	if (syms->has_pclntab &&
+	    !header_at(tab, syms->pclntab,
+		       syms->has_epclntab ? syms->epclntab : 0))
+		return 0;
+	if (syms->has_firstmoduledata) {
+		uint64_t hdr;
+		const uint8_t *p = tab_ptr(tab, syms->firstmoduledata, 8);
 
-			if (syms->pclntab < r->vaddr ||
-			    syms->pclntab - r->vaddr >= r->size)
-				continue;
-			off = syms->pclntab - r->vaddr;
-			size = r->size - off;
-			if (syms->has_epclntab &&
-			    syms->epclntab > syms->pclntab &&
-			    syms->epclntab - syms->pclntab < size)
-				size = syms->epclntab - syms->pclntab;
-			return header_parse(tab, r->bytes + off, size,
-					    syms->pclntab, false);
-		}
+		hdr = p ? le64(p) : 0;
+		if (p && hdr == 0)
+			reloc_addend(tab->elf, syms->firstmoduledata, &hdr);
+		if (hdr && !header_at(tab, hdr, 0))
+			return 0;
 	}
+	tab->scanned = true;
 	for (size_t i = 0; i < tab->nregions; i++) {
 		const struct region *r = &tab->regions[i];
 
@@ -879,8 +949,10 @@ static int pclntab_locate(struct pclntab *tab, struct go_syms *lazy)
 					 true))
 				continue;
 			/* entries are only comparable before text_start is
-			 * known: the first _func must match its slot */
-			if (func_at(tab, 0, &f) == 0)
+			 * known: the first _func must match its slot, and a
+			 * moduledata must refer to the table */
+			if (func_at(tab, 0, &f) == 0 &&
+			    moduledata_locate(tab, lazy) == 0)
 				return 0;
 		}
 	}
@@ -918,6 +990,8 @@ struct pclntab *pclntab__new(Elf *elf)
 	if (err)
 		goto out;
 	err = pclntab_locate(tab, &syms);
+	if (!err && !tab->scanned)
+		err = moduledata_locate(tab, &syms);
 	if (err)
 		goto out;
 	if (tab->format != PCLNTAB_GO116) {

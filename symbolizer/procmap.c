@@ -397,7 +397,7 @@ static void map_open_obj(struct procmap *pm, struct proc *p, struct map *m)
 {
 	char open_path[4096 + 64];
 	struct elf_obj *o = NULL;
-	uint64_t vaddr;
+	uint64_t delta;
 
 	m->obj_tried = true;
 	if (!strcmp(m->path, "[vdso]")) {
@@ -426,21 +426,9 @@ static void map_open_obj(struct procmap *pm, struct proc *p, struct map *m)
 	}
 	if (!o)
 		return;
-	if (elf_obj__offset_to_vaddr(o, m->pgoff, &vaddr)) {
-		/* the mapping starts below the segment's offset (page
-		 * rounding): use the first segment at or after pgoff */
-		for (size_t i = 0; i < o->nloads; i++) {
-			if (o->loads[i].p_offset >= m->pgoff &&
-			    o->loads[i].p_offset - m->pgoff < m->end - m->start) {
-				m->bias = m->start +
-					  (o->loads[i].p_offset - m->pgoff) -
-					  o->loads[i].p_vaddr;
-				m->obj = o;
-				break;
-			}
-		}
-	} else {
-		m->bias = m->start - vaddr;
+	if (!elf_obj__map_bias(o, m->end - m->start, m->pgoff, m->prot,
+			       &delta)) {
+		m->bias = m->start + delta;
 		m->obj = o;
 	}
 	if (m->obj && m->obj->go && p->exe && !strcmp(p->exe, m->path))

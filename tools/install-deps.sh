@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev libbpf-dev
       zlib1g-dev libcmocka-dev linux-perf golang-1.19-go python3 libc6-dbg
       libsqlite3-dev golang-github-mattn-go-sqlite3-dev protobuf-compiler
-      chromium clang libclang-rt-14-dev)
+      chromium clang libclang-rt-14-dev lld binutils musl-tools elfutils
+      restic rclone hugo)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

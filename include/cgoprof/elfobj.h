@@ -68,9 +68,11 @@ struct elf_obj *elf_cache__open(struct elf_cache *c, const char *open_path,
 /* The vdso of this kernel (the same image in every process). */
 struct elf_obj *elf_cache__vdso(struct elf_cache *c);
 
-/* Link-time virtual address of file offset @off. 0 or -ENOENT. */
-int elf_obj__offset_to_vaddr(const struct elf_obj *o, uint64_t off,
-			     uint64_t *vaddr);
+/* For a mapping of @len bytes of the file from @pgoff with PROT_* @prot:
+ * the PT_LOAD it maps, as @delta such that link-time vaddr = address -
+ * mapping start - @delta (bias = start + @delta). 0 or -ENOENT. */
+int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
+		      uint32_t prot, uint64_t *delta);
 /* Whether link-time @vaddr is Go code described by the pclntab. */
 bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr);
 /* CFI for @vaddr: .eh_frame first, then .debug_frame. NULL when none. */

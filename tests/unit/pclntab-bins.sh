@@ -15,6 +15,15 @@
 #   <tag>-nocgo-s      CGO_ENABLED=0, -ldflags='-s -w'
 #   <tag>-nocgo-pie    CGO_ENABLED=0, -buildmode=pie
 #   <tag>-nocgo-pie-s  CGO_ENABLED=0, -buildmode=pie -ldflags='-s -w'
+# and, with the installed toolchains (Go 1.26, 1.19) only, as other linkers
+# and libcs lay them out (cgo on, external linking):
+#   <tag>-lld, -lld-s                 LLVM lld (clang), dynamic
+#   <tag>-lld-pie, -lld-pie-s         lld, PIE (Go < 1.21 puts the table in
+#                                     .data.rel.ro.gopclntab, which lld merges
+#                                     into .data.rel.ro: no section of its own)
+#   <tag>-lld-spie, -lld-spie-s       lld, static-pie (glibc)
+#   <tag>-gold-pie, -gold-pie-s       GNU gold, PIE
+#   <tag>-musl, -musl-s               musl-gcc, static
 # and <tag>.version holds the toolchain's version ("go1.26.8").
 # Set CGOPROF_PCLNTAB_OFFLINE=1 to never ask the module proxy.
 set -eu
@@ -54,7 +63,7 @@ proxy_goroot()
 	fi
 }
 
-# build TAG GO VARIANT CGO BUILDFLAGS...
+# build TAG GO VARIANT CGO BUILDFLAGS...   ($cc: the C compiler, default cc)
 build()
 {
 	tag=$1 go=$2 variant=$3 cgo=$4
@@ -64,7 +73,7 @@ build()
 		return 0
 	fi
 	echo "pclntab-bins: $tag-$variant" >&2
-	(cd "$src" && CGO_ENABLED=$cgo "$go" build "$@" -o "$bin.tmp" .)
+	(cd "$src" && CC=${cc:-cc} CGO_ENABLED=$cgo "$go" build "$@" -o "$bin.tmp" .)
 	mv -f "$bin.tmp" "$bin"
 }
 
@@ -88,11 +97,37 @@ toolchain()
 	build "$tag" "$go" nocgo-pie-s 0 $vcs -buildmode=pie -ldflags='-s -w'
 }
 
+# layouts TAG GO: the same program as other linkers and libcs lay it out.
+layouts()
+{
+	tag=$1 go=$2 vcs=-buildvcs=false
+	ext='-linkmode=external -extldflags'
+	cc=clang
+	build "$tag" "$go" lld 1 $vcs -ldflags="$ext=-fuse-ld=lld"
+	build "$tag" "$go" lld-s 1 $vcs -ldflags="-s -w $ext=-fuse-ld=lld"
+	build "$tag" "$go" lld-pie 1 $vcs -buildmode=pie -ldflags="$ext=-fuse-ld=lld"
+	build "$tag" "$go" lld-pie-s 1 $vcs -buildmode=pie \
+		-ldflags="-s -w $ext=-fuse-ld=lld"
+	build "$tag" "$go" lld-spie 1 $vcs -buildmode=pie \
+		-ldflags="$ext '-fuse-ld=lld -static-pie'"
+	build "$tag" "$go" lld-spie-s 1 $vcs -buildmode=pie \
+		-ldflags="-s -w $ext '-fuse-ld=lld -static-pie'"
+	cc=gcc
+	build "$tag" "$go" gold-pie 1 $vcs -buildmode=pie -ldflags="$ext=-fuse-ld=gold"
+	build "$tag" "$go" gold-pie-s 1 $vcs -buildmode=pie \
+		-ldflags="-s -w $ext=-fuse-ld=gold"
+	cc=musl-gcc
+	build "$tag" "$go" musl 1 $vcs -ldflags="$ext=-static"
+	build "$tag" "$go" musl-s 1 $vcs -ldflags="-s -w $ext=-static"
+	cc=
+}
+
 status=0
 for pair in go126:/usr/local/go go119:/usr/lib/go-1.19; do
 	tag=${pair%%:*} root=${pair#*:}
 	if [ -x "$root/bin/go" ]; then
 		toolchain "$tag" "$root/bin/go"
+		layouts "$tag" "$root/bin/go"
 	else
 		echo "pclntab-bins: no $root/bin/go" >&2
 		status=1

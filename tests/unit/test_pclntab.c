@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "gonames.h"
+
 #include <cgoprof/pclntab.h>
 
 #include <errno.h>
@@ -50,18 +52,31 @@ static const struct toolchain toolchains[] = {
 };
 
 /* Each variant and its unstripped twin (same build without -s -w). */
+/* @layout: built by other linkers and libcs (lld, gold, musl), with the
+ * toolchains installed here only */
 static const struct variant {
 	const char *name;
 	const char *twin;
+	bool layout;
 } variants[] = {
-    {"default", "default"},
-    {"s", "default"},
-    {"pie", "pie"},
-    {"pie-s", "pie"},
-    {"nocgo", "nocgo"},
-    {"nocgo-s", "nocgo"},
-    {"nocgo-pie", "nocgo-pie"},
-    {"nocgo-pie-s", "nocgo-pie"},
+    {"default", "default", false},
+    {"s", "default", false},
+    {"pie", "pie", false},
+    {"pie-s", "pie", false},
+    {"nocgo", "nocgo", false},
+    {"nocgo-s", "nocgo", false},
+    {"nocgo-pie", "nocgo-pie", false},
+    {"nocgo-pie-s", "nocgo-pie", false},
+    {"lld", "lld", true},
+    {"lld-s", "lld", true},
+    {"lld-pie", "lld-pie", true},
+    {"lld-pie-s", "lld-pie", true},
+    {"lld-spie", "lld-spie", true},
+    {"lld-spie-s", "lld-spie", true},
+    {"gold-pie", "gold-pie", true},
+    {"gold-pie-s", "gold-pie", true},
+    {"musl", "musl", true},
+    {"musl-s", "musl", true},
 };
 
 #define NTOOLCHAINS (sizeof(toolchains) / sizeof(toolchains[0]))
@@ -128,6 +143,11 @@ static bool bin_exists(const char *tag, const char *variant)
 
 /* Toolchains whose binaries are present. Fails when a required one is
  * missing under CGOPROF_REQUIRE_PERF=1, skips when none is present. */
+static bool variant_applies(const struct toolchain *tc, const struct variant *v)
+{
+	return !v->layout || tc->required;
+}
+
 static size_t present_toolchains(const struct toolchain **out)
 {
 	size_t n = 0;
@@ -137,7 +157,8 @@ static size_t present_toolchains(const struct toolchain **out)
 
 		for (size_t v = 0; v < NVARIANTS; v++)
 			all = all &&
-			      bin_exists(toolchains[i].tag, variants[v].name);
+			      (!variant_applies(&toolchains[i], &variants[v]) ||
+			       bin_exists(toolchains[i].tag, variants[v].name));
 		if (all) {
 			out[n++] = &toolchains[i];
 			continue;
@@ -253,52 +274,6 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* @name without an ABI suffix, in @buf. */
-static const char *strip_abi(const char *name, char *buf, size_t size)
-{
-	static const char *const suffixes[] = {".abi0", ".abiinternal"};
-	size_t len = strlen(name);
-
-	snprintf(buf, size, "%s", name);
-	for (size_t i = 0; i < 2; i++) {
-		size_t slen = strlen(suffixes[i]);
-
-		if (len > slen && !strcmp(name + len - slen, suffixes[i]))
-			buf[len - slen] = 0;
-	}
-	return buf;
-}
-
-/* Go writes '.' in .symtab where pclntab has U+00B7 (middle dot) in a few
- * generated names ("type:.eq.runtime.untracedG·7"), and before 1.21 the
- * pclntab abbreviates brackets to "[...]" ("type..eq.[...]internal/cpu.option"
- * for "[5]", "Pointer[...]" for "Pointer[interface {}]"). */
-static bool same_name(const char *pcln, const char *sym)
-{
-	while (*pcln && *sym) {
-		if ((uint8_t)pcln[0] == 0xc2 && (uint8_t)pcln[1] == 0xb7 &&
-		    *sym == '.') {
-			pcln += 2;
-			sym++;
-			continue;
-		}
-		if (!strncmp(pcln, "[...]", 5) && *sym == '[') {
-			int depth = 0;
-
-			do {
-				depth += *sym == '[';
-				depth -= *sym == ']';
-				sym++;
-			} while (*sym && depth > 0);
-			pcln += 5;
-			continue;
-		}
-		if (*pcln++ != *sym++)
-			return false;
-	}
-	return *pcln == *sym;
-}
-
 /* Real binaries. */
 
 static void check_format_and_range(const struct toolchain *tc,
@@ -336,7 +311,8 @@ static void test_pclntab__format_matches_toolchain(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		for (size_t v = 0; v < NVARIANTS; v++)
-			check_format_and_range(tcs[i], &variants[v]);
+			if (variant_applies(tcs[i], &variants[v]))
+				check_format_and_range(tcs[i], &variants[v]);
 }
 
 /* Every FUNC symbol of the twin inside the Go text is a function entry of
@@ -407,7 +383,8 @@ static void test_pclntab__finds_every_function_symbol(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		for (size_t v = 0; v < NVARIANTS; v++)
-			check_every_symbol(tcs[i], &variants[v]);
+			if (variant_applies(tcs[i], &variants[v]))
+				check_every_symbol(tcs[i], &variants[v]);
 }
 
 struct fixture_func {
@@ -522,7 +499,8 @@ static void test_pclntab__frames_inlined_method_closure(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		for (size_t v = 0; v < NVARIANTS; v++)
-			check_fixture_frames(tcs[i], &variants[v]);
+			if (variant_applies(tcs[i], &variants[v]))
+				check_fixture_frames(tcs[i], &variants[v]);
 }
 
 static void check_sp_delta(const struct toolchain *tc, const struct variant *v)
@@ -575,7 +553,8 @@ static void test_pclntab__sp_delta_prologue(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		for (size_t v = 0; v < NVARIANTS; v++)
-			check_sp_delta(tcs[i], &variants[v]);
+			if (variant_applies(tcs[i], &variants[v]))
+				check_sp_delta(tcs[i], &variants[v]);
 }
 
 static void test_pclntab__outside_text_is_enoent(void **state)
@@ -634,6 +613,8 @@ static void test_pclntab__buildinfo_version(void **state)
 		for (size_t v = 0; v < NVARIANTS; v++) {
 			struct image img;
 
+			if (!variant_applies(tcs[i], &variants[v]))
+				continue;
 			image_load(&img, tcs[i]->tag, variants[v].name);
 			assert_int_equal(
 			    go_buildinfo__version(img.elf, got, sizeof(got)),
@@ -1222,9 +1203,22 @@ static void syn_build(struct syn *s)
 	wr64(s->pcln + 56, s->pctab);
 	wr64(s->pcln + 64, s->functab);
 
+	/* moduledata: pcHeader, the sub-table slices, ftab, minpc, maxpc */
 	wr64(s->module + 0, SYN_PCLN_VADDR);
 	wr64(s->module + 8, SYN_PCLN_VADDR + s->funcname);
+	wr64(s->module + 16, s->cutab - s->funcname);
 	wr64(s->module + 32, SYN_PCLN_VADDR + s->cutab);
+	wr64(s->module + 40, s->filetab - s->cutab);
+	wr64(s->module + 56, SYN_PCLN_VADDR + s->filetab);
+	wr64(s->module + 64, s->pctab - s->filetab);
+	wr64(s->module + 80, SYN_PCLN_VADDR + s->pctab);
+	wr64(s->module + 88, s->functab - s->pctab);
+	wr64(s->module + 104, SYN_PCLN_VADDR + s->functab);
+	wr64(s->module + 112, s->pcln_size - s->functab);
+	wr64(s->module + 128, SYN_PCLN_VADDR + s->functab);
+	wr64(s->module + 136, 3);
+	wr64(s->module + 160, SYN_TEXT);
+	wr64(s->module + 168, SYN_TEXT + 0x50);
 	wr64(s->module + 176, SYN_TEXT);
 	wr64(s->module + 320, SYN_PCLN_VADDR + s->inltree);
 
@@ -1449,6 +1443,42 @@ static void test_pclntab__synthetic_found_by_scan(void **state)
 	}
 }
 
+/* A table found by its magic alone is not believed: without a moduledata
+ * that refers to it, or with one whose cross-references disagree (a
+ * sub-table slice elsewhere, a maxpc that is not the last function's
+ * end), the scan finds nothing. */
+static void test_pclntab__scan_needs_moduledata(void **state)
+{
+	const struct syn_opts scan = {".rodata", true, true};
+	const struct syn_opts scan_no_module = {".rodata", false, true};
+	static const size_t patch[] = {56, 64, 80, 104, 128, 136, 168};
+	struct syn s;
+	struct image img;
+	struct pclntab *tab;
+
+	(void)state;
+	syn_build(&s);
+	errno = 0;
+	assert_null(syn_open(&s, &scan_no_module, &img));
+	assert_int_equal(errno, ENODATA);
+	image_release(&img);
+	for (size_t i = 0; i < sizeof(patch) / sizeof(patch[0]); i++) {
+		struct syn bad = s;
+
+		wr64(bad.module + patch[i], rd64(bad.module + patch[i]) + 0x100);
+		tab = syn_open(&bad, &scan, &img);
+		if (tab)
+			fail_msg("moduledata +%zu patched: table still found",
+				 patch[i]);
+		image_release(&img);
+	}
+	/* the same moduledata, untouched, vouches for the table */
+	tab = syn_open(&s, &scan, &img);
+	check_syn_table(tab);
+	pclntab__free(tab);
+	image_release(&img);
+}
+
 /* Header textStart wins when set; without it and without moduledata there
  * is no way to place the functions. */
 static void test_pclntab__synthetic_text_start(void **state)
@@ -1585,6 +1615,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pclntab__synthetic_table),
 	    cmocka_unit_test(test_pclntab__synthetic_found_by_scan),
+	    cmocka_unit_test(test_pclntab__scan_needs_moduledata),
 	    cmocka_unit_test(test_pclntab__synthetic_text_start),
 	    cmocka_unit_test(test_pclntab__synthetic_hostile),
 	    cmocka_unit_test(test_pclntab__not_go),
