@@ -57,7 +57,7 @@ static void exercise_cfi(Dwarf_CFI *cfi, uint64_t vaddr)
 static void exercise_addr(struct elf_obj *o, uint64_t vaddr)
 {
 	struct sym_frame frames[16];
-	uint64_t off, back;
+	uint64_t off, delta;
 	int n;
 
 	exercise_cfi(elf_obj__cfi(o, vaddr, true), vaddr);
@@ -71,8 +71,12 @@ static void exercise_addr(struct elf_obj *o, uint64_t vaddr)
 	}
 	elf_obj__is_go_pc(o, vaddr);
 	elf_obj__in_plt(o, vaddr);
-	if (!elf_obj__vaddr_to_offset(o, vaddr, &off))
-		elf_obj__offset_to_vaddr(o, off, &back);
+	/* a mapping of the page holding vaddr, executable or not */
+	if (!elf_obj__vaddr_to_offset(o, vaddr, &off)) {
+		elf_obj__map_bias(o, 0x2000, off & ~0xfffull, PROT_READ | PROT_EXEC,
+				  &delta);
+		elf_obj__map_bias(o, 0x1000, off & ~0xfffull, PROT_READ, &delta);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
