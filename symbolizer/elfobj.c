@@ -63,6 +63,7 @@ static void elf_obj__free(struct elf_obj *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	free(o->image);
+	free(o->cus);
 	free(o->loads);
 	free(o->path);
 	free(o);
@@ -595,6 +596,89 @@ static int symbolize_go(struct elf_obj *o, uint64_t pc, struct sym_frame *fr,
 	return n;
 }
 
+/* An address range of a compilation unit (dwfl addresses). */
+struct obj_cu {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr bias;	/* dwfl address - CU address */
+	Dwarf_Die die;
+};
+
+static int obj_cu_cmp(const void *a, const void *b)
+{
+	const struct obj_cu *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every CU's ranges, sorted: read once per object, when a lookup through
+ * .debug_aranges fails. Go's linker writes .debug_aranges only for the
+ * objects that had one, and clang writes none: its CUs (cgo code compiled
+ * with CC=clang) are found only by their own ranges. */
+static void obj_cus_load(struct elf_obj *o)
+{
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias;
+	size_t cap = 0;
+
+	o->cus_tried = true;
+	while ((cu = dwfl_module_nextcu(o->mod, cu, &bias))) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (o->ncus == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct obj_cu *n =
+				    realloc(o->cus, ncap * sizeof(*n));
+
+				if (!n)
+					return;
+				o->cus = n;
+				cap = ncap;
+			}
+			o->cus[o->ncus++] = (struct obj_cu){
+			    .lo = lo + bias, .hi = hi + bias, .bias = bias,
+			    .die = *cu};
+		}
+	}
+	qsort(o->cus, o->ncus, sizeof(*o->cus), obj_cu_cmp);
+}
+
+/* The CU whose ranges hold dwfl address @addr, and its bias. */
+static Dwarf_Die *obj_addrdie(struct elf_obj *o, Dwarf_Addr addr,
+			      Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(o->mod, addr, bias);
+	size_t lo = 0, hi;
+
+	if (cu)
+		return cu;
+	if (!o->cus_tried)
+		obj_cus_load(o);
+	/* last range starting at or below addr, then a few before it
+	 * (ranges of different CUs may nest) */
+	hi = o->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->cus[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i > 0 && lo - i < 8; i--) {
+		struct obj_cu *c = &o->cus[i - 1];
+
+		if (addr >= c->lo && addr < c->hi) {
+			*bias = c->bias;
+			return &c->die;
+		}
+	}
+	return NULL;
+}
+
 /* The ELF symbol covering @addr (a dwfl address), without version suffix. */
 static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
 {
@@ -680,10 +764,17 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 	addr = pc + o->mod_bias;
 	sym = elf_symbol(o, addr);
 
-	cu = dwfl_module_addrdie(o->mod, addr, &cu_bias);
+	cu = obj_addrdie(o, addr, &cu_bias);
 	line = dwfl_module_getsrc(o->mod, addr);
-	if (line)
+	if (line) {
 		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	} else if (cu) {
+		/* a CU found by its ranges: its line table directly */
+		Dwarf_Line *dl = dwarf_getsrc_die(cu, addr - cu_bias);
+
+		if (dl && (file = dwarf_linesrc(dl, NULL, NULL)))
+			dwarf_lineno(dl, &lineno);
+	}
 	nscopes = cu ? dwarf_getscopes(cu, addr - cu_bias, &scopes) : 0;
 	/* the innermost function-like scope at the address */
 	{

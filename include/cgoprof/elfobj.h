@@ -40,6 +40,10 @@ struct elf_obj {
 	struct Dwfl_Module *mod;
 	uint64_t mod_bias;	/* dwfl address = vaddr + mod_bias */
 	Dwarf_CFI *eh_cfi, *dbg_cfi;
+	bool cus_tried;
+	struct obj_cu *cus;	/* CU ranges by address, when .debug_aranges
+				 * misses some (clang objects in a Go link) */
+	size_t ncus;
 	struct pclntab *go;	/* NULL: not Go */
 	uint64_t go_lo, go_hi;	/* Go text, link-time vaddrs */
 	char go_version[32];

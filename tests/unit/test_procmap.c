@@ -116,12 +116,39 @@ static bool alias_named(Elf *elf, Elf_Data *data, const GElf_Shdr *sh,
 	return false;
 }
 
+/* tests/fixtures/pclntab/cgo.go's static C function tiny is inlined into
+ * its cgo wrapper, whatever the compiler (gcc or clang): some pc of the
+ * wrapper is [tiny (inlined, cgo.go), wrapper]. clang writes no
+ * .debug_aranges, and Go's linker keeps only the ones it was given, so
+ * clang-built CUs are found by their ranges or not at all. */
+static void check_inlined_tiny(const char *bin, struct elf_obj *o,
+			       const GElf_Sym *s, const char *sym)
+{
+	bool seen = false;
+
+	for (uint64_t pc = s->st_value; pc < s->st_value + s->st_size; pc++) {
+		struct sym_frame f[8];
+		int n = elf_obj__symbolize(o, pc, true, f, 8);
+
+		if (n == 2 && !strcmp(f[0].name, "tiny") && f[0].inlined &&
+		    f[0].file && strstr(f[0].file, "cgo.go") &&
+		    !strcmp(f[1].name, sym) && !f[1].inlined)
+			seen = true;
+		for (int k = 0; k < n; k++) {
+			free(f[k].name);
+			free(f[k].file);
+		}
+	}
+	if (!seen)
+		fail_msg("%s: no pc of %s is in tiny, inlined", bin, sym);
+}
+
 static void check_binary(const char *name)
 {
 	char path[4096];
 	struct elf_cache *cache = elf_cache__new();
 	struct procmap *pm = procmap__new(cache);
-	size_t checked = 0, go = 0, c = 0;
+	size_t checked = 0, go = 0, c = 0, wrappers = 0;
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
 	uint64_t base;
@@ -193,6 +220,10 @@ static void check_binary(const char *name)
 				go++;
 			else
 				c++;
+			if (strstr(sym, "_Cfunc_tiny") && !strstr(sym, ".")) {
+				check_inlined_tiny(name, m->obj, &s, sym);
+				wrappers++;
+			}
 			for (int k = 0; k < n; k++) {
 				free(f[k].name);
 				free(f[k].file);
@@ -206,6 +237,7 @@ static void check_binary(const char *name)
 	assert_true(go > 100);
 	/* cgo binaries have C functions; the nocgo ones have none */
 	assert_true(c > 0 || strstr(name, "nocgo"));
+	assert_int_equal(wrappers, strstr(name, "nocgo") ? 0 : 1);
 	stop_child(pid);
 	elf_end(elf);
 	close(fd);
