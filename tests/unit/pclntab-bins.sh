@@ -22,6 +22,9 @@
 #                                     .data.rel.ro.gopclntab, which lld merges
 #                                     into .data.rel.ro: no section of its own)
 #   <tag>-lld-spie, -lld-spie-s       lld, static-pie (glibc)
+#   <tag>-lld-based                   lld, PIE at a fixed image base (as
+#                                     prelink leaves one), segments 2 MiB
+#                                     apart (gaps in file and memory)
 #   <tag>-gold-pie, -gold-pie-s       GNU gold, PIE
 #   <tag>-musl, -musl-s               musl-gcc, static
 # and <tag>.version holds the toolchain's version ("go1.26.8").
@@ -112,6 +115,8 @@ layouts()
 		-ldflags="$ext '-fuse-ld=lld -static-pie'"
 	build "$tag" "$go" lld-spie-s 1 $vcs -buildmode=pie \
 		-ldflags="-s -w $ext '-fuse-ld=lld -static-pie'"
+	build "$tag" "$go" lld-based 1 $vcs -buildmode=pie \
+		-ldflags="$ext '-fuse-ld=lld -Wl,--image-base=0x40000000 -Wl,-z,max-page-size=0x200000 -Wl,-z,separate-code'"
 	cc=gcc
 	build "$tag" "$go" gold-pie 1 $vcs -buildmode=pie -ldflags="$ext=-fuse-ld=gold"
 	build "$tag" "$go" gold-pie-s 1 $vcs -buildmode=pie \

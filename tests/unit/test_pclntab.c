@@ -73,6 +73,7 @@ static const struct variant {
     {"lld-pie-s", "lld-pie", true},
     {"lld-spie", "lld-spie", true},
     {"lld-spie-s", "lld-spie", true},
+    {"lld-based", "lld-based", true},
     {"gold-pie", "gold-pie", true},
     {"gold-pie-s", "gold-pie", true},
     {"musl", "musl", true},

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Address translation on the mappings the kernel really made: each binary
  * of tests/unit/pclntab-bins.sh (GNU ld, gold, lld; glibc and static musl;
- * dynamic, PIE, static-pie) is started under ptrace and stopped at its
+ * dynamic, PIE, static-pie, and a PIE at a fixed base with 2 MiB gaps
+ * between its segments, as prelink would leave it) is started under ptrace and stopped at its
  * first instruction, its /proc/PID/maps is read into a procmap, and every
  * function symbol of its .symtab is looked up at its run-time address: the
  * mapping found must translate it back to the symbol's link-time address,
@@ -32,10 +33,11 @@
 
 /* tag-variant names of tests/unit/pclntab-bins.sh: the unstripped ones */
 static const char *const bins[] = {
-    "go126-default", "go126-pie",     "go126-nocgo",	"go126-nocgo-pie",
-    "go126-lld",     "go126-lld-pie", "go126-lld-spie", "go126-gold-pie",
-    "go126-musl",    "go119-default", "go119-pie",	"go119-lld",
-    "go119-lld-pie", "go119-lld-spie", "go119-gold-pie", "go119-musl",
+    "go126-default",  "go126-pie",	"go126-nocgo",	  "go126-nocgo-pie",
+    "go126-lld",      "go126-lld-pie",	"go126-lld-spie", "go126-lld-based",
+    "go126-gold-pie", "go126-musl",	"go119-default",  "go119-pie",
+    "go119-lld",      "go119-lld-pie",	"go119-lld-spie", "go119-lld-based",
+    "go119-gold-pie", "go119-musl",
 };
 
 static const char *bins_dir(void)
