@@ -74,8 +74,9 @@ static void exercise_addr(struct elf_obj *o, uint64_t vaddr)
 	/* a mapping of the page holding vaddr, executable or not */
 	if (!elf_obj__vaddr_to_offset(o, vaddr, &off)) {
 		elf_obj__map_bias(o, 0x2000, off & ~0xfffull, PROT_READ | PROT_EXEC,
-				  &delta);
-		elf_obj__map_bias(o, 0x1000, off & ~0xfffull, PROT_READ, &delta);
+				  &delta, NULL);
+		elf_obj__map_bias(o, 0x1000, off & ~0xfffull, PROT_READ, &delta,
+				  NULL);
 	}
 }
 

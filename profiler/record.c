@@ -33,6 +33,14 @@
 struct cpu_ring {
 	int fd;		/* the event whose ring this is */
 	struct ring ring;
+	/* the last records read from the ring were snapshot records of
+	 * thread snap_tid (queued as snap_seq[]): the next one of that
+	 * thread belongs to the same sample, and the sample that follows
+	 * them is theirs */
+	bool snap_chain;
+	uint32_t snap_tid;
+	unsigned snap_n;
+	uint64_t snap_seq[CGOPROF_SNAPSHOT_REGIONS];
 };
 
 /* A record copied out of a ring, waiting for its turn: records of
@@ -43,6 +51,8 @@ struct pending {
 	uint64_t time;
 	uint64_t seq;
 	size_t off;
+	bool cont;	/* a snapshot record after another of its sample */
+	bool mine;	/* a sample right after its snapshot records */
 };
 
 /* Records are used once they are older than this at the time the rings
@@ -52,12 +62,6 @@ struct pending {
 #define CGOPROF_ORDER_HORIZON_NS 20000ULL
 
 #define CGO_ENTRIES 4
-
-/* How much later than its sample's a goroutine snapshot's time may be
- * (both are taken in the same overflow handler). Samples of one thread
- * are further apart than this (1 ms at 999 Hz); a record time can only
- * be compared within the same thread. */
-#define CGOPROF_GOSNAP_LEAD_NS 200000ULL
 
 struct probe_id {
 	uint64_t id;
@@ -77,8 +81,8 @@ struct cgo_thread {
 	struct go_snapshot snap;	/* regions point into snap_rec[] */
 	bool snap_fresh;
 	unsigned snap_nrec;		/* records in snap (deep: several) */
-	struct gosnap_record *snap_rec[CGOPROF_GOSNAP_DEEP_RECORDS];
-	size_t snap_cap[CGOPROF_GOSNAP_DEEP_RECORDS];	/* bytes of each */
+	struct gosnap_record *snap_rec[CGOPROF_SNAPSHOT_REGIONS];
+	size_t snap_cap[CGOPROF_SNAPSHOT_REGIONS];	/* bytes of each */
 };
 
 struct ms_binary {
@@ -90,6 +94,9 @@ struct record {
 	struct perf_event_attr attr;
 	int ncpus;
 	struct cpu_ring *rings;
+	struct cpu_ring *reading;	/* the ring queue_record reads */
+	bool snap_cont;			/* the record on_record uses (cont) */
+	bool snap_mine;			/* ... (its sample: mine) */
 	int *fds;		/* every event fd */
 	size_t nfds, cap_fds;
 	pid_t child;
@@ -236,7 +243,7 @@ void record__free(struct record *r)
 	free(r->ms_bins);
 	free(r->sites);
 	for (size_t i = 0; i < r->cap_cgo; i++)
-		for (int k = 0; k < CGOPROF_GOSNAP_DEEP_RECORDS; k++)
+		for (int k = 0; k < CGOPROF_SNAPSHOT_REGIONS; k++)
 			free(r->cgo[i].snap_rec[k]);
 	free(r->cgo);
 	gosnap__close(r->gosnap);
@@ -855,7 +862,14 @@ static const struct go_morestack *morestack_lookup(void *ctx, uint32_t tid,
 	return &t->ms;
 }
 
-static void on_snapshot(struct record *r, const struct perf_event_header *h)
+/* A record of the snapshot program (gosnap.c). The records of one sample
+ * are written one after the other into the sample's ring, before the
+ * sample: @cont says this one follows another of the same thread there
+ * (queue_record), and so belongs to the same sample: its region is added.
+ * Each record's bytes are followed by the bitmap of the pages it could
+ * not copy. */
+static void on_snapshot(struct record *r, const struct perf_event_header *h,
+			bool cont)
 {
 	size_t head = offsetof(struct gosnap_record, bytes);
 	const struct gosnap_record *rec;
@@ -863,7 +877,8 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	struct go_snapshot *g;
 	struct perf_sample s;
 	struct cgo_thread *t;
-	unsigned k;
+	uint64_t absent;
+	unsigned k, need;
 
 	if (perf_sample__parse(h, r->snap_attr.sample_type, 0, &s) ||
 	    s.raw_size < head) {
@@ -873,49 +888,51 @@ static void on_snapshot(struct record *r, const struct perf_event_header *h)
 	t = target_thread(r, &s);
 	if (!t)
 		return;
-	/* a deep goroutine's stack comes in several records of one sample,
-	 * each where the last ends: they add up to one snapshot */
 	memcpy(&hd, s.raw, head);
-	g = &t->snap;
-	k = 0;
-	if (hd.kind == GOSNAP_DEEP && t->snap_fresh && t->snap_nrec &&
-	    t->snap_nrec < CGOPROF_GOSNAP_DEEP_RECORDS && g->n < 4 &&
-	    g->ip == s.ip && s.time - g->time <= CGOPROF_GOSNAP_LEAD_NS &&
-	    hd.sp == g->r[g->n - 1].addr + g->r[g->n - 1].len)
-		k = t->snap_nrec;
-	/* as large as the largest record of the thread, not the 60 KiB a
-	 * record may take: most threads' are a few hundred bytes */
-	if (t->snap_cap[k] < s.raw_size) {
-		size_t cap = s.raw_size < sizeof(*rec) ? s.raw_size : sizeof(*rec);
-		void *p = realloc(t->snap_rec[k], cap);
-
-		if (!p)
-			return;
-		t->snap_rec[k] = p;
-		t->snap_cap[k] = cap;
-	}
-	rec = t->snap_rec[k];
-	memcpy(t->snap_rec[k], s.raw,
-	       t->snap_cap[k] < s.raw_size ? t->snap_cap[k] : s.raw_size);
-	if (rec->magic != CGOPROF_GOSNAP_MAGIC || rec->len > CGOPROF_GOSNAP_BYTES ||
-	    rec->len > s.raw_size - head || rec->kind > GOSNAP_DEEP) {
+	if (hd.magic != CGOPROF_GOSNAP_MAGIC || hd.len > CGOPROF_GOSNAP_BYTES ||
+	    hd.len + 8 > s.raw_size - head || hd.kind > GOSNAP_DEEP) {
 		r->stats.bad_records++;
 		t->snap_fresh = false;
 		return;
 	}
+	g = &t->snap;
+	need = hd.kind == GOSNAP_RUNTIME ? 4 : 1;
+	k = 0;
+	if (cont && t->snap_fresh && t->snap_nrec &&
+	    t->snap_nrec < CGOPROF_SNAPSHOT_REGIONS &&
+	    g->n + need <= CGOPROF_SNAPSHOT_REGIONS && g->ip == s.ip)
+		k = t->snap_nrec;
+	else if (cont)
+		return;	/* the rest of a snapshot not kept */
+	/* as large as the largest record of the thread, not the 60 KiB a
+	 * record may take: most threads' are a few hundred bytes */
+	if (t->snap_cap[k] < head + hd.len) {
+		void *p = realloc(t->snap_rec[k], head + hd.len);
+
+		if (!p)
+			return;
+		t->snap_rec[k] = p;
+		t->snap_cap[k] = head + hd.len;
+	}
+	rec = t->snap_rec[k];
+	memcpy(t->snap_rec[k], s.raw, head + hd.len);
+	memcpy(&absent, (const uint8_t *)s.raw + head + hd.len, 8);
 	if (!k) {
 		*g = (struct go_snapshot){ .time = s.time, .ip = s.ip };
 		t->snap_nrec = 0;
 	}
 	t->snap_nrec++;
-	g->r[g->n++] = (struct go_snapshot_region){ rec->sp, rec->len, rec->bytes };
-	if (rec->kind == GOSNAP_RUNTIME) {
+	/* the bitmap's top bit: the bytes are frame records */
+	g->r[g->n++] = (struct go_snapshot_region){
+		rec->sp, rec->len, rec->bytes, absent & ~(1ULL << 63),
+		absent >> 63 };
+	if (rec->kind == GOSNAP_RUNTIME && !k) {
 		g->r[g->n++] = (struct go_snapshot_region){
-			rec->g0, sizeof(rec->g0_head), rec->g0_head };
+			rec->g0, sizeof(rec->g0_head), rec->g0_head, 0, false };
 		g->r[g->n++] = (struct go_snapshot_region){
-			rec->m, sizeof(rec->m_head), rec->m_head };
+			rec->m, sizeof(rec->m_head), rec->m_head, 0, false };
 		g->r[g->n++] = (struct go_snapshot_region){
-			rec->g, sizeof(rec->g_head), rec->g_head };
+			rec->g, sizeof(rec->g_head), rec->g_head, 0, false };
 	}
 	if (k)
 		return;	/* the snapshot was counted with its first record */
@@ -1327,6 +1344,12 @@ static void compare_unwinders(struct record *r, struct proc *p,
 		return;
 	na = c_prefix(&r->unwound, &fa);
 	nb = c_prefix(&r->oracle, &fb);
+	/* a pc nobody maps ends libunwind's chain: it went off the stack */
+	for (uint32_t i = 0; i < nb; i++)
+		if (!r->oracle.frames[fb + i].map) {
+			nb = i;
+			break;
+		}
 	if (!na || !nb)
 		return;
 	/* where libunwind gave up early (no .eh_frame_hdr entry), compare
@@ -1335,8 +1358,16 @@ static void compare_unwinders(struct record *r, struct proc *p,
 	differ = nb > na;
 	for (uint32_t i = 0; i < n && !differ; i++)
 		differ = r->unwound.frames[fa + i].pc != r->oracle.frames[fb + i].pc;
-	if (!differ && nb < na && r->oracle.status == STACK_COMPLETE)
-		differ = true;
+	/* libunwind ending the stack sooner says it found its root, unless
+	 * no CFI describes its last frame (clone3's syscall, which the
+	 * native unwinder steps by the call at sp): then it only stopped */
+	if (!differ && nb < na && r->oracle.status == STACK_COMPLETE) {
+		const struct unwind_frame *l = &r->oracle.frames[fb + nb - 1];
+		uint64_t pc = l->pc - (l->flags & UNWIND_FRAME_LEAF ? 0 : 1);
+
+		differ = !l->map->obj ||
+			 elf_obj__cfi_covers(l->map->obj, pc - l->map->bias);
+	}
 	r->stats.compared++;
 	if (differ) {
 		r->stats.disagreed++;
@@ -1350,9 +1381,31 @@ static void compare_unwinders(struct record *r, struct proc *p,
 	}
 }
 
+/* Tells the snapshot program where Go process @p keeps its g, when not
+ * at fsbase - 8 (static glibc's TLS comes first there): once per
+ * executable. */
+static void publish_g_tls(struct record *r, struct proc *p)
+{
+	int32_t off = -8;
+
+	for (size_t i = 0; i < p->nmaps; i++) {
+		struct map *m = &p->maps[i];
+
+		if (m->obj && m->obj->go && p->exe && !strcmp(m->path, p->exe)) {
+			if (elf_obj__go_g_tls(m->obj, &off))
+				off = -8;
+			break;
+		}
+	}
+	if (off != -8 && gosnap__set_g_tls(r->gosnap, p->pid, off))
+		pr_debug("pid %u: g's TLS slot not set", p->pid);
+	p->snap_g_tls = off;
+}
+
 static void on_sample(struct record *r, const struct perf_event_header *h)
 {
 	struct perf_sample s;
+	const char *root;
 	struct proc *p;
 	int err;
 
@@ -1376,6 +1429,8 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		if (t)
 			memcpy(t->comm, p->comm, sizeof(t->comm));
 	}
+	if (r->gosnap && p && p->is_go && !p->snap_g_tls)
+		publish_g_tls(r, p);
 	r->o.unwind.cgo_entry = r->probe ? cgo_entry_lookup : NULL;
 	r->o.unwind.cgo_callback = r->probe ? cgo_callback_lookup : NULL;
 	r->o.unwind.go_morestack = r->stats.morestack_probes ? morestack_lookup
@@ -1388,16 +1443,13 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	r->o.unwind.cgo_ctx = r;
 	r->o.unwind.go_snapshot = NULL;
 	if (r->stats.gosnap_on) {
-		/* The program runs in the sample's overflow handler, and its
-		 * record's time is taken microseconds after the sample's; it
-		 * was queued ahead by CGOPROF_GOSNAP_LEAD_NS (queue_record).
-		 * It is this sample's when its ip is the sample's and its
-		 * time follows within that lead. Used once. */
+		/* The program runs in the sample's overflow handler and
+		 * writes its records into the sample's ring right before the
+		 * sample (queue_record saw them there: snap_mine), and they
+		 * are used before it. Used once. */
 		struct cgo_thread *t = cgo_thread(r, s.tid, false);
 
-		if (t && t->snap_fresh && t->snap.ip == s.ip &&
-		    t->snap.time >= s.time &&
-		    t->snap.time - s.time <= CGOPROF_GOSNAP_LEAD_NS)
+		if (t && t->snap_fresh && r->snap_mine && t->snap.ip == s.ip)
 			r->o.unwind.go_snapshot = &t->snap;
 		if (t)
 			t->snap_fresh = false;
@@ -1409,11 +1461,14 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	}
 	if (r->o.unwind.backend == UNWINDER_COMPARE)
 		compare_unwinders(r, p, &s);
+	/* the caller's root (a cold-start phase) stands for the stack's
+	 * root; else the unwinder's pseudo frame for the user part */
+	root = r->o.sample_root ? r->o.sample_root(r->o.hook_ctx, &s,
+						   &r->unwound)
+				: NULL;
 	if (stack_table__add(&r->stacks, s.pid, s.tid, &r->unwound,
 			     s.period ? s.period : 1,
-			     r->o.sample_root ? r->o.sample_root(r->o.hook_ctx, &s,
-								 &r->unwound)
-					      : NULL))
+			     root ? root : r->unwound.root))
 		r->stats.unwind_failed++;
 }
 
@@ -1434,7 +1489,7 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			on_morestack_probe(r, h);
 			break;
 		case 3:
-			on_snapshot(r, h);
+			on_snapshot(r, h, r->snap_cont);
 			break;
 		default:
 			on_sample(r, h);
@@ -1494,6 +1549,8 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			}
 		} else {
 			procmap__exit(r->pm, f->pid, f->tid);
+			if (r->gosnap && f->pid == f->tid)
+				gosnap__set_g_tls(r->gosnap, f->pid, -8);
 			if (r->probe)
 				probe_close(r, f->tid);
 		}
@@ -1539,10 +1596,30 @@ static uint64_t record_time(const struct perf_event_header *h)
 	return t;
 }
 
+/* Queues the snapshot records of @cr's chain, which wait, at @time
+ * (their sample's): they are used before it. */
+static void snap_before(struct record *r, const struct cpu_ring *cr,
+			uint64_t time)
+{
+	unsigned left = cr->snap_n;
+
+	for (size_t i = r->npending; i-- > 0 && left;) {
+		for (unsigned k = 0; k < cr->snap_n; k++) {
+			if (r->pending[i].seq != cr->snap_seq[k])
+				continue;
+			if (r->pending[i].time > time)
+				r->pending[i].time = time;
+			left--;
+			break;
+		}
+	}
+}
+
 static int queue_record(const struct perf_event_header *h, void *ctx)
 {
 	struct record *r = ctx;
 	size_t need = r->pending_len + ((h->size + 7u) & ~7u);
+	bool cont = false, mine = false;
 	uint64_t t;
 
 	if (need > r->pending_cap) {
@@ -1572,13 +1649,49 @@ static int queue_record(const struct perf_event_header *h, void *ctx)
 	}
 	memcpy(r->pending_bytes + r->pending_len, h, h->size);
 	t = record_time(h);
-	/* a snapshot is used by the sample it follows: put it before */
-	if (r->gosnap && h->type == PERF_RECORD_SAMPLE && probe_kind(r, h) == 3)
-		t = t > CGOPROF_GOSNAP_LEAD_NS ? t - CGOPROF_GOSNAP_LEAD_NS : 0;
+	if (r->gosnap && h->type == PERF_RECORD_SAMPLE && probe_kind(r, h) == 3) {
+		struct cpu_ring *cr = r->reading;
+		uint32_t tid = 0;
+
+		/* The program runs in the sample's overflow handler and
+		 * writes its records into the sample's ring, one after the
+		 * other, right before the sample: they wait for the record
+		 * that follows them there, and go just before it. Their own
+		 * times are later than the sample's, by as much as the copy
+		 * took, and may pass the next sample's at high rates. */
+		if (h->size >= sizeof(*h) + 24)
+			memcpy(&tid, (const uint8_t *)h + sizeof(*h) + 20, 4);
+		cont = cr && cr->snap_chain && cr->snap_tid == tid;
+		if (cr && !cont) {
+			if (cr->snap_chain)
+				snap_before(r, cr, t);	/* not followed */
+			cr->snap_chain = true;
+			cr->snap_tid = tid;
+			cr->snap_n = 0;
+		}
+		if (cr && cr->snap_n < CGOPROF_SNAPSHOT_REGIONS) {
+			cr->snap_seq[cr->snap_n++] = r->seq;
+			t = UINT64_MAX;
+		}
+	} else if (r->reading && r->reading->snap_chain) {
+		struct cpu_ring *cr = r->reading;
+		uint32_t tid = 0;
+
+		/* their sample (else they are used, unread, here) */
+		if (h->type == PERF_RECORD_SAMPLE && probe_kind(r, h) < 0 &&
+		    h->size >= sizeof(*h) + 24) {
+			memcpy(&tid, (const uint8_t *)h + sizeof(*h) + 20, 4);
+			mine = tid == cr->snap_tid;
+		}
+		snap_before(r, cr, t);
+		cr->snap_chain = false;
+	}
 	r->pending[r->npending++] = (struct pending){
 		.time = t,
 		.seq = r->seq++,
 		.off = r->pending_len,
+		.cont = cont,
+		.mine = mine,
 	};
 	r->pending_len = need;
 	return 0;
@@ -1604,7 +1717,9 @@ static void drain(struct record *r, uint64_t horizon)
 
 		if (r->rings[i].fd < 0)
 			continue;
+		r->reading = &r->rings[i];
 		err = ring__consume(&r->rings[i].ring, queue_record, r);
+		r->reading = NULL;
 		if (err == -EINVAL)
 			r->stats.bad_records++;
 		else if (err == -ENOMEM)
@@ -1615,8 +1730,12 @@ static void drain(struct record *r, uint64_t horizon)
 	qsort(r->pending, r->npending, sizeof(*r->pending), pending_cmp);
 	while (used < r->npending &&
 	       (!horizon || r->pending[used].time < horizon)) {
+		r->snap_cont = r->pending[used].cont;
+		r->snap_mine = r->pending[used].mine;
 		on_record((const void *)(r->pending_bytes + r->pending[used].off),
 			  r);
+		r->snap_cont = false;
+		r->snap_mine = false;
 		used++;
 	}
 	if (used == r->npending) {
@@ -1709,10 +1828,7 @@ int record__loop(struct record *r)
 
 		poll(pfd, (nfds_t)n, 50);
 		now = now_ns(CLOCK_MONOTONIC);
-		/* a sample's snapshot record is written after it, by as much
-		 * as the program takes: wait for it */
-		drain(r, now - (r->gosnap ? CGOPROF_GOSNAP_LEAD_NS
-					  : CGOPROF_ORDER_HORIZON_NS));
+		drain(r, now - CGOPROF_ORDER_HORIZON_NS);
 		if (r->o.progress && now - last_progress > 250000000ULL) {
 			progress(r, now);
 			last_progress = now;

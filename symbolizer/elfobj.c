@@ -357,7 +357,7 @@ fail:
 }
 
 int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
-		      uint32_t prot, uint64_t *delta)
+		      uint32_t prot, uint64_t *delta, uint64_t *seg_end)
 {
 	const GElf_Phdr *best = NULL;
 	uint64_t best_overlap = 0;
@@ -396,6 +396,8 @@ int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
 	/* file offset f is at start + f - pgoff, and at link-time
 	 * p_vaddr + f - p_offset */
 	*delta = best->p_offset - best->p_vaddr - pgoff;
+	if (seg_end)
+		*seg_end = best->p_vaddr + best->p_memsz;
 	return 0;
 }
 
@@ -423,6 +425,82 @@ int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
 			       : -EIO;
 	}
 	return -ENOENT;
+}
+
+/* How many of the first loads of g must agree. */
+#define GO_TLS_VOTES 4
+
+/* The fs-relative offset of g that the instruction(s) at @p (in the file
+ * image, @lo its first byte) load g with, into *@d: MOVQ FS:d32, R14 (64
+ * 4c 8b 34 25 d32), or in PIE builds MOVQ $d32, R14 (49 c7 c6 d32) then
+ * MOVQ FS:(R14), R14 (64 4d 8b 36), as the linker relaxes the load of
+ * the offset from the GOT. */
+static bool g_load_at(const uint8_t *p, const uint8_t *lo, const uint8_t *end,
+		      int32_t *d)
+{
+	static const uint8_t abs[5] = { 0x64, 0x4c, 0x8b, 0x34, 0x25 };
+	static const uint8_t imm[3] = { 0x49, 0xc7, 0xc6 };
+	static const uint8_t ind[4] = { 0x64, 0x4d, 0x8b, 0x36 };
+
+	if (end - p >= 9 && !memcmp(p, abs, sizeof(abs))) {
+		memcpy(d, p + 5, 4);
+		return true;
+	}
+	if (p - lo >= 7 && end - p >= 4 && !memcmp(p, ind, sizeof(ind)) &&
+	    !memcmp(p - 7, imm, sizeof(imm))) {
+		memcpy(d, p - 4, 4);
+		return true;
+	}
+	return false;
+}
+
+int elf_obj__go_g_tls(struct elf_obj *o, int32_t *off)
+{
+	if (!o->go_tls_tried) {
+		const uint8_t *p, *start, *end;
+		uint64_t lo, hi;
+		unsigned votes = 0;
+		int32_t first = 0, d;
+
+		o->go_tls_tried = true;
+		if (!o->go || !o->raw)
+			goto out;
+		pclntab__text_range(o->go, &lo, &hi);
+		for (size_t i = 0; i < o->nloads; i++) {
+			const GElf_Phdr *ph = &o->loads[i];
+
+			if (lo < ph->p_vaddr || lo - ph->p_vaddr >= ph->p_filesz)
+				continue;
+			if (hi > ph->p_vaddr + ph->p_filesz)
+				hi = ph->p_vaddr + ph->p_filesz;
+			if (ph->p_offset > o->raw_size ||
+			    hi - ph->p_vaddr > o->raw_size - ph->p_offset)
+				goto out;
+			start = o->raw + ph->p_offset + (lo - ph->p_vaddr);
+			end = o->raw + ph->p_offset + (hi - ph->p_vaddr);
+			for (p = start; votes < GO_TLS_VOTES && p < end &&
+			     (p = memchr(p, 0x64, (size_t)(end - p)));
+			     p++) {
+				if (!g_load_at(p, start, end, &d))
+					continue;
+				/* the initial-exec slot: below fs, aligned */
+				if (d >= 0 || d < -65536 || (d & 7) ||
+				    (votes && d != first))
+					goto out;
+				first = d;
+				votes++;
+			}
+			break;
+		}
+		if (votes == GO_TLS_VOTES)
+			o->go_g_tls = first;
+	}
+out:
+	o->go_tls_tried = true;
+	if (!o->go_g_tls)
+		return -ENOENT;
+	*off = o->go_g_tls;
+	return 0;
 }
 
 int elf_obj__go_func(struct elf_obj *o, const char *name, struct go_func *fn)
@@ -546,6 +624,20 @@ Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
 	return o->dbg_cfi;
 }
 
+bool elf_obj__cfi_covers(struct elf_obj *o, uint64_t vaddr)
+{
+	for (int eh = 1; eh >= 0; eh--) {
+		Dwarf_CFI *cfi = elf_obj__cfi(o, vaddr, eh);
+		Dwarf_Frame *frame = NULL;
+
+		if (cfi && !dwarf_cfi_addrframe(cfi, vaddr, &frame)) {
+			free(frame);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- symbolization ---- */
 
 static const char *die_name(Dwarf_Die *die)
@@ -643,7 +735,8 @@ static void obj_cus_load(struct elf_obj *o)
 			    .die = *cu};
 		}
 	}
-	qsort(o->cus, o->ncus, sizeof(*o->cus), obj_cu_cmp);
+	if (o->ncus)
+		qsort(o->cus, o->ncus, sizeof(*o->cus), obj_cu_cmp);
 }
 
 /* The CU whose ranges hold dwfl address @addr, and its bias. */

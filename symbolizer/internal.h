@@ -68,6 +68,8 @@ struct unwind_ctx {
 	uint64_t chain_user_nr;
 	int switches;			/* stack switches crossed */
 	uint64_t probe_pc;	/* a uprobe's instruction, or the next, as leaf */
+	uint64_t g;		/* Go's g register (r14) where Go code runs */
+	uint64_t newstack_cfa;	/* where morestack called newstack on g0 */
 };
 
 /* The libunwind backend (unwind_libunwind.c): C frames from @regs. */

@@ -260,6 +260,7 @@ void procmap__comm(struct procmap *pm, uint32_t pid, uint32_t tid,
 		free(p->exe);
 		p->exe = NULL;
 		p->is_go = false;
+		p->snap_g_tls = 0;
 	}
 }
 
@@ -397,7 +398,7 @@ static void map_open_obj(struct procmap *pm, struct proc *p, struct map *m)
 {
 	char open_path[4096 + 64];
 	struct elf_obj *o = NULL;
-	uint64_t delta;
+	uint64_t delta, seg_end;
 
 	m->obj_tried = true;
 	if (!strcmp(m->path, "[vdso]")) {
@@ -427,9 +428,17 @@ static void map_open_obj(struct procmap *pm, struct proc *p, struct map *m)
 	if (!o)
 		return;
 	if (!elf_obj__map_bias(o, m->end - m->start, m->pgoff, m->prot,
-			       &delta)) {
+			       &delta, &seg_end)) {
+		uint64_t end = (m->start + delta + seg_end + 4095) & ~4095ULL;
+
 		m->bias = m->start + delta;
 		m->obj = o;
+		/* the image the loader reserved with the first segment's
+		 * permissions is the others' where they are mapped (no
+		 * record tells of data mappings): this one ends with its
+		 * segment */
+		if (end > m->start && end < m->end)
+			m->end = end;
 	}
 	if (m->obj && m->obj->go && p->exe && !strcmp(p->exe, m->path))
 		p->is_go = true;
@@ -450,7 +459,8 @@ struct map *procmap__find(struct procmap *pm, struct proc *p, uint64_t addr)
 		} else {
 			if (!m->obj_tried)
 				map_open_obj(pm, p, m);
-			return m;
+			/* which may have cut it to its segment */
+			return addr < m->end ? m : NULL;
 		}
 	}
 	return NULL;

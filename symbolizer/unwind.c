@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include "cgoprof/log.h"
@@ -22,14 +23,55 @@ static const uint8_t dwarf_to_perf[NREGS] = {
 	PERF_REG_R15, PERF_REG_IP,
 };
 
+/* The word at @addr in frame records @r (see struct go_snapshot_region):
+ * a record's address holds the caller's frame pointer, the next word the
+ * return address. */
+static bool frames_read(const struct go_snapshot_region *r, uint64_t addr,
+			uint64_t *val)
+{
+	size_t lo = 0, hi = r->len / 24;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t e[3];
+
+		memcpy(e, r->bytes + mid * 24, sizeof(e));
+		if (e[0] + 8 < addr) {
+			lo = mid + 1;
+		} else if (e[0] > addr) {
+			hi = mid;
+		} else if (e[0] == addr || e[0] + 8 == addr) {
+			*val = e[0] == addr ? e[1] : e[2];
+			return true;
+		} else {
+			return false;
+		}
+	}
+	return false;
+}
+
 /* 8 bytes at @addr from the sample-time snapshot's regions. */
 static bool snap_read(const struct mem_view *m, uint64_t addr, uint64_t *val)
 {
 	for (unsigned i = 0; m->snap && i < m->snap->n; i++) {
 		const struct go_snapshot_region *r = &m->snap->r[i];
+		uint64_t page0 = r->addr & ~4095ULL;
 
+		if (r->frames) {
+			if (frames_read(r, addr, val))
+				return true;
+			continue;
+		}
 		if (addr >= r->addr && addr + 8 <= r->addr + r->len &&
 		    addr + 8 > addr) {
+			/* a word in a page that was not copied, or across
+			 * into one, is not memory */
+			if ((addr - page0) >> 12 < 64 &&
+			    (r->absent >> ((addr - page0) >> 12) & 1))
+				return false;
+			if (((addr + 7 - page0) >> 12) < 64 &&
+			    (r->absent >> ((addr + 7 - page0) >> 12) & 1))
+				return false;
 			memcpy(val, r->bytes + (addr - r->addr), 8);
 			return true;
 		}
@@ -246,8 +288,7 @@ static int expr_eval(const Dwarf_Op *ops, size_t nops, const struct regs *r,
 /* One CFI step for the frame at link-time @lookup. Fills @caller. */
 static enum step_result cfi_step(struct elf_obj *o, uint64_t lookup,
 				 const struct regs *cur, struct mem_view *m,
-				 struct regs *caller, bool *signal_frame,
-				 uint64_t *fn_start)
+				 struct regs *caller, bool *signal_frame)
 {
 	enum step_result ret = STEP_NO_INFO;
 	Dwarf_Frame *frame = NULL;
@@ -315,10 +356,9 @@ static enum step_result cfi_step(struct elf_obj *o, uint64_t lookup,
 	}
 	if (!(caller->valid & (1u << 16)))
 		goto out;
-	if (!dwarf_frame_info(frame, &start, &end, &signalp)) {
+	/* the return address register, or -1 */
+	if (dwarf_frame_info(frame, &start, &end, &signalp) >= 0)
 		*signal_frame = signalp;
-		*fn_start = start;
-	}
 	ret = STEP_OK;
 out:
 	free(frame);
@@ -477,6 +517,9 @@ static int64_t chain_sync(struct unwind_ctx *u, uint64_t bp)
 }
 
 static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation);
+static void runtime_switch(struct unwind_ctx *u, const struct regs *cur,
+			   struct map *map, const struct go_func *fn,
+			   uint64_t lookup);
 
 /* Whether the code before return address @ra (link-time, in @o) is a call,
  * and, when it is a direct call within @o, one to @callee (link-time entry
@@ -795,7 +838,8 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 			r->status = STACK_COMPLETE;
 			return;
 		}
-		if (!bp_known && go_special(fn.name) == GO_CGOCALLBACK) {
+		if (!bp_known && go_special(fn.name) != GO_PLAIN &&
+		    go_special(fn.name) != GO_CGOCALL) {
 			/* the record address is needed now */
 			uint64_t fp;
 
@@ -817,9 +861,23 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 			}
 			callback_switch(u, next);
 			return;
-		case GO_NO_WAY_BACK:
-			truncate(r, fn.name + 8);
+		case GO_SYSTEMSTACK:
+		case GO_NO_WAY_BACK: {
+			/* a stack switch on g0: from the callee's frame
+			 * record at bp, as the register walk would */
+			struct regs c = { 0 };
+
+			if (!have_next) {
+				truncate(r, fn.name + 8);
+				return;
+			}
+			c.r[16] = ra;
+			c.r[7] = bp + 16;
+			c.r[6] = next;
+			c.valid = (1u << 16) | (1u << 7) | (1u << 6);
+			runtime_switch(u, &c, map, &fn, lookup);
 			return;
+		}
 		default:
 			break;
 		}
@@ -840,21 +898,42 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 		       struct elf_obj *switch_obj, uint64_t switch_entry,
 		       bool frozen);
 
+/* g.sched.bp of goroutine @g whose sched.sp is @sp and stack top @hi: a
+ * frame pointer lies at or above sp in the goroutine's stack and links to
+ * a Go return address. gobuf's bp is at 40, or 48 before gobuf.ret was
+ * removed: the newer layout first. 0 when neither is one. */
+static uint64_t sched_bp(struct unwind_ctx *u, uint64_t g, uint64_t sp,
+			 uint64_t hi)
+{
+	struct map *map;
+
+	for (int off = 96; off <= 104; off += 8) {
+		uint64_t b, a;
+
+		if (mem__read(&u->mem, g + (uint64_t)off, &b) && b >= sp &&
+		    b < hi && !(b & 7) && mem__read(&u->mem, b + 8, &a) &&
+		    (map = procmap__find(u->pm, u->proc, a - 1)) && map->obj &&
+		    elf_obj__is_go_pc(map->obj, a - 1 - map->bias))
+			return b;
+	}
+	return 0;
+}
+
 /* runtime.morestack: the goroutine called it from function f's prologue
  * and waits, frozen, while newstack runs on g0. The way back is in the g
- * struct: r14 holds g0 in Go code (ABIInternal), g0.m (offset 48, stable
- * since Go 1.4) is the m, m.curg the goroutine (an offset that moved
- * between versions: found by checking curg.m == m and that its stack holds
- * sched.sp), and curg.sched holds f's pc, sp and bp (gobuf: sp 0, pc 8;
- * bp 40, or 48 before gobuf.ret was removed). All live reads, checked. */
-/* The goroutine of the m whose g0 is in r14 (Go code on g0 keeps g there),
- * and its saved sp, pc and bp (sched), each link checked. */
-static bool find_curg(struct unwind_ctx *u, uint64_t *sp, uint64_t *pc,
-		      uint64_t *bp)
+ * struct: g0 is the g register of the Go code on g0 (u->g), g0.m (offset
+ * 48, stable since Go 1.4) is the m, m.curg the goroutine (an offset that
+ * moved between versions: found by checking curg.m == m and that its
+ * stack holds sched.sp), and curg.sched holds f's pc, sp and bp (gobuf:
+ * sp 0, pc 8; bp 40, or 48 before gobuf.ret was removed). Read from the
+ * snapshot, else from the live process, checked. */
+/* The goroutine of the m whose g0 is u->g, and its saved sp, pc and bp
+ * (sched), each link checked. */
+static bool find_curg_in(struct unwind_ctx *u, uint64_t *sp, uint64_t *pc,
+			 uint64_t *bp)
 {
 	static const uint64_t curg_offsets[] = { 184, 192, 176, 200 };
-	uint64_t g0 = u->s->regs[PERF_REG_R14], m, m_g0, curg = 0, lo, hi = 0;
-	struct map *map;
+	uint64_t g0 = u->g, m, m_g0, curg = 0, lo, hi = 0;
 
 	u->mem.frozen = true;
 	if (!g0 || !mem__read(&u->mem, g0 + 48, &m) ||
@@ -874,21 +953,106 @@ static bool find_curg(struct unwind_ctx *u, uint64_t *sp, uint64_t *pc,
 	}
 	if (!curg)
 		return false;
-	/* bp: the newer gobuf layout first; a frame pointer lies above sp in
-	 * the goroutine's stack and links to a Go return address */
-	*bp = 0;
-	for (int off = 96; off <= 104; off += 8) {
-		uint64_t b, a;
-
-		if (mem__read(&u->mem, curg + (uint64_t)off, &b) && b > *sp &&
-		    b < hi && !(b & 7) && mem__read(&u->mem, b + 8, &a) &&
-		    (map = procmap__find(u->pm, u->proc, a - 1)) && map->obj &&
-		    elf_obj__is_go_pc(map->obj, a - 1 - map->bias)) {
-			*bp = b;
-			break;
-		}
-	}
+	*bp = sched_bp(u, curg, *sp + 1, hi);
 	return *bp != 0;
+}
+
+/* @find with reads of the snapshot alone first, when there is one: the
+ * structs it copied are of the sample's time, and candidates it does not
+ * hold (other offsets tried) need no read of the live process; then
+ * with live reads too. */
+static bool snapshot_first(struct unwind_ctx *u,
+			   bool (*find)(struct unwind_ctx *, uint64_t *,
+					uint64_t *, uint64_t *),
+			   uint64_t *sp, uint64_t *pc, uint64_t *bp)
+{
+	bool live = u->mem.live, found = false;
+
+	if (u->mem.snap && live) {
+		u->mem.live = false;
+		found = find(u, sp, pc, bp);
+		u->mem.live = live;
+	}
+	return found || find(u, sp, pc, bp);
+}
+
+static bool find_curg(struct unwind_ctx *u, uint64_t *sp, uint64_t *pc,
+		      uint64_t *bp)
+{
+	return snapshot_first(u, find_curg_in, sp, pc, bp);
+}
+
+/* How far below newstack's frame address its copy of m.morebuf may lie:
+ * newstack's frame is 0x1b0 bytes in Go 1.19, 0x130 in Go 1.26. */
+#define CGOPROF_MOREBUF_SCAN 96	/* words */
+
+/* The goroutine newstack took off its m (a preemption request seen in f's
+ * prologue: gopreempt_m and preemptPark drop it before they schedule), so
+ * that it is no m's curg: newstack's frame, just below @cfa (where
+ * morestack called it on g0), holds its copy of m.morebuf: f's caller's
+ * sp and pc, then g. That g's sched is what morestack saved: pc in f,
+ * after its call of morestack, and sp = morebuf.sp - 8, where f's return
+ * address morebuf.pc is. Every link is checked. */
+static bool find_morebuf_g_in(struct unwind_ctx *u, uint64_t *sp,
+			      uint64_t *pc, uint64_t *bp)
+{
+	uint64_t cfa = u->newstack_cfa;
+
+	for (uint64_t a = cfa - 32, n = 0; n < CGOPROF_MOREBUF_SCAN; a -= 8, n++) {
+		uint64_t w[3], lo, hi, ra;
+		struct map *map;
+
+		if (!copy_read(&u->mem, a, &w[0]) ||
+		    !copy_read(&u->mem, a + 8, &w[1]) ||
+		    !copy_read(&u->mem, a + 16, &w[2]))
+			break;
+		if (!w[2] || (w[2] & 7) || w[0] < 8)
+			continue;
+		u->mem.frozen = true;
+		if (!mem__read(&u->mem, w[2] + 56, sp) || *sp != w[0] - 8 ||
+		    !mem__read(&u->mem, w[2], &lo) ||
+		    !mem__read(&u->mem, w[2] + 8, &hi) || *sp < lo ||
+		    *sp >= hi || !mem__read(&u->mem, w[2] + 64, pc) ||
+		    !mem__read(&u->mem, *sp, &ra) || ra != w[1])
+			continue;
+		map = procmap__find(u->pm, u->proc, *pc - 1);
+		if (!map || !map->obj || !map->obj->go ||
+		    !is_morestack_call(map->obj, *pc - map->bias))
+			continue;
+		*bp = sched_bp(u, w[2], *sp + 1, hi);
+		return true;
+	}
+	return false;
+}
+
+static bool find_morebuf_g(struct unwind_ctx *u, uint64_t cfa, uint64_t *sp,
+			   uint64_t *pc, uint64_t *bp)
+{
+	u->newstack_cfa = cfa;
+	return snapshot_first(u, find_morebuf_g_in, sp, pc, bp);
+}
+
+/* A waiting goroutine's frames from its return address @ra into the
+ * function whose sp is @sp (rbp @bp), when the snapshot holds its stack
+ * there: by pcsp, as the register walk does, not by the frame pointers
+ * saved in its frames, which a stack copy can leave pointing into the old
+ * stack (seen in package initialisers' runtime.doInit). Its words are
+ * still checked as live reads are where the snapshot was taken so. */
+static bool goroutine_by_pcsp(struct unwind_ctx *u, uint64_t ra, uint64_t sp,
+			      uint64_t bp)
+{
+	struct regs c = { 0 };
+	uint64_t v;
+
+	if (!snap_read(&u->mem, sp, &v))
+		return false;
+	c.r[16] = ra;
+	c.r[7] = sp;
+	c.r[6] = bp;
+	c.valid = (1u << 16) | (1u << 7) | (1u << 6);
+	u->mem.frozen = u->mem.snap_checked;
+	unwind_regs(u, &c, true);
+	return true;
 }
 
 /* runtime.systemstack without a frame record of its own (before Go 1.21):
@@ -907,19 +1071,23 @@ static bool systemstack_switch(struct unwind_ctx *u, struct elf_obj *obj,
 	    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
 	    !is_call_to(map->obj, ra - map->bias, entry, obj))
 		return false;
+	if (goroutine_by_pcsp(u, ra, sp + 8, bp))
+		return true;
 	push_frame(u->r, ra, map, 0);
 	go_fp_walk(u, bp, -1, NULL, 0, true);
 	return true;
 }
 
-static bool morestack_switch(struct unwind_ctx *u)
+/* @cfa: newstack's frame address (morestack's sp on g0). */
+static bool morestack_switch(struct unwind_ctx *u, uint64_t cfa)
 {
 	struct unwind_result *r = u->r;
 	uint64_t sp = 0, pc = 0, bp = 0, ra;
 	struct map *map;
 	struct go_func fn;
 
-	if (!find_curg(u, &sp, &pc, &bp))
+	if (!find_curg(u, &sp, &pc, &bp) &&
+	    !find_morebuf_g(u, cfa, &sp, &pc, &bp))
 		return false;
 	/* f, at the call of morestack in its prologue */
 	map = procmap__find(u->pm, u->proc, pc - 1);
@@ -992,21 +1160,11 @@ static bool mcall_switch(struct unwind_ctx *u, uint64_t mcall_sp,
 	    pclntab__find_func(obj->go, pc - 1 - map->bias, &fn) ||
 	    !is_call_to(obj, pc - map->bias, mcall_entry, obj))
 		return false;
-	/* bp: the newer gobuf layout first (see morestack_switch) */
-	for (int off = 96; off <= 104; off += 8) {
-		uint64_t b, a;
-		struct map *m2;
-
-		if (mem__read(&u->mem, g + (uint64_t)off, &b) && b >= sp &&
-		    b < hi && !(b & 7) && mem__read(&u->mem, b + 8, &a) &&
-		    (m2 = procmap__find(u->pm, u->proc, a - 1)) && m2->obj &&
-		    elf_obj__is_go_pc(m2->obj, a - 1 - m2->bias)) {
-			bp = b;
-			break;
-		}
-	}
+	bp = sched_bp(u, g, sp, hi);
 	if (!bp)
 		return false;
+	if (goroutine_by_pcsp(u, pc, sp, bp))
+		return true;
 	push_frame(r, pc, map, 0);
 	go_fp_walk(u, bp, -1, obj, fn.entry, true);
 	return true;
@@ -1238,6 +1396,354 @@ static bool uprobe_leaf(struct unwind_ctx *u, const struct regs *cur)
 	return true;
 }
 
+/* Whether CFI describes link-time @vaddr in @o as the outermost frame
+ * (its return address undefined: a thread's or process's root), and, in
+ * *@start, where the FDE holding @vaddr begins (0 without one). */
+static bool cfi_root(struct elf_obj *o, uint64_t vaddr, uint64_t *start)
+{
+	bool root = false;
+
+	*start = 0;
+	for (int eh = 1; eh >= 0 && !*start; eh--) {
+		Dwarf_CFI *cfi = elf_obj__cfi(o, vaddr, eh);
+		Dwarf_Frame *frame = NULL;
+		Dwarf_Op ops_mem[3], *ops;
+		Dwarf_Addr lo, hi;
+		size_t nops;
+		bool signalp;
+
+		if (!cfi || dwarf_cfi_addrframe(cfi, vaddr, &frame))
+			continue;
+		if (dwarf_frame_info(frame, &lo, &hi, &signalp) >= 0)
+			*start = lo;
+		root = !dwarf_frame_register(frame, 16, ops_mem, &ops, &nops) &&
+		       !nops && ops == ops_mem;
+		free(frame);
+	}
+	return root;
+}
+
+/* The code at link-time @pc in @o, from right after a clone system call,
+ * is the child's way to its root: a test of rax and conditional jumps on
+ * its sign, the one on zero (je: taken, jne: not taken) leading to code
+ * whose CFI has no return address (glibc's clone and clone3 start the
+ * thread function there, and end their FDE before the syscall, as the
+ * child's stack is another). */
+static bool clone_child_path(struct elf_obj *o, uint64_t pc)
+{
+	uint64_t start;
+	uint8_t c[32];
+	size_t i = 0;
+
+	if (elf_obj__read(o, pc, c, sizeof(c)))
+		return false;
+	while (i + 6 <= sizeof(c)) {
+		uint64_t next;
+		int32_t rel;
+
+		if (c[i] == 0x48 && c[i + 1] == 0x85 && c[i + 2] == 0xc0) {
+			i += 3;			/* test %rax,%rax */
+		} else if (c[i] == 0x85 && c[i + 1] == 0xc0) {
+			i += 2;			/* test %eax,%eax */
+		} else if (c[i] >= 0x7c && c[i] <= 0x7f) {
+			i += 2;			/* jl, jge, jle, jg rel8 */
+		} else if (c[i] == 0x0f && c[i + 1] >= 0x8c && c[i + 1] <= 0x8f) {
+			i += 6;			/* the same, rel32 */
+		} else if (c[i] == 0x74 || c[i] == 0x75) {
+			next = pc + i + 2;	/* je, jne rel8 */
+			return cfi_root(o, c[i] == 0x74 ?
+					   next + (uint64_t)(int64_t)(int8_t)c[i + 1] :
+					   next, &start);
+		} else if (c[i] == 0x0f && (c[i + 1] == 0x84 || c[i + 1] == 0x85)) {
+			memcpy(&rel, c + i + 2, 4);
+			next = pc + i + 6;
+			return cfi_root(o, c[i + 1] == 0x84 ?
+					   next + (uint64_t)(int64_t)rel : next,
+					&start);
+		} else {
+			return false;
+		}
+	}
+	return false;
+}
+
+/* A leaf at link-time @lookup in @map that no CFI describes: hand-written
+ * code around a system call (glibc's clone3 ends its FDE before the
+ * syscall: the child's stack is another), or a function without any
+ * (_init). The parent, or any such function that has pushed nothing, has
+ * its return address at sp: taken when the code before it is a direct
+ * call of this very function (an entry at most 256 bytes before the leaf
+ * and where an FDE begins, if one covers it) or of a PLT stub, or an
+ * indirect call. In a clone's child (rax 0) nothing called the code: the
+ * thread's root. Names are not looked up: that loads debug information,
+ * which stalls the recording for as long. */
+static enum step_result leaf_without_cfi(struct unwind_ctx *u,
+					 const struct regs *cur,
+					 struct map *map, uint64_t lookup,
+					 struct regs *caller)
+{
+	struct map *rm;
+	uint64_t ra;
+	uint8_t c[5];
+
+	if (copy_read(&u->mem, cur->r[7], &ra) && ra > 8 &&
+	    (rm = procmap__find(u->pm, u->proc, ra - 1)) && rm->obj &&
+	    (rm->prot & PROT_EXEC) &&
+	    !elf_obj__read(rm->obj, ra - 5 - rm->bias, c, sizeof(c))) {
+		uint64_t target, start;
+		int32_t rel;
+		bool ok;
+
+		memcpy(&rel, c + 1, 4);
+		target = ra - rm->bias + (uint64_t)(int64_t)rel;
+		if (c[0] != 0xe8)
+			/* an indirect call (ld.so calls _init so, the
+			 * page fault of its first instruction a sample) */
+			ok = is_call_to(rm->obj, ra - rm->bias, 0, NULL);
+		else if (elf_obj__in_plt(rm->obj, target))
+			ok = true;
+		else if (rm->obj != map->obj || target > lookup ||
+			 lookup - target >= 256)
+			ok = false;
+		else {
+			cfi_root(map->obj, target, &start);
+			ok = !start || start == target;
+		}
+		if (ok) {
+			/* nothing pushed: every register is the caller's */
+			*caller = *cur;
+			caller->r[7] = cur->r[7] + 8;
+			caller->r[16] = ra;
+			return STEP_OK;
+		}
+	}
+	if ((cur->valid & 1) && !cur->r[0] && clone_child_path(map->obj, lookup))
+		return STEP_END;
+	return STEP_NO_INFO;
+}
+
+/* A Go leaf whose pcsp is negative: an assembly function that popped its
+ * own return address into a register (syscall.rawVforkSyscall, so that
+ * the vfork child does not write the stack it shares with the parent).
+ * The pop is the instruction that ends where pcsp turns negative; its
+ * register (POPQ r, or with REX.B for r8-r15) holds the return address,
+ * which must return from a call of this function. */
+static enum step_result popped_ra_step(struct unwind_ctx *u, struct elf_obj *o,
+				       const struct go_func *fn, uint64_t lookup,
+				       const struct regs *cur,
+				       struct regs *caller)
+{
+	static const uint8_t x86_to_dwarf[8] = { 0, 2, 1, 3, 7, 6, 4, 5 };
+	uint64_t pc = lookup;
+	int32_t d = 0, prev = 0;
+	uint8_t c[2];
+
+	/* pclntab__sp_delta refuses a negative value (-EINVAL) but gives it */
+	if (pclntab__sp_delta(o->go, fn, pc, &d) != -EINVAL || d != -8)
+		return STEP_BAD;
+	for (; pc > fn->entry; pc--) {
+		prev = 0;
+		if (pclntab__sp_delta(o->go, fn, pc - 1, &prev) != -EINVAL ||
+		    prev >= 0)
+			break;
+	}
+	if (pc < fn->entry + 2 || elf_obj__read(o, pc - 2, c, 2) ||
+	    c[1] < 0x58 || c[1] > 0x5f)
+		return STEP_BAD;
+	for (int rex = 1; rex >= 0; rex--) {
+		int reg = rex ? 8 + (c[1] - 0x58) : x86_to_dwarf[c[1] - 0x58];
+		uint64_t ra = cur->r[reg];
+		struct map *cm;
+
+		if ((rex && c[0] != 0x41) || !(cur->valid & (1u << reg)) ||
+		    ra < 1)
+			continue;
+		cm = procmap__find(u->pm, u->proc, ra - 1);
+		if (!cm || !cm->obj ||
+		    !is_call_to(cm->obj, ra - cm->bias, fn->entry, o))
+			continue;
+		*caller = *cur;
+		caller->valid = (1u << 7) | (1u << 16) | (cur->valid & (1u << 6));
+		/* the return address was at sp - 8 (d): the caller's sp is
+		 * sp itself */
+		caller->r[7] = cur->r[7] + (uint64_t)(int64_t)d + 8;
+		caller->r[16] = ra;
+		return STEP_OK;
+	}
+	return STEP_BAD;
+}
+
+/* A Go assembly function that writes SP itself (SPWRITE: runtime.
+ * callCgoMmap and its kind align SP for C code with ANDQ): pcsp does not
+ * follow such writes. Its frame record, which its prologue set up (pcsp
+ * >= 8 here), does: rbp (callee saved, so still it in the C code it
+ * called) holds the caller's frame pointer and return address, which
+ * must return from a call of this function. */
+static enum step_result spwrite_step(struct unwind_ctx *u, struct elf_obj *o,
+				     const struct go_func *fn, uint64_t lookup,
+				     const struct regs *cur, struct regs *caller)
+{
+	uint64_t bp = cur->r[6], nbp, ra;
+	struct map *cm;
+	int32_t d;
+
+	if ((fn->flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) ||
+	    pclntab__sp_delta(o->go, fn, lookup, &d) || d < 8 ||
+	    !(cur->valid & (1u << 6)) || (bp & 7) || bp < cur->r[7] ||
+	    !mem__read(&u->mem, bp, &nbp) || !mem__read(&u->mem, bp + 8, &ra) ||
+	    ra < 1)
+		return STEP_NO_INFO;
+	cm = procmap__find(u->pm, u->proc, ra - 1);
+	if (!cm || !cm->obj || !is_call_to(cm->obj, ra - cm->bias, fn->entry, o))
+		return STEP_NO_INFO;
+	*caller = *cur;
+	caller->valid = (1u << 6) | (1u << 7) | (1u << 16);
+	caller->r[6] = nbp;
+	caller->r[7] = bp + 16;
+	caller->r[16] = ra;
+	return STEP_OK;
+}
+
+/* The x86-64 rt_sigreturn trampoline: mov $15, %rax; syscall (glibc's
+ * and musl's __restore_rt; the kernel's sa_restorer convention). */
+static const uint8_t sigreturn_code[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00,
+					   0x00, 0x00, 0x0f, 0x05 };
+
+/* Whether link-time @vaddr in @o is the trampoline's first instruction,
+ * or (@leaf) its syscall, or right after it (a sample in the system call:
+ * the user ip follows the syscall instruction). */
+static bool at_sigreturn(struct elf_obj *o, uint64_t vaddr, bool leaf)
+{
+	static const unsigned back[] = { 0, 7, 9 };
+	uint8_t c[sizeof(sigreturn_code)];
+
+	for (unsigned i = 0; i < (leaf ? 3u : 1u); i++)
+		if (vaddr >= back[i] &&
+		    !elf_obj__read(o, vaddr - back[i], c, sizeof(c)) &&
+		    !memcmp(c, sigreturn_code, sizeof(c)))
+			return true;
+	return false;
+}
+
+/* The frame of a signal trampoline without CFI (musl's): the kernel's
+ * rt_sigframe is at sp, its struct ucontext first (the handler's return
+ * popped pretcode), uc_mcontext at 40 holding the interrupted registers
+ * (gregs: r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip). */
+static enum step_result sigframe_step(struct unwind_ctx *u,
+				      const struct regs *cur,
+				      struct regs *caller)
+{
+	static const uint8_t greg_of[NREGS] = { 13, 12, 14, 11, 9, 8, 10, 15,
+						0, 1, 2, 3, 4, 5, 6, 7, 16 };
+	uint64_t mc = cur->r[7] + 40;
+
+	memset(caller, 0, sizeof(*caller));
+	for (int reg = 0; reg < NREGS; reg++) {
+		if (mem__read(&u->mem, mc + 8 * (uint64_t)greg_of[reg],
+			      &caller->r[reg]))
+			caller->valid |= 1u << reg;
+		else if (reg == 16 || reg == 7)
+			return STEP_STACK_END;
+	}
+	return STEP_OK;
+}
+
+/* Whether @pc (absolute) is the pc Go's runtime saves in g.sched where a
+ * goroutine leaves its stack for g0 (gosave_systemstack_switch: the entry
+ * of runtime.systemstack_switch before Go 1.21, entry + 8 from 1.21), not
+ * a return address: cgocallback "pushes" it as the return address of its
+ * frame on the goroutine's stack, and Go's traceback names it by the pc
+ * itself, not pc - 1 (the function before, at an entry). */
+static bool is_switch_marker(struct unwind_ctx *u, uint64_t pc)
+{
+	struct map *map = procmap__find(u->pm, u->proc, pc);
+	struct go_func fn;
+
+	return map && map->obj && map->obj->go &&
+	       elf_obj__is_go_pc(map->obj, pc - map->bias) &&
+	       !pclntab__find_func(map->obj->go, pc - map->bias, &fn) &&
+	       !strcmp(fn.name, "runtime.systemstack_switch") &&
+	       (pc - map->bias == fn.entry || pc - map->bias == fn.entry + 8);
+}
+
+/* Whether the instruction before link-time @ra in Go object @o is a direct
+ * call of gosave_systemstack_switch: asmcgocall calls it while still on
+ * the goroutine's stack, where pcsp describes its frame. */
+static bool calls_gosave(struct elf_obj *o, uint64_t ra)
+{
+	struct go_func fn;
+	uint8_t c[5];
+	int32_t rel;
+
+	if (ra < 5 || elf_obj__read(o, ra - 5, c, sizeof(c)) || c[0] != 0xe8)
+		return false;
+	memcpy(&rel, c + 1, 4);
+	return !pclntab__find_func(o->go, ra + (uint64_t)(int64_t)rel, &fn) &&
+	       !strcmp(fn.name, "gosave_systemstack_switch");
+}
+
+/* Whether a leaf in runtime.systemstack, mcall or morestack is still on
+ * the stack it was called on: pcsp then gives a return address that
+ * returns from a call of it. Past their switch to g0 sp is g0's. */
+static bool switched_leaf_ok(struct unwind_ctx *u, struct map *map,
+			     const struct go_func *fn, uint64_t lookup,
+			     const struct regs *cur)
+{
+	struct regs caller;
+	struct map *cm;
+	struct go_func f = *fn;
+
+	if (go_step(map->obj, lookup, cur, &u->mem, &caller, &f) != STEP_OK ||
+	    caller.r[16] < 1)
+		return false;
+	cm = procmap__find(u->pm, u->proc, caller.r[16] - 1);
+	if (!cm || !cm->obj)
+		return false;
+	/* prologues call morestack_noctxt, which jumps to morestack */
+	if (!strncmp(fn->name, "runtime.morestack", 17))
+		return cm->obj->go &&
+		       is_morestack_call(cm->obj, caller.r[16] - cm->bias);
+	return is_call_to(cm->obj, caller.r[16] - cm->bias, fn->entry,
+			  map->obj);
+}
+
+/* An activation of runtime.systemstack, runtime.mcall or morestack at
+ * @cur (sp: its callee's frame address; rbp: its callee's saved rbp):
+ * the function its callee runs for is a goroutine that waits while g0
+ * runs. Follows it there, or ends the stack truncated. */
+static void runtime_switch(struct unwind_ctx *u, const struct regs *cur,
+			   struct map *map, const struct go_func *fn,
+			   uint64_t lookup)
+{
+	struct unwind_result *r = u->r;
+
+	if (go_special(fn->name) == GO_SYSTEMSTACK) {
+		/* on g0: like asmcgocall, rbp is the goroutine's frame
+		 * pointer. systemstack's own frame record (it has one from
+		 * Go 1.21: pcsp >= 8 here) links to its caller; without one
+		 * the caller is skipped, and found from curg.sched */
+		int32_t d = 0;
+
+		if (pclntab__sp_delta(map->obj->go, fn, lookup, &d) || d < 8 ||
+		    !(cur->valid & (1u << 6))) {
+			if (!systemstack_switch(u, map->obj, fn->entry))
+				truncate(r, "systemstack");
+			return;
+		}
+		go_fp_walk(u, cur->r[6], chain_sync(u, cur->r[6]), NULL, 0,
+			   true);
+		return;
+	}
+	if (!strncmp(fn->name, "runtime.morestack", 17) &&
+	    (morestack_record(u, cur->r[7]) ||
+	     morestack_switch(u, cur->r[7])))
+		return;
+	if (!strcmp(fn->name, "runtime.mcall") &&
+	    mcall_switch(u, cur->r[7], map->obj, fn->entry))
+		return;
+	truncate(r, fn->name + 8);
+}
+
 /* Walks user frames from @cur by CFI (C) and pcsp (Go), switching to the
  * frame-pointer walk where a stack switch leaves the stack being walked.
  * @activation: cur's pc is a return address. */
@@ -1256,7 +1762,6 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 		struct regs caller;
 		enum step_result sr = STEP_NO_INFO;
 		bool signal_frame = false, is_go;
-		uint64_t fn_start = 0;
 		struct go_func fn;
 		struct map *map;
 
@@ -1281,16 +1786,35 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 					  : "unmapped pc");
 			return;
 		}
+		if (!(map->prot & PROT_EXEC) &&
+		    (activation || pc != u->s->regs[PERF_REG_IP])) {
+			/* a word of a file's data read as a return address,
+			 * or as the pc a signal interrupted */
+			truncate(r, "return address not in code");
+			return;
+		}
 		push_frame(r, pc, map, fflags);
 		lookup = (activation ? pc - 1 : pc) - map->bias;
 		is_go = elf_obj__is_go_pc(map->obj, lookup) &&
 			!pclntab__find_func(map->obj->go, lookup, &fn);
+		if (is_go && activation && lookup + 1 == fn.end &&
+		    is_switch_marker(u, pc)) {
+			/* not a return address (no Go call returns to an
+			 * entry: functions are padded): named and stepped at
+			 * itself, as Go's traceback does */
+			r->frames[r->n - 1].flags |= UNWIND_FRAME_LEAF;
+			lookup = pc - map->bias;
+			is_go = !pclntab__find_func(map->obj->go, lookup, &fn);
+		}
 		if (is_go) {
 			enum go_special sp = go_special(fn.name);
 
 			if (sp == GO_ASMCGOCALL && activation && from_c) {
 				/* Go -> C: the C frames are done; rbp (callee
-				 * saved) is the goroutine's frame pointer */
+				 * saved) is the goroutine's frame pointer, and
+				 * r14 (callee saved too) Go's g register */
+				if (cur->valid & (1u << 14))
+					u->g = cur->r[14];
 				if (!(cur->valid & (1u << 6))) {
 					truncate(r, "rbp lost in C frames");
 					return;
@@ -1311,7 +1835,8 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 			 * after) it is still on the goroutine's stack, a
 			 * frame of its own */
 			if (sp == GO_ASMCGOCALL &&
-			    (activation || pc != u->probe_pc)) {
+			    (activation || pc != u->probe_pc) &&
+			    !(activation && calls_gosave(map->obj, lookup + 1))) {
 				truncate(r, "inside asmcgocall");
 				return;
 			}
@@ -1319,45 +1844,67 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 				callback_switch(u, cur->r[6]);
 				return;
 			}
-			if (sp == GO_SYSTEMSTACK && activation) {
-				/* on g0: like asmcgocall, rbp is the goroutine's
-				 * frame pointer */
-				int32_t d = 0;
-
-				/* systemstack's own frame record (it has one
-				 * from Go 1.21: pcsp >= 8 here) links to its
-				 * caller; without one the caller is skipped */
-				if (pclntab__sp_delta(map->obj->go, &fn, lookup, &d) ||
-				    d < 8 || !(cur->valid & (1u << 6))) {
-					if (!systemstack_switch(u, map->obj, fn.entry))
-						truncate(r, "systemstack");
-					return;
-				}
-				go_fp_walk(u, cur->r[6], chain_sync(u, cur->r[6]),
-					   NULL, 0, true);
+			if ((sp == GO_SYSTEMSTACK || sp == GO_NO_WAY_BACK) &&
+			    activation) {
+				runtime_switch(u, cur, map, &fn, lookup);
 				return;
 			}
-			if (sp == GO_NO_WAY_BACK && activation) {
-				if (!strncmp(fn.name, "runtime.morestack", 17) &&
-				    (morestack_record(u, cur->r[7]) ||
-				     morestack_switch(u)))
-					return;
-				if (!strcmp(fn.name, "runtime.mcall") &&
-				    mcall_switch(u, cur->r[7], map->obj,
-						 fn.entry))
-					return;
-				truncate(r, fn.name + 8);
+			if ((sp == GO_SYSTEMSTACK || sp == GO_NO_WAY_BACK) &&
+			    !switched_leaf_ok(u, map, &fn, lookup, cur)) {
+				/* the leaf is past its switch to g0 (at its
+				 * call of the function it runs there): pcsp
+				 * no longer describes sp */
+				runtime_switch(u, cur, map, &fn, lookup);
 				return;
 			}
-			sr = go_step(map->obj, lookup, cur, &u->mem, &caller, &fn);
+			sr = STEP_NO_INFO;
+			if (fn.flag & CGOPROF_GO_FUNCFLAG_SPWRITE)
+				sr = spwrite_step(u, map->obj, &fn, lookup, cur,
+						  &caller);
+			if (sr != STEP_OK)
+				sr = go_step(map->obj, lookup, cur, &u->mem,
+					     &caller, &fn);
+			if (sr == STEP_BAD && !activation)
+				sr = popped_ra_step(u, map->obj, &fn, lookup,
+						    cur, &caller);
+			/* a leaf in cgocallback after it moved its frame to
+			 * the goroutine's stack under the pc the goroutine
+			 * left at (is_switch_marker): the way on is its frame
+			 * record on g0, in rbp, to its caller crosscall2 */
+			if (sr == STEP_OK && sp == GO_CGOCALLBACK && !activation &&
+			    is_switch_marker(u, caller.r[16]) &&
+			    spwrite_step(u, map->obj, &fn, lookup, cur,
+					 &caller) != STEP_OK) {
+				truncate(r, "cgocallback switching stacks");
+				return;
+			}
+			/* the signal handler that preempts a goroutine makes
+			 * it call asyncPreempt with the interrupted pc as its
+			 * return address: the caller's pc is exact, no call */
+			signal_frame = sr == STEP_OK &&
+				       !strcmp(fn.name, "runtime.asyncPreempt");
 		} else {
 			sr = cfi_step(map->obj, lookup, cur, &u->mem, &caller,
-				      &signal_frame, &fn_start);
+				      &signal_frame);
+			if (sr == STEP_NO_INFO &&
+			    at_sigreturn(map->obj, pc - map->bias, !activation)) {
+				sr = sigframe_step(u, cur, &caller);
+				signal_frame = sr == STEP_OK;
+			}
+			if (sr == STEP_NO_INFO && !activation)
+				sr = leaf_without_cfi(u, cur, map, lookup,
+						      &caller);
 		}
 		if (sr != STEP_OK)
 			caller.r[7] = is_go ? caller.r[7] : 0;
 		from_c = !is_go;
-		fflags = 0;
+		/* a signal frame: the kernel made the handler return to
+		 * this trampoline's first instruction, and the next frame
+		 * is the pc the signal interrupted; both are instructions
+		 * of their own, named at their address, not at pc - 1 */
+		if (sr == STEP_OK && signal_frame && !is_go && activation)
+			r->frames[r->n - 1].flags |= UNWIND_FRAME_LEAF;
+		fflags = sr == STEP_OK && signal_frame ? UNWIND_FRAME_LEAF : 0;
 		/* The entry point (_start of the program or of the loader)
 		 * is the root of the first thread; some have no CFI. */
 		if (sr == STEP_NO_INFO && map->obj->entry &&
@@ -1399,7 +1946,10 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 			r->status = STACK_COMPLETE;
 			return;
 		}
-		if (caller.r[7] <= cur->r[7] && !signal_frame) {
+		/* a leaf that popped its return address into a register
+		 * (vfork: glibc's and Go's) leaves sp where the caller's is */
+		if (caller.r[7] <= cur->r[7] && !signal_frame &&
+		    !(!activation && caller.r[7] == cur->r[7])) {
 			truncate(r, "stack went backwards");
 			return;
 		}
@@ -1409,17 +1959,22 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 			struct map *cm = procmap__find(u->pm, u->proc,
 						       caller.r[16] - 1);
 			struct go_func cfn;
-			uint64_t entry = is_go ? fn.entry : fn_start;
+			/* C: any call (an FDE's start is not always the
+			 * function called: a .cold part is jumped to) */
+			uint64_t entry = is_go ? fn.entry : 0;
 
 			if (!cm || !cm->obj) {
 				truncate(r, "unmapped return address");
 				return;
 			}
+			/* goroutines start with a made-up return address
+			 * into goexit */
 			if (!(cm->obj->go &&
 			      elf_obj__is_go_pc(cm->obj, caller.r[16] - 1 - cm->bias) &&
 			      !pclntab__find_func(cm->obj->go,
 						  caller.r[16] - 1 - cm->bias, &cfn) &&
-			      go_special(cfn.name) == GO_ASMCGOCALL) &&
+			      (go_special(cfn.name) == GO_ASMCGOCALL ||
+			       (cfn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME))) &&
 			    !is_call_to(cm->obj, caller.r[16] - cm->bias, entry,
 					map->obj)) {
 				truncate(r, "C frames changed since the sample");
@@ -1429,6 +1984,41 @@ static void unwind_regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 		*cur = caller;
 		activation = !signal_frame;
 	}
+}
+
+/* Whether sample @s is in execve after the kernel replaced the old
+ * address space (exec_mmap) and before the new image runs: its user
+ * registers are still the old image's, at the return of its execve
+ * system call, and nothing at their sp can be read any more, by the
+ * kernel's copy or the snapshot program. Then either no mapping holds
+ * the ip (the records of the new image are in), or it still maps (they
+ * are not yet) and follows a `syscall`. A sample at the new image's
+ * first instructions has its stack (argv) and is unwound as usual. */
+static bool in_exec(struct unwind_ctx *u, const struct regs *regs)
+{
+	const struct perf_sample *s = u->s;
+	const struct go_snapshot *snap = u->mem.snap;
+	uint64_t ip = regs->r[16], sp = regs->r[7];
+	struct map *map;
+	uint8_t c[2];
+
+	/* in the kernel: by its callchain, or by the sampled ip where its
+	 * callchain was not asked for */
+	if (!(s->callchain_nr >= 2 && s->callchain[0] == PERF_CONTEXT_KERNEL &&
+	      s->callchain[1] < CGOPROF_PERF_CONTEXT_MAX) &&
+	    !(s->ip >> 63))
+		return false;
+	if (u->mem.stack_len)
+		return false;
+	for (unsigned i = 0; snap && i < snap->n; i++)
+		if (snap->r[i].addr >= sp && snap->r[i].addr - sp < 65536)
+			return false;
+	map = procmap__find(u->pm, u->proc, ip);
+	if (!map)
+		return true;
+	return map->obj && ip >= 2 &&
+	       !elf_obj__read(map->obj, ip - 2 - map->bias, c, 2) &&
+	       c[0] == 0x0f && c[1] == 0x05;
 }
 
 int unwind__sample(struct procmap *pm, struct proc *p,
@@ -1449,6 +2039,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	r->n = 0;
 	r->status = STACK_COMPLETE;
 	r->reason = NULL;
+	r->root = NULL;
 
 	/* kernel part of the callchain: PERF_CONTEXT_KERNEL, ips, ... */
 	if (s->callchain_nr && s->callchain[0] == PERF_CONTEXT_KERNEL) {
@@ -1494,6 +2085,12 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	if (s->callchain_nr && s->callchain[0] == PERF_CONTEXT_KERNEL &&
 	    o->nprobe_sites)
 		trap_ip(&u, &regs);
+	if (in_exec(&u, &regs)) {
+		/* the user part is the exec itself: there is no image to
+		 * unwind, and the kernel's frames are the whole stack */
+		r->root = "[exec]";
+		return 0;
+	}
 	/* A frozen stack read while it was being left (the C call or the
 	 * callback returned in between) fails its checks: read again, a
 	 * little later, a couple of times. */
@@ -1505,6 +2102,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 		u.mem.frozen = false;
 		u.mem.snap_checked = false;
 		u.switches = 0;
+		u.g = s->regs[PERF_REG_R14];
 		for (unsigned i = 0; u.mem.pages && i < LIVE_PAGES; i++)
 			u.mem.pages[i].base = 0;
 		r->n = nkernel;
@@ -1521,5 +2119,17 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	}
 	if (u.mem.used_live && r->status == STACK_COMPLETE)
 		r->status = STACK_RECONSTRUCTED;
+	/* every way of walking ends here: a frame past the sampled ip whose
+	 * pc lies in a file's data, not its code, is a data word taken for
+	 * a pc; the stack ends before it */
+	for (uint32_t k = nkernel + 1; k < r->n; k++) {
+		const struct map *m = r->frames[k].map;
+
+		if (m && m->obj && !(m->prot & PROT_EXEC)) {
+			r->n = k;
+			truncate(r, "return address not in code");
+			break;
+		}
+	}
 	return 0;
 }

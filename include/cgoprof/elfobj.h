@@ -52,6 +52,8 @@ struct elf_obj {
 	uint64_t go_cgocall_ret;	/* after cgocall's CALL asmcgocall; 0 */
 	bool go_cb_tried;
 	uint64_t go_crosscall2_ret;	/* after crosscall2's CALL cgocallback */
+	bool go_tls_tried;
+	int32_t go_g_tls;	/* g's slot, fs-relative; 0: not found */
 	bool plt_tried;
 	unsigned nplt;
 	uint64_t plt[4][2];	/* .plt, .plt.sec, .plt.got ranges */
@@ -74,13 +76,20 @@ struct elf_obj *elf_cache__vdso(struct elf_cache *c);
 
 /* For a mapping of @len bytes of the file from @pgoff with PROT_* @prot:
  * the PT_LOAD it maps, as @delta such that link-time vaddr = address -
- * mapping start - @delta (bias = start + @delta). 0 or -ENOENT. */
+ * mapping start - @delta (bias = start + @delta). 0 or -ENOENT. *
+ * @seg_end (may be NULL): the link-time end of that segment (p_vaddr +
+ * p_memsz): the loader reserves a whole image with its first segment's
+ * permissions before it maps the others over it, so a mapping's start
+ * and pgoff say which segment it is, not how far it goes. */
 int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
-		      uint32_t prot, uint64_t *delta);
+		      uint32_t prot, uint64_t *delta, uint64_t *seg_end);
 /* Whether link-time @vaddr is Go code described by the pclntab. */
 bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr);
 /* CFI for @vaddr: .eh_frame first, then .debug_frame. NULL when none. */
 Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh);
+/* Whether any CFI of @o (.eh_frame or .debug_frame) has an FDE for
+ * link-time @vaddr. */
+bool elf_obj__cfi_covers(struct elf_obj *o, uint64_t vaddr);
 
 /* Frames at link-time @vaddr, innermost first (inlined callees first).
  * @is_leaf: @vaddr is the sampled ip, else a return address (looked up at
@@ -107,6 +116,13 @@ int elf_obj__vaddr_to_offset(const struct elf_obj *o, uint64_t vaddr,
 bool elf_obj__in_plt(struct elf_obj *o, uint64_t vaddr);
 /* Reads @len bytes of the file at link-time @vaddr. 0 or -errno. */
 int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len);
+
+/* Where Go code of @o finds its g: the thread pointer (fs) plus *@off, as
+ * its instructions say (MOVQ FS:off, R14; -8 when runtime.tlsg is the
+ * executable's only TLS variable, another offset where C code linked in
+ * has TLS of its own, as static glibc does). Found once. -ENOENT: not Go,
+ * or its code does not tell. */
+int elf_obj__go_g_tls(struct elf_obj *o, int32_t *off);
 
 /* Kind of a frame named @name in an object of class @cls, Go or not. */
 enum frame_kind frame_kind__classify(const char *name, enum obj_class cls,

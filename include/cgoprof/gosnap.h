@@ -56,6 +56,10 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 int gosnap__prog_fd(const struct gosnap *g);
 /* Routes @cpu's records to the BPF output event @fd (opened on that CPU). */
 int gosnap__set_output(struct gosnap *g, int cpu, int fd);
+/* Process @pid keeps its g at fsbase + @off (elf_obj__go_g_tls), not at
+ * fsbase - 8. Processes with an entry: at most CGOPROF_GOSNAP_PROCS. */
+#define CGOPROF_GOSNAP_PROCS 4096
+int gosnap__set_g_tls(struct gosnap *g, uint32_t pid, int32_t off);
 void gosnap__close(struct gosnap *g);
 
 #endif

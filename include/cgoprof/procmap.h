@@ -29,6 +29,9 @@ struct proc {
 	struct map *maps;	/* sorted by start, not overlapping */
 	size_t nmaps, cap;
 	char *exe;		/* path of the main executable, or NULL */
+	/* where its g is, fs-relative, as given to the snapshot program
+	 * (the recorder's); 0: not yet, for this executable */
+	int32_t snap_g_tls;
 };
 
 struct thread {

@@ -13,11 +13,15 @@
 #include "cgoprof/procmap.h"
 #include "cgoprof/profile.h"
 
-#define CGOPROF_MAX_FRAMES 512
+#define CGOPROF_MAX_FRAMES 1024
 
 enum unwind_frame_flag {
 	UNWIND_FRAME_KERNEL = 1 << 0,
-	UNWIND_FRAME_LEAF = 1 << 1,	/* the sampled ip, not a return address */
+	/* pc is an instruction of its own, not a return address: the
+	 * sampled ip, a pc a signal interrupted, a signal trampoline's first
+	 * instruction, the pc Go's runtime saves where a goroutine left for
+	 * g0 (runtime.systemstack_switch). Named at pc, not pc - 1. */
+	UNWIND_FRAME_LEAF = 1 << 1,
 	UNWIND_FRAME_FP = 1 << 2,	/* found by the frame-pointer fallback */
 	UNWIND_FRAME_CHAIN = 1 << 3,	/* taken from the kernel's callchain */
 	UNWIND_FRAME_LIVE = 1 << 4,	/* read from the live process */
@@ -34,6 +38,10 @@ struct unwind_result {
 	uint32_t n;
 	enum stack_status status;
 	const char *reason;	/* static string when truncated */
+	/* a pseudo frame that stands for the whole user part, at the root
+	 * (static string), or NULL: "[exec]" for a sample in execve after
+	 * the old image is gone and before the new one runs */
+	const char *root;
 };
 
 /* The goroutine's stack when a cgo call began: recorded by a uprobe at
@@ -89,8 +97,10 @@ typedef const struct go_morestack *(*go_morestack_fn)(void *ctx, uint32_t tid,
 
 /* Stack memory at the time of a sample, copied by an eBPF program in the
  * sample's overflow handler (see profiler/gosnap.c): the goroutine's stack
- * of a thread in a cgo call, or the system stack of one in a callback.
- * Read like the sample's own stack copy. */
+ * of a thread in a cgo call, or the system stack of one in a callback,
+ * and the rest of the sample's own stack where the kernel's copy of it
+ * stopped short. Read like the sample's own stack copy. */
+#define CGOPROF_SNAPSHOT_REGIONS 12
 struct go_snapshot {
 	uint64_t time;		/* CLOCK_MONOTONIC ns */
 	uint64_t ip;		/* the interrupted ip, as the sample's */
@@ -98,7 +108,15 @@ struct go_snapshot {
 	struct go_snapshot_region {
 		uint64_t addr, len;
 		const uint8_t *bytes;
-	} r[4];
+		/* pages that could not be copied: bit k for the k-th page
+		 * from the one holding addr (their bytes are not memory) */
+		uint64_t absent;
+		/* bytes are frame records of a goroutine's stack beyond the
+		 * regions copied, in increasing address order: each its
+		 * address, the word there (the caller's frame pointer) and
+		 * the word after (the return address) */
+		bool frames;
+	} r[CGOPROF_SNAPSHOT_REGIONS];
 };
 
 enum unwinder_backend {

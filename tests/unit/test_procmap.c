@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +147,82 @@ static void check_inlined_tiny(const char *bin, struct elf_obj *o,
 		fail_msg("%s: no pc of %s is in tiny, inlined", bin, sym);
 }
 
+/* Where Go's g is, fs-relative, by the ELF alone: runtime.tlsg's offset in
+ * the executable's TLS block, which x86-64 puts right below the thread
+ * pointer, rounded up to its alignment; -8 without a PT_TLS or with one
+ * of 8 bytes (Go's own linker, cmd/link: tlsoffset is -PtrSize on ELF).
+ * 0: none of these. */
+static int64_t g_tls_by_symbol(Elf *elf)
+{
+	uint64_t memsz = 0, align = 1;
+	Elf_Scn *scn = NULL;
+	bool tls = false;
+	size_t nph;
+
+	assert_int_equal(elf_getphdrnum(elf, &nph), 0);
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS) {
+			memsz = ph.p_memsz;
+			align = ph.p_align ? ph.p_align : 1;
+			tls = true;
+		}
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 1; data && i < sh.sh_size / sizeof(Elf64_Sym); i++) {
+			GElf_Sym sym;
+			const char *nm;
+
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    GELF_ST_TYPE(sym.st_info) != STT_TLS)
+				continue;
+			nm = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (nm && !strcmp(nm, "runtime.tlsg"))
+				return (int64_t)sym.st_value -
+				       (int64_t)((memsz + align - 1) / align * align);
+		}
+	}
+	/* Go's linker writes no runtime.tlsg symbol itself: a TLS block of
+	 * one pointer is g's slot alone */
+	return !tls || memsz == 8 ? -8 : 0;
+}
+
+/* The g slot elfobj finds in the code (what the snapshot program is told)
+ * is the one the symbol table and PT_TLS give, stripped copy too: -8 with
+ * runtime.tlsg alone in the executable's TLS, below glibc's TLS in a
+ * static glibc build (-0x58). */
+static void check_g_tls(struct elf_cache *cache, const char *name, Elf *elf,
+			struct elf_obj *o)
+{
+	int64_t want = g_tls_by_symbol(elf);
+	char path[4096];
+	struct elf_obj *s;
+	int32_t got = 0;
+
+	if (!want)
+		fail_msg("%s: no runtime.tlsg", name);
+	if (elf_obj__go_g_tls(o, &got) || got != want)
+		fail_msg("%s: g at fs%+d, the symbol says fs%+ld", name, got,
+			 (long)want);
+	snprintf(path, sizeof(path), "%s/%s-s", bins_dir(), name);
+	if (access(path, F_OK))
+		return;
+	s = elf_cache__open(cache, path, path, 0, 0);
+	assert_non_null(s);
+	got = 0;
+	if (elf_obj__go_g_tls(s, &got) || got != want)
+		fail_msg("%s-s: g at fs%+d, the symbol says fs%+ld", name, got,
+			 (long)want);
+	printf("  %-18s g at fs%+ld (stripped copy too)\n", name, (long)want);
+}
+
 static void check_binary(const char *name)
 {
 	char path[4096];
@@ -176,6 +254,13 @@ static void check_binary(const char *name)
 	assert_int_equal(procmap__load_proc(pm, (uint32_t)pid), 0);
 	p = procmap__proc(pm, (uint32_t)pid, false);
 	assert_non_null(p);
+	{
+		struct map *em = procmap__find(pm, p, base + eh.e_entry);
+
+		assert_non_null(em);
+		assert_non_null(em->obj);
+		check_g_tls(cache, name, elf, em->obj);
+	}
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -255,10 +340,75 @@ static void test_procmap__every_layout_translates_symbols(void **state)
 		check_binary(bins[i]);
 }
 
+/* The kernel reserves a whole PIE image with its first segment's
+ * permissions (one mmap of the total size, RX for gold's layout), then maps
+ * the RW segment over the rest: the record of that first mmap covers the
+ * data too, and no record tells of the data mapping. A pc in the data
+ * segment (a word of runtime.m0 read as a return address) must not be in
+ * the executable mapping: the mapping ends with its segment. Before, the
+ * RX mapping covered runtime.m0 and the unwinder named its words. */
+static void test_procmap__reserved_image_cut_to_segment(void **state)
+{
+	struct elf_cache *cache = elf_cache__new();
+	struct procmap *pm = procmap__new(cache);
+	const uint64_t base = 0x555555554000ULL;
+	uint64_t rx_end = 0, rw_lo = 0, total = 0;
+	char path[4096];
+	struct stat st;
+	struct proc *p;
+	struct map *m;
+	GElf_Ehdr eh;
+	size_t nph;
+	Elf *elf;
+	int fd;
+
+	(void)state;
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	snprintf(path, sizeof(path), "%s/go126-gold-pie", bins_dir());
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(gelf_getehdr(elf, &eh));
+	assert_int_equal(elf_getphdrnum(elf, &nph), 0);
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		assert_non_null(gelf_getphdr(elf, (int)i, &ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_flags & PF_X)
+			rx_end = ph.p_vaddr + ph.p_memsz;
+		else if ((ph.p_flags & PF_W) && !rw_lo)
+			rw_lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_memsz > total)
+			total = ph.p_vaddr + ph.p_memsz;
+	}
+	/* gold: the executable segment first, the data after it */
+	assert_true(rx_end && rw_lo > rx_end);
+	total = (total + 4095) & ~4095ULL;
+	assert_int_equal(procmap__mmap(pm, 4242, base, total, 0, st.st_dev,
+				       st.st_ino, PROT_READ | PROT_EXEC, path), 0);
+	p = procmap__proc(pm, 4242, false);
+	assert_non_null(p);
+	m = procmap__find(pm, p, base + eh.e_entry);
+	assert_non_null(m);
+	assert_non_null(m->obj);
+	assert_int_equal(m->bias, base);
+	assert_true(m->end <= base + ((rx_end + 4095) & ~4095ULL));
+	assert_null(procmap__find(pm, p, base + rw_lo + 0x100));
+	assert_null(procmap__find(pm, p, base + total - 8));
+	elf_end(elf);
+	close(fd);
+	procmap__free(pm);
+	elf_cache__free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_procmap__every_layout_translates_symbols),
+	    cmocka_unit_test(test_procmap__reserved_image_cut_to_segment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
