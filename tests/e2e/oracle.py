@@ -11,7 +11,11 @@ own tools:
   Go code   `go tool addr2line BINARY` (it reads .gopclntab, so it works on
             stripped binaries too; it names the outermost function, not the
             inlined ones, and says "?" outside Go code). The location's last
-            (outermost) Line must name that function.
+            (outermost) Line must name that function. Where no tool finds
+            the pclntab (a stripped PIE before Go 1.22 merges it into
+            .data.rel.ro), it is found by its magic and the moduledata that
+            points at it, and Go's own debug/gosym names the addresses
+            (tests/e2e/gosym).
   C code    `eu-addr2line -f -i` (symbol table, DWARF, and separate debug
             files found by build id under /usr/lib/debug). The location's
             chain of Lines (innermost first) should equal eu-addr2line's
@@ -19,11 +23,16 @@ own tools:
 
 A name the oracle does not have is wrong (cgoprof must not invent names). A
 location cgoprof left unnamed ("[file+0xOFF]") while the oracle has a name
-is counted "unnamed" and listed, not counted wrong.
+is counted "unnamed" and listed: a failure too.
 
 Return addresses: every location after the first user-space location of a
-sample is a caller, whose address cgoprof writes as the return address - 1.
-The instruction ending exactly at address+1 must be a call: found by
+sample is a caller, whose address cgoprof writes as the return address - 1,
+except the pcs that are not return addresses: a sigreturn trampoline's
+first instruction (where the kernel makes a signal handler return; written
+as itself, or as - 1) and the pc after it, which the signal interrupted;
+the pc Go's signal handler makes asyncPreempt return to; Go's goexit + 1
+and the pc Go saves where a goroutine leaves for g0 (systemstack_switch).
+For the others, the instruction ending exactly at address+1 must be a call: found by
 disassembling with objdump from the start of the ELF symbol that holds the
 address, or, where the binary has no symbols, by decoding the x86-64 call
 encodings that end at the return address.
@@ -31,8 +40,8 @@ encodings that end at the return address.
 Locations not in an ELF file on disk (kernel, [vdso], anonymous memory,
 pseudo frames such as "[truncated: ...]") are skipped, counted by kind.
 
-Output: one summary line per binary, then one line per wrong name or bad
-return address. Exit status 1 if there is any, else 0.
+Output: one summary line per binary, then one line per wrong name, unnamed
+location or bad return address. Exit status 1 if there is any, else 0.
 """
 import argparse
 import bisect
@@ -351,18 +360,101 @@ def go_text_shift(elf):
     field = pcln[4] + 8 + 2 * ptrsize
     start = struct.unpack_from("<Q", elf.data, field)[0]
     field_vaddr = pcln[3] + 8 + 2 * ptrsize
+    relative = {}              # vaddr -> addend of R_X86_64_RELATIVE
     for sh in elf.sections:
         if sh[1] != SHT_RELA or sh[9] != 24:
             continue
         for k in range(sh[5] // 24):
             r_offset, r_info, r_addend = struct.unpack_from(
                 "<QQq", elf.data, sh[4] + 24 * k)
-            if r_offset == field_vaddr and r_info & 0xFFFFFFFF == R_X86_64_RELATIVE:
-                start = r_addend
+            if r_info & 0xFFFFFFFF == R_X86_64_RELATIVE:
+                relative[r_offset] = r_addend
+    start = relative.get(field_vaddr, start)
+    if start == 0:
+        # Go 1.25+ no longer stores textStart in the header (runtime/
+        # symtab.go: "use the moduledata text field instead")
+        start = moduledata_text(elf, pcln[3], relative)
     if not text[3] <= start < text[3] + text[5]:
         raise ValueError(f"{elf.path}: pclntab's runtime.text 0x{start:x} "
                          "is outside .text")
     return start - text[3]
+
+
+def moduledata_text(elf, pcheader, relative):
+    """runtime.text from the moduledata that points at the pcHeader at
+    vaddr PCHEADER (runtime/symtab.go: pcHeader *pcHeader, six slices of
+    24 bytes (funcnametab, cutab, filetab, pctab, pclntable, ftab),
+    findfunctab, minpc, maxpc, then text at 176), its funcnametab checked
+    against the header's funcnameOffset. Pointers are the file's words, or
+    in a PIE the addends of their R_X86_64_RELATIVE relocations. 0 when
+    none is found."""
+    off = file_offset(elf, pcheader)
+    funcname = pcheader + struct.unpack_from("<Q", elf.data, off + 32)[0]
+
+    def word(vaddr):
+        if vaddr in relative:
+            return relative[vaddr]
+        o = file_offset(elf, vaddr)
+        return None if o is None else struct.unpack_from("<Q", elf.data, o)[0]
+
+    cands = [v for v, a in relative.items() if a == pcheader]
+    if not cands:
+        needle = struct.pack("<Q", pcheader)
+        for p_offset, p_filesz, p_vaddr, _ in elf.loads:
+            seg = elf.data[p_offset:p_offset + p_filesz]
+            i = seg.find(needle)
+            while i >= 0:
+                if i % 8 == 0:
+                    cands.append(p_vaddr + i)
+                i = seg.find(needle, i + 8)
+    for md in cands:
+        if word(md + 8) == funcname:
+            return word(md + 176) or 0
+    return 0
+
+
+def scanned_pclntab(elf):
+    """(file offset, runtime.text) of a Go 1.18+ pclntab that has no section
+    or symbol of its own (a stripped PIE before Go 1.22 merges it into
+    .data.rel.ro): a pcHeader magic (0,0 pad, minLC 1, ptrsize 8) that a
+    moduledata refers to (see moduledata_text). None when there is none."""
+    relative = {}
+    for sh in elf.sections:
+        if sh[1] != SHT_RELA or sh[9] != 24:
+            continue
+        for k in range(sh[5] // 24):
+            r_offset, r_info, r_addend = struct.unpack_from(
+                "<QQq", elf.data, sh[4] + 24 * k)
+            if r_info & 0xFFFFFFFF == R_X86_64_RELATIVE:
+                relative[r_offset] = r_addend
+    for magic in (b"\xf1\xff\xff\xff", b"\xf0\xff\xff\xff"):
+        needle = magic + b"\x00\x00\x01\x08"
+        for p_offset, p_filesz, p_vaddr, _ in elf.loads:
+            seg = elf.data[p_offset:p_offset + p_filesz]
+            i = seg.find(needle)
+            while i >= 0:
+                if i % 8 == 0:
+                    text = moduledata_text(elf, p_vaddr + i, relative)
+                    if text:
+                        return p_offset + i, text
+                i = seg.find(needle, i + 8)
+    return None
+
+
+def gosym_names(path, at, addrs):
+    """Outermost Go function names at ADDRS by Go's debug/gosym
+    (tests/e2e/gosym) on the pclntab AT (see scanned_pclntab)."""
+    if not addrs:
+        return {}
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gosym")
+    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod")
+    p = subprocess.run([GO, "run", "main.go", path, str(at[0]), str(at[1])],
+                       cwd=here, env=env, capture_output=True, text=True,
+                       input="".join(f"{a}\n" for a in addrs))
+    lines = p.stdout.splitlines()
+    if p.returncode != 0 or len(lines) != len(addrs):
+        raise RuntimeError(f"gosym on {path}: {p.stderr.strip()}")
+    return dict(zip(addrs, lines))
 
 
 def is_go(elf):
@@ -556,6 +648,8 @@ class Binary:
         addrs = sorted(self.queries)
         if is_go(self.elf):
             go = go_addr2line(self.path, addrs, go_text_shift(self.elf))
+        elif (at := scanned_pclntab(self.elf)) is not None:
+            go = gosym_names(self.path, at, addrs)
         else:
             go = {a: "?" for a in addrs}
         c_addrs = [a for a in addrs if go[a] == "?"]
@@ -686,7 +780,7 @@ def run_checks(profile, root, verbose):
                     prev is not None and
                     oracle_name(user[k - 1]) in INJECTED_CALLERS):
                 role = "interrupted"
-            elif sigreturn_at(b.elf, vaddr + 1):
+            elif sigreturn_at(b.elf, vaddr + 1) or sigreturn_at(b.elf, vaddr):
                 role = "trampoline"
             else:
                 role = "caller"
@@ -701,8 +795,8 @@ def run_checks(profile, root, verbose):
 
     for lid, (b, vaddr) in todo.items():
         loc = locations[lid]
-        if "trampoline" in roles[lid]:
-            vaddr += 1
+        if "trampoline" in roles[lid] and not sigreturn_at(b.elf, vaddr):
+            vaddr += 1          # written as the return address - 1
         chain = chain_of(loc)
         kind, want = b.names[vaddr]
         b.count["checked"] += 1
@@ -759,9 +853,10 @@ def sigreturn_at(elf, vaddr, code=SIGRETURN):
 
 
 def sigreturn_covers(elf, vaddr):
-    """True if VADDR is in the instructions of an rt_sigreturn trampoline."""
+    """True if VADDR is in the instructions of an rt_sigreturn trampoline,
+    or right after its syscall (a sample taken in the system call)."""
     return any(sigreturn_at(elf, vaddr - k, (t,))
-               for t in SIGRETURN for k in range(len(t)))
+               for t in SIGRETURN for k in range(len(t) + 1))
 
 
 def check_returns(bins):
@@ -785,9 +880,22 @@ def check_returns(bins):
                     continue
                 if s is None and goexit_nop(b, vaddr):
                     continue
+            # Where a goroutine leaves its stack for g0, Go saves in g.sched
+            # the pc of runtime.systemstack_switch (gosave_systemstack_switch
+            # in runtime/asm_amd64.s: its entry before Go 1.21, entry + 8
+            # from 1.21), and cgocallback pushes that as a return address;
+            # Go's traceback names it at the entry itself. Not a call.
+            if kind == "go" and want == ["runtime.systemstack_switch"]:
+                s = b.symbol_at(vaddr)
+                if s is not None and vaddr in (s[0], s[0] + 7):
+                    continue
+                if s is None and switch_marker_code(b, vaddr):
+                    continue
             s = b.symbol_at(vaddr)
             if s is None:
-                if not call_ends_at(b.elf.data, file_offset(b.elf, vaddr + 1)):
+                # the offset of the call's last byte, plus one: a call
+                # that never returns can end its segment (musl's _dlstart)
+                if not call_ends_at(b.elf.data, file_offset(b.elf, vaddr) + 1):
                     bad_return(b, vaddr, want, "no call encoding ends there")
             else:
                 by_func[s][0].append(vaddr)
@@ -826,6 +934,17 @@ def check_function(b, name, rets, ints, ends, starts):
         b.count["interrupted at pc" if v in starts else
                 "interrupted at pc-1" if v + 1 in starts else
                 "interrupted unknown"] += 1
+
+
+def switch_marker_code(b, vaddr):
+    """Without symbols: runtime.systemstack_switch's code at VADDR, its
+    entry (Go < 1.21: RET after the INT3 padding of the function before),
+    or at its entry + 7 (Go >= 1.21: push %rbp; mov %rsp,%rbp; ud2; call)."""
+    off = file_offset(b.elf, vaddr - 7)
+    if off is not None and b.elf.data[off:off + 7] == bytes.fromhex("554889e50f0be8"):
+        return True
+    off = file_offset(b.elf, vaddr - 1)
+    return off is not None and b.elf.data[off:off + 2] == b"\xcc\xc3"
 
 
 def goexit_nop(b, vaddr):
@@ -875,7 +994,10 @@ def main():
                      f"returns {c['returns']} bad-returns {c['bad returns']}"
                      + "".join(f", {k} {c[k]}" for k in EXTRA_COUNTS if c[k]))
         problems += b.problems
-        failed |= bool(c["wrong"] or c["bad returns"] or c["build-id mismatch"])
+        # a location left unnamed where the oracle has a name is a failure
+        # too: the name was there to be found
+        failed |= bool(c["wrong"] or c["unnamed"] or c["bad returns"] or
+                       c["build-id mismatch"])
     if skipped:
         lines.append(f"{os.path.basename(a.profile)}: skipped " + ", ".join(
             f"{k} {v}" for k, v in sorted(skipped.items())))

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Every location of real profiles, checked against oracles that know nothing
+# of the programs and share no code with cgoprof (tests/e2e/oracle.py): the
+# address translated with the file's own program headers, the name compared
+# with `go tool addr2line` (Go) or eu-addr2line (C, with DWARF inline
+# chains and libc6-dbg's debug files), and every caller's return address
+# checked to follow a call instruction. No wrong name, no bad return
+# address, and at least one location of the profiled binary checked, on:
+#   - the Go fixtures cgo-inline, cgo-callback, cgo-rbp, go-frameless, Go
+#     1.19 and 1.26, default and PIE (-s -w) builds;
+#   - the start of Debian's restic, rclone and hugo (stripped, externally
+#     linked, dynamically linked cgo programs nobody here built);
+#   - esbuild from npm (tools/fetch-esbuild.sh: static, stripped, Go 1.26).
+# (t0207 checks the corpus of linkers, libcs and layouts the same way.)
+# First a self-check of the oracle on a real profile: the same profile with
+# its sample location lists re-encoded unpacked gives the same verdict; one
+# Go function renamed to another real Go function's name must fail (exit 1,
+# that name reported); one caller's address moved back by a byte (into its
+# call instruction) must fail as a bad return address.
+# One recording at a time; the oracle of one recording runs while the next
+# records.
+. "$(dirname "$0")/lib.sh"
+require_perf
+ORACLE="$top/tests/e2e/oracle.py"
+GO=${GO:-/usr/local/go/bin/go}
+export GO
+[ -x "$GO" ] || fail "no Go toolchain at $GO (go tool addr2line is the Go oracle)"
+for t in eu-addr2line objdump python3; do
+	command -v "$t" >/dev/null || fail "$t not found (run tools/install-deps.sh)"
+done
+[ -d /usr/lib/debug/.build-id ] || fail "no /usr/lib/debug/.build-id (libc6-dbg)"
+report=$WORK/report.txt
+: > "$report"
+started=$SECONDS
+
+# check NAME PROFILE BINARY: the oracle on PROFILE (in the background; its
+# verdict is read by finish). BINARY is the file whose locations must be
+# checked: at least one.
+pending=()
+check() {
+	local name=$1 pb=$2 bin=$3
+	python3 "$ORACLE" "$pb" --report "$report" > "$WORK/$name.oracle" 2>&1 &
+	echo "$! $name $bin" > "$WORK/$name.job"
+	pending+=("$name")
+}
+bad=0 runs=0
+finish() {
+	local name pid bin rc checked
+	for name in "${pending[@]}"; do
+		read -r pid _ bin < "$WORK/$name.job"
+		rc=0
+		wait "$pid" || rc=$?
+		runs=$((runs + 1))
+		checked=$(awk -v b="$bin" '{ for (i = 1; i < NF; i++)
+			if ($i == b ":" && $(i + 1) == "checked") print $(i + 2) }' "$WORK/$name.oracle")
+		if [ "$rc" != 0 ] || [ "${checked:-0}" -le 0 ]; then
+			echo "== $name: oracle exit $rc, ${checked:-0} locations of $bin checked"
+			cat "$WORK/$name.oracle"
+			bad=$((bad + 1))
+		fi
+	done
+	pending=()
+}
+record_only() { # name cgoprof-args...: writes $WORK/name.pb.gz and .json
+	local name=$1; shift
+	"$CGOPROF" record -q -o "$WORK/$name.pb.gz" -o "$WORK/$name.json" "$@" \
+		< /dev/null > "$WORK/$name.log" 2>&1 ||
+		{ cat "$WORK/$name.log"; fail "record failed: $name"; }
+}
+# Records, then waits for the previous oracle and starts this one's: at most
+# one oracle runs beside a recording.
+record() { # name binary-to-check cgoprof-args...
+	local name=$1 bin; bin=$(readlink -f "$2"); shift 2
+	record_only "$name" "$@"
+	finish
+	check "$name" "$WORK/$name.pb.gz" "$bin"
+}
+
+echo "== self-check of the oracle"
+fx=$FIXTURES/go/cgo-inline-go1.26-default
+[ -x "$fx" ] || fail "fixture $fx was not built"
+record_only self -d 2 -- "$fx" -d 6s
+python3 - "$WORK/self.pb.gz" "$WORK" <<'PY' || fail "could not rewrite the profile"
+# Re-encodes the profile three ways, with a protobuf decoder and encoder of
+# its own (not the oracle's): unpacked sample location ids; one Go function
+# renamed; one caller's address moved back by one byte.
+import gzip, os, re, struct, sys
+
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1; v |= (c & 0x7F) << s; s += 7
+        if c < 0x80:
+            return v, i
+
+def fields(b):
+    i, out = 0, []
+    while i < len(b):
+        k, i = varint(b, i)
+        n, wt = k >> 3, k & 7
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 2:
+            ln, i = varint(b, i); v = b[i:i + ln]; i += ln
+        elif wt == 1:
+            v = b[i:i + 8]; i += 8
+        elif wt == 5:
+            v = b[i:i + 4]; i += 4
+        else:
+            raise ValueError(wt)
+        out.append([n, wt, v])
+    return out
+
+def enc_varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0)); v >>= 7
+        if not v:
+            return bytes(out)
+
+def encode(fs):
+    out = bytearray()
+    for n, wt, v in fs:
+        out += enc_varint(n << 3 | wt)
+        if wt == 0:
+            out += enc_varint(v)
+        elif wt == 2:
+            out += enc_varint(len(v)) + v
+        else:
+            out += v
+    return bytes(out)
+
+def ints(wt, v):
+    if wt == 0:
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = varint(v, i); out.append(x)
+    return out
+
+def write(name, top):
+    with gzip.open(os.path.join(sys.argv[2], name), "wb") as f:
+        f.write(encode(top))
+
+top = fields(gzip.open(sys.argv[1]).read())
+strings = [v.decode() for n, wt, v in top if n == 6]
+funcs = {}                                   # id -> (top index, fields)
+for k, (n, wt, v) in enumerate(top):
+    if n == 5:
+        fs = fields(v)
+        fid = next(x[2] for x in fs if x[0] == 1)
+        funcs[fid] = (k, fs)
+def fname(fid):
+    return strings[next(x[2] for x in funcs[fid][1] if x[0] == 2)]
+
+# 1. the samples' location ids unpacked (one varint field per id)
+unpacked = []
+for n, wt, v in top:
+    if n == 2:
+        sfs = []
+        for n2, w2, v2 in fields(v):
+            sfs += [[1, 0, x] for x in ints(w2, v2)] if n2 == 1 else [[n2, w2, v2]]
+        v, wt = encode(sfs), 2
+    unpacked.append([n, wt, v])
+write("unpacked.pb.gz", unpacked)
+
+# 2. the outermost function of one location, a Go function of the main
+# package, renamed to another Go function of the profile (runtime.*)
+outer = []
+for n, wt, v in top:
+    if n == 4:
+        lines = [fields(x[2]) for x in fields(v) if x[0] == 4]
+        if lines:
+            outer.append(next(x[2] for x in lines[-1] if x[0] == 1))
+victim = next(f for f in outer if fname(f).startswith("main."))
+other = next(f for f in outer if fname(f).startswith("runtime.") and fname(f) != fname(victim))
+k, fs = funcs[victim]
+name_of_other = next(x[2] for x in funcs[other][1] if x[0] == 2)
+renamed = [list(x) for x in top]
+renamed[k] = [5, 2, encode([[n2, w2, name_of_other if n2 == 2 else v2] for n2, w2, v2 in fs])]
+write("renamed.pb.gz", renamed)
+open(os.path.join(sys.argv[2], "renamed.want"), "w").write(fname(other) + "\n")
+
+# 3. a caller (second user location of a sample whose user frames are all
+# in the fixture) in main.*: its address - 1 is inside its call instruction,
+# where no instruction ends
+maps = {}
+for n, wt, v in top:
+    if n == 3:
+        fs = {x[0]: x[2] for x in fields(v)}
+        maps[fs[1]] = strings[fs.get(5, 0)]
+locs = {}
+for k, (n, wt, v) in enumerate(top):
+    if n == 4:
+        fs = fields(v)
+        lid = next(x[2] for x in fs if x[0] == 1)
+        locs[lid] = (k, fs)
+def loc_fn(lid):
+    fs = locs[lid][1]
+    lines = [fields(x[2]) for x in fs if x[0] == 4]
+    return fname(next(x[2] for x in lines[-1] if x[0] == 1)) if lines else ""
+def loc_map(lid):
+    return maps.get(next((x[2] for x in locs[lid][1] if x[0] == 2), 0), "")
+callers = set()
+for n, wt, v in top:
+    if n == 2:
+        ids = [x for n2, w2, v2 in fields(v) if n2 == 1 for x in ints(w2, v2)]
+        user = [i for i in ids if not loc_map(i).startswith("[kernel")]
+        callers.update(user[1:])
+moved_id = next(i for i in sorted(callers) if loc_fn(i).startswith("main."))
+k, fs = locs[moved_id]
+moved = [list(x) for x in top]
+moved[k] = [4, 2, encode([[n2, w2, v2 - 1 if n2 == 3 else v2] for n2, w2, v2 in fs])]
+write("moved.pb.gz", moved)
+PY
+rc=0; python3 "$ORACLE" "$WORK/self.pb.gz" > "$WORK/self.out" 2>&1 || rc=$?
+[ $rc = 0 ] || { cat "$WORK/self.out"; fail "oracle exit $rc on the unmodified profile"; }
+rc=0; python3 "$ORACLE" "$WORK/unpacked.pb.gz" > "$WORK/unpacked.out" 2>&1 || rc=$?
+diff <(sed 's/^self\.pb\.gz: //' "$WORK/self.out") \
+	<(sed 's/^unpacked\.pb\.gz: //' "$WORK/unpacked.out") ||
+	fail "the oracle reads the unpacked profile differently (exit $rc)"
+rc=0; python3 "$ORACLE" "$WORK/renamed.pb.gz" > "$WORK/renamed.out" 2>&1 || rc=$?
+cat "$WORK/renamed.out"
+[ $rc = 1 ] || fail "the oracle exits $rc, not 1, on a renamed Go function"
+grep '^WRONG' "$WORK/renamed.out" | grep -qF -- "$(cat "$WORK/renamed.want") oracle main." ||
+	fail "the oracle did not report the renamed function"
+rc=0; python3 "$ORACLE" "$WORK/moved.pb.gz" > "$WORK/moved.out" 2>&1 || rc=$?
+sed -n '/^BADRET/p' "$WORK/moved.out"
+[ $rc = 1 ] || fail "the oracle exits $rc, not 1, on an address moved off its return address"
+grep -q '^BADRET .* no instruction of main\.' "$WORK/moved.out" ||
+	fail "the oracle did not report the moved return address"
+! grep -q '^WRONG' "$WORK/moved.out" || fail "a byte back in the call instruction changed a name"
+
+echo "== Go fixtures"
+for prog in cgo-inline cgo-callback cgo-rbp go-frameless; do
+	for tc in go1.19 go1.26; do
+		for variant in default pie; do
+			bin=$FIXTURES/go/$prog-$tc-$variant
+			[ -x "$bin" ] || fail "fixture $bin was not built"
+			record "$prog-$tc-$variant" "$bin" -d 2 -- "$bin" -d 6s
+		done
+	done
+done
+
+echo "== Debian's Go programs"
+for prog in restic rclone hugo; do
+	bin=/usr/bin/$prog
+	[ -x "$bin" ] || fail "$bin is not installed (run tools/install-deps.sh)"
+	record "$prog" "$bin" -F 4999 -- sh -c "for i in 1 2 3 4 5; do $bin version; done >/dev/null"
+done
+
+echo "== esbuild from npm"
+"$top/tools/fetch-esbuild.sh" "$FIXTURES/esbuild" || fail "could not fetch esbuild from npm"
+esbuild=$FIXTURES/esbuild/esbuild
+"$top/tests/fixtures/esbuild-work.sh" "$esbuild" -n 1 > /dev/null  # generate the project once
+record esbuild "$(cd "$(dirname "$esbuild")" && pwd)/esbuild" -d 2 -- \
+	"$top/tests/fixtures/esbuild-work.sh" "$esbuild" 3
+
+finish
+
+echo "== oracle summaries"
+cat "$report"
+echo "$runs profiles checked in $((SECONDS - started)) s"
+[ "$bad" = 0 ] || fail "$bad of $runs profiles have wrong names, bad return addresses or nothing checked"
