@@ -729,6 +729,9 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 	uint64_t kbp = bp, ras[CGOPROF_MAX_FRAMES];
 	uint32_t nras = 0;
 	bool first = true, bp_known = true;
+	/* the next "return address" is the pc Go's signal handler made
+	 * runtime.asyncPreempt return to: an instruction of its own */
+	bool exact = false;
 	/* the function below the next return address, to check calls */
 	const struct elf_obj *callee_obj = switch_obj;
 	uint64_t callee_entry = switch_entry;
@@ -790,20 +793,20 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 			truncate(r, "frame pointer chain ended");
 			return;
 		}
-		map = procmap__find(u->pm, u->proc, ra - 1);
+		map = procmap__find(u->pm, u->proc, exact ? ra : ra - 1);
 		if (!map || !map->obj ||
-		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias)) {
+		    !elf_obj__is_go_pc(map->obj, (exact ? ra : ra - 1) - map->bias)) {
 			truncate(r, from_live ? "goroutine stack changed since the sample"
 					      : "frame pointer chain left Go code");
 			return;
 		}
-		lookup = ra - 1 - map->bias;
+		lookup = (exact ? ra : ra - 1) - map->bias;
 		if (pclntab__find_func(map->obj->go, lookup, &fn)) {
 			truncate(r, "return address in no Go function");
 			return;
 		}
 		/* goroutines start with a made-up return address in goexit */
-		if (from_live && !(first && switch_obj) &&
+		if (from_live && !exact && !(first && switch_obj) &&
 		    !(fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) &&
 		    !is_call_to(map->obj, lookup + 1, callee_entry, callee_obj)) {
 			truncate(r, "goroutine stack changed since the sample");
@@ -833,7 +836,8 @@ static void go_fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 		first = false;
 		callee_obj = map->obj;
 		callee_entry = fn.entry;
-		push_frame(r, ra, map, 0);
+		push_frame(r, ra, map, exact ? UNWIND_FRAME_LEAF : 0);
+		exact = !strcmp(fn.name, "runtime.asyncPreempt");
 		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
 			r->status = STACK_COMPLETE;
 			return;
