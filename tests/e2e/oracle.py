@@ -332,6 +332,21 @@ SHT_RELA = 4
 R_X86_64_RELATIVE = 8
 
 
+def relative_relocs(elf):
+    """vaddr -> addend of every R_X86_64_RELATIVE relocation: where a PIE
+    keeps a pointer the loader fills in (0 in the file)."""
+    relative = {}
+    for sh in elf.sections:
+        if sh[1] != SHT_RELA or sh[9] != 24:
+            continue
+        for k in range(sh[5] // 24):
+            r_offset, r_info, r_addend = struct.unpack_from(
+                "<QQq", elf.data, sh[4] + 24 * k)
+            if r_info & 0xFFFFFFFF == R_X86_64_RELATIVE:
+                relative[r_offset] = r_addend
+    return relative
+
+
 def go_text_shift(elf):
     """How far `go tool addr2line` misplaces Go functions in ELF.
 
@@ -360,15 +375,7 @@ def go_text_shift(elf):
     field = pcln[4] + 8 + 2 * ptrsize
     start = struct.unpack_from("<Q", elf.data, field)[0]
     field_vaddr = pcln[3] + 8 + 2 * ptrsize
-    relative = {}              # vaddr -> addend of R_X86_64_RELATIVE
-    for sh in elf.sections:
-        if sh[1] != SHT_RELA or sh[9] != 24:
-            continue
-        for k in range(sh[5] // 24):
-            r_offset, r_info, r_addend = struct.unpack_from(
-                "<QQq", elf.data, sh[4] + 24 * k)
-            if r_info & 0xFFFFFFFF == R_X86_64_RELATIVE:
-                relative[r_offset] = r_addend
+    relative = relative_relocs(elf)
     start = relative.get(field_vaddr, start)
     if start == 0:
         # Go 1.25+ no longer stores textStart in the header (runtime/
@@ -418,15 +425,7 @@ def scanned_pclntab(elf):
     or symbol of its own (a stripped PIE before Go 1.22 merges it into
     .data.rel.ro): a pcHeader magic (0,0 pad, minLC 1, ptrsize 8) that a
     moduledata refers to (see moduledata_text). None when there is none."""
-    relative = {}
-    for sh in elf.sections:
-        if sh[1] != SHT_RELA or sh[9] != 24:
-            continue
-        for k in range(sh[5] // 24):
-            r_offset, r_info, r_addend = struct.unpack_from(
-                "<QQq", elf.data, sh[4] + 24 * k)
-            if r_info & 0xFFFFFFFF == R_X86_64_RELATIVE:
-                relative[r_offset] = r_addend
+    relative = relative_relocs(elf)
     for magic in (b"\xf1\xff\xff\xff", b"\xf0\xff\xff\xff"):
         needle = magic + b"\x00\x00\x01\x08"
         for p_offset, p_filesz, p_vaddr, _ in elf.loads:
