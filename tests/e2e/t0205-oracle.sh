@@ -144,12 +144,15 @@ def write(name, top):
 
 top = fields(gzip.open(sys.argv[1]).read())
 strings = [v.decode() for n, wt, v in top if n == 6]
-funcs = {}                                   # id -> (top index, fields)
-for k, (n, wt, v) in enumerate(top):
-    if n == 5:
-        fs = fields(v)
-        fid = next(x[2] for x in fs if x[0] == 1)
-        funcs[fid] = (k, fs)
+def by_id(field):
+    """id -> (index in the profile, fields) of the messages of FIELD"""
+    out = {}
+    for k, (n, wt, v) in enumerate(top):
+        if n == field:
+            fs = fields(v)
+            out[next(x[2] for x in fs if x[0] == 1)] = (k, fs)
+    return out
+funcs = by_id(5)
 def fname(fid):
     return strings[next(x[2] for x in funcs[fid][1] if x[0] == 2)]
 
@@ -189,12 +192,7 @@ for n, wt, v in top:
     if n == 3:
         fs = {x[0]: x[2] for x in fields(v)}
         maps[fs[1]] = strings[fs.get(5, 0)]
-locs = {}
-for k, (n, wt, v) in enumerate(top):
-    if n == 4:
-        fs = fields(v)
-        lid = next(x[2] for x in fs if x[0] == 1)
-        locs[lid] = (k, fs)
+locs = by_id(4)
 def loc_fn(lid):
     fs = locs[lid][1]
     lines = [fields(x[2]) for x in fs if x[0] == 4]
