@@ -12,17 +12,24 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 endif
 
 PKGS    := libdw libelf zlib libbpf
+# CFLAGS is the user's (make CFLAGS=-O0); what the project needs is in
+# CGOPROF_CFLAGS and always applies. fuzz/fuzz.mk reuses both lists below.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 \
-	   -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
-	   -fno-common -MMD -MP -Iinclude $(SANFLAGS) \
+WARNFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wvla -Wwrite-strings
+CGOPROF_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -Werror -fno-common \
+	   -MMD -MP -Iinclude $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz -lbpf) \
 	   -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
-LIB_SRCS := $(filter-out profiler/main.c,$(wildcard profiler/*.c symbolizer/*.c export/*.c))
+# The layers, bottom up (docs/architecture.md): the library is every layer
+# but the command line, which only the cgoprof binary links.
+LIB_SRCS := $(wildcard base/*.c symbolizer/*.c profiler/*.c export/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -30,12 +37,12 @@ all: $(BUILD)/cgoprof
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CGOPROF_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcgoprof.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/cgoprof: $(BUILD)/profiler/main.o $(BUILD)/libcgoprof.a
+$(BUILD)/cgoprof: $(CLI_OBJS) $(BUILD)/libcgoprof.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcgoprof.a
@@ -64,7 +71,7 @@ bench: deps
 	bench/run.sh
 
 format:
-	clang-format -i $(LIB_SRCS) profiler/main.c include/cgoprof/*.h */internal.h
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) include/cgoprof/*.h */internal.h
 
 clean:
 	rm -rf build build-san build-fuzz

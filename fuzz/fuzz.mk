@@ -24,19 +24,14 @@ FUZZ_BUILD    := build-fuzz
 FUZZ_SECONDS  ?= 60
 FUZZ_TARGETS  := pclntab sample cfi unwind
 FUZZ_SANITIZE ?= address,undefined
-FUZZ_PKGS     := libdw libelf zlib libbpf
 FUZZ_SANFLAGS := -fsanitize=$(FUZZ_SANITIZE) -fno-sanitize-recover=all \
 		 -fno-omit-frame-pointer
-FUZZ_CFLAGS   := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra \
-		 -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \
-		 -Wwrite-strings -fno-common -MMD -MP -Iinclude \
-		 -fsanitize=fuzzer-no-link $(FUZZ_SANFLAGS) \
-		 $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
-FUZZ_LDLIBS   := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null || \
-		   echo -ldw -lelf -lz -lbpf) \
-		 -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
-FUZZ_LIB_SRCS := $(filter-out profiler/main.c,$(wildcard profiler/*.c \
-		 symbolizer/*.c export/*.c))
+# the Makefile's warnings, sources and libraries (not -Werror, see above)
+FUZZ_CFLAGS   := -O1 -g -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -fno-common \
+		 -MMD -MP -Iinclude -fsanitize=fuzzer-no-link $(FUZZ_SANFLAGS) \
+		 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LDLIBS   := $(LDLIBS)
+FUZZ_LIB_SRCS := $(LIB_SRCS)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # A slow input (10 s) is a finding: a loop that does not end on hostile

@@ -1,0 +1,30 @@
+/* The command-line layer: the subcommands and the error text, exit codes
+ * and argument parsing they share. The only code that writes to the
+ * terminal. */
+#ifndef CGOPROF_CLI_INTERNAL_H
+#define CGOPROF_CLI_INTERNAL_H
+
+#include <stdint.h>
+
+/* `cgoprof mem [opts] (-p PID | -- CMD [ARGS])`: argv[0] is "mem". Returns
+ * the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
+int cmd_mem(int argc, char **argv);
+
+/* CLI messages (cli.c): "cgoprof: error: ..." on stderr; and the one text
+ * for each way opening a recording fails (@event: the event's name,
+ * @command: the launched command's name, or ""). */
+void cli__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct record_error;
+void cli__open_error(const struct record_error *e, const char *event,
+		     const char *command);
+/* "123", "0x7b": 0 or -EINVAL. */
+int cli__parse_u64(const char *s, uint64_t *v);
+/* 0 when @path ("-" is stdout) can be written, else -EACCES (or -ENOMEM). */
+int cli__check_output(const char *path);
+/* The integer in a sysfs file (a PMU's type), or -1. */
+int cli__read_sysfs_int(const char *path);
+/* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
+ * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
+int cmd_coldstart(int argc, char **argv);
+
+#endif
