@@ -132,17 +132,3 @@ int cli__check_output(const char *path)
 	free(dir);
 	return ok ? 0 : -EACCES;
 }
-
-int cli__read_sysfs_int(const char *path)
-{
-	char buf[32] = "";
-	FILE *f = fopen(path, "re");
-	int v = -1;
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			v = atoi(buf);
-		fclose(f);
-	}
-	return v;
-}

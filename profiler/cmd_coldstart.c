@@ -31,6 +31,7 @@
 #include "cgoprof/log.h"
 #include "cgoprof/perf.h"
 #include "cgoprof/record.h"
+#include "cgoprof/uprobe.h"
 #include "internal.h"
 
 #define EXIT_PARTIAL 1
@@ -440,7 +441,7 @@ static int cs_monitor_open(struct cs_monitor *m, const struct cs_target *t,
 			   const char **what)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
-	int type = cli__read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
+	int type = uprobe__pmu_type();
 	int err;
 
 	memset(m, 0, sizeof(*m));
@@ -491,15 +492,13 @@ static int cs_monitor_open(struct cs_monitor *m, const struct cs_target *t,
 		for (int k = 0; k < CS_PROBE__COUNT; k++) {
 			if (!t->have[k])
 				continue;
-			a.type = (uint32_t)type;
-			a.config = 0;
 			/* where the hit was, for samples in its single-step */
-			a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
-					PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-					PERF_SAMPLE_REGS_USER;
+			uprobe__attr(&a, m->path, t->off[k],
+				     PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+				     PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+				     PERF_SAMPLE_REGS_USER);
 			a.sample_regs_user = 1ULL << PERF_REG_SP;
-			a.config1 = (uint64_t)(uintptr_t)m->path;
-			a.config2 = t->off[k];
+			a.sample_id_all = 1;
 			err = monitor_add(m, &a, cpu, k, dummy, NULL);
 			if (err)
 				return err;

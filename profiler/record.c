@@ -26,6 +26,7 @@
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
 #include "cgoprof/stacks.h"
+#include "cgoprof/uprobe.h"
 #include "internal.h"
 
 #define CGOPROF_DEFAULT_PAGES 1024
@@ -333,7 +334,6 @@ static void probe_prepare(struct record *r, const char *open_path)
 	struct go_func fn;
 	struct stat st;
 	uint64_t off[2];
-	int type;
 
 	if (!r->o.cgo_probe || r->probe)
 		return;
@@ -344,8 +344,7 @@ static void probe_prepare(struct record *r, const char *open_path)
 		if (elf_obj__go_func(o, funcs[k], &fn) ||
 		    elf_obj__vaddr_to_offset(o, fn.entry, &off[k]))
 			return; /* Go without cgo */
-	type = cli__read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
-	if (type < 0) {
+	if (uprobe__pmu_type() < 0) {
 		pr_info("no uprobe PMU: cgo calls use live reads only");
 		return;
 	}
@@ -356,28 +355,18 @@ static void probe_prepare(struct record *r, const char *open_path)
 	for (int k = 0; k < 2; k++) {
 		struct perf_event_attr *a = &r->probe_attr[k];
 
-		memset(a, 0, sizeof(*a));
-		a->size = sizeof(*a);
-		a->type = (uint32_t)type;
-		a->config1 = (uint64_t)(uintptr_t)r->probe_path;
-		a->config2 = off[k];
-		a->sample_period = 1;
-		a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
-				 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-				 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
-				 PERF_SAMPLE_STACK_USER;
+		uprobe__attr(a, r->probe_path, off[k],
+			     PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+			     PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+			     PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+			     PERF_SAMPLE_STACK_USER);
 		a->sample_regs_user = CGOPROF_REGS_MASK;
 		/* asmcgocall: the return address into cgocall; crosscall2:
 		 * the C caller's frames, for CFI */
 		a->sample_stack_user = k ? CGOPROF_CALLBACK_STACK : 8;
 		a->exclude_callchain_kernel = 1;
-		/* Not inherited: the kernel would read config1 (our pointer
-		 * to the path) again in the target's address space when it
-		 * creates a thread, and fail its clone with EFAULT. Threads
-		 * created later get their own probes from their FORK record. */
-		a->inherit = 0;
-		a->use_clockid = 1;
-		a->clockid = CLOCK_MONOTONIC;
+		/* Not inherited (see uprobe__attr): threads created later get
+		 * their own probes from their FORK record. */
 		a->disabled = r->attr.disabled;
 		a->enable_on_exec = r->attr.enable_on_exec;
 	}
@@ -517,7 +506,7 @@ static void morestack_prepare(struct record *r, uint32_t pid)
 	struct elf_obj *o;
 	struct go_func fn;
 	uint64_t off;
-	int type, *fds, n = 0;
+	int *fds, n = 0;
 	bool failed = false;
 
 	if (r->ms_off)
@@ -542,30 +531,21 @@ static void morestack_prepare(struct record *r, uint32_t pid)
 	if (!o || !o->go || elf_obj__go_func(o, "runtime.morestack", &fn) ||
 	    elf_obj__vaddr_to_offset(o, fn.entry, &off))
 		return; /* not Go */
-	type = cli__read_sysfs_int("/sys/bus/event_source/devices/uprobe/type");
 	fds = calloc((size_t)r->ncpus, sizeof(*fds));
-	if (type < 0 || !fds) {
+	/* read by the kernel at perf_event_open only (not inherited) */
+	if (!fds || uprobe__attr(&r->ms_attr, path, off,
+				 PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
+				 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+				 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+				 PERF_SAMPLE_STACK_USER)) {
 		free(fds);
 		r->ms_off = true;
 		return;
 	}
-	memset(&r->ms_attr, 0, sizeof(r->ms_attr));
-	r->ms_attr.size = sizeof(r->ms_attr);
-	r->ms_attr.type = (uint32_t)type;
-	/* read by the kernel at perf_event_open only (not inherited) */
-	r->ms_attr.config1 = (uint64_t)(uintptr_t)path;
-	r->ms_attr.config2 = off;
-	r->ms_attr.sample_period = 1;
-	r->ms_attr.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP |
-				 PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-				 PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
-				 PERF_SAMPLE_STACK_USER;
 	r->ms_attr.sample_regs_user = CGOPROF_REGS_MASK;
 	/* the return addresses into f and into f's caller */
 	r->ms_attr.sample_stack_user = 16;
 	r->ms_attr.exclude_callchain_kernel = 1;
-	r->ms_attr.use_clockid = 1;
-	r->ms_attr.clockid = CLOCK_MONOTONIC;
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
 		int fd;
 
