@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: MIT
+#include <stdatomic.h>
+
 #include "cgoprof/log.h"
 
-static log_fn_t log_fn;
+/* Set by the CLI while other threads (mem's sampler) may log: atomic. */
+static _Atomic(log_fn_t) log_fn;
 
 void log__set_fn(log_fn_t fn)
 {
-	log_fn = fn;
+	atomic_store(&log_fn, fn);
 }
 
 void log__printf(enum log_level level, const char *fmt, ...)
 {
+	log_fn_t fn = atomic_load(&log_fn);
 	va_list ap;
 
-	if (!log_fn)
+	if (!fn)
 		return;
 	va_start(ap, fmt);
-	log_fn(level, fmt, ap);
+	fn(level, fmt, ap);
 	va_end(ap);
 }

@@ -4,7 +4,28 @@
 #ifndef CGOPROF_CLI_INTERNAL_H
 #define CGOPROF_CLI_INTERNAL_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+/* Exit statuses of every command. */
+#define EXIT_PARTIAL 1		/* outputs written, something went wrong */
+#define EXIT_FATAL 2		/* nothing could be recorded */
+#define EXIT_USAGE 64
+
+/* -v (counted) and -q of the running command; the log callback reads them. */
+struct cli_flags {
+	int verbose;
+	bool quiet;
+};
+extern struct cli_flags cli_flags;
+/* Set by SIGINT and SIGTERM: the running command ends its recording,
+ * writes its outputs and stops what it launched. */
+extern volatile sig_atomic_t cli_stop;
+
+/* Installs the log callback and the signal handlers (SIGPIPE ignored:
+ * a closed output is an error of the write). */
+void cli__start(void);
 
 /* `cgoprof mem [opts] (-p PID | -- CMD [ARGS])`: argv[0] is "mem". Returns
  * the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */

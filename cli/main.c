@@ -19,36 +19,7 @@
 #include "cgoprof/record.h"
 #include "internal.h"
 
-#define EXIT_PARTIAL 1
-#define EXIT_FATAL 2
-#define EXIT_USAGE 64
 #define MAX_OUTPUTS 16
-
-static struct {
-	int verbose;
-	bool quiet;
-} cli;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void log_cb(enum log_level level, const char *fmt, va_list ap)
-{
-	if (cli.quiet && level == LOG_WARN)
-		return;
-	if (level == LOG_INFO && cli.verbose < 1)
-		return;
-	if (level == LOG_DEBUG && cli.verbose < 2)
-		return;
-	fprintf(stderr, "cgoprof: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
 
 #define error cli__error
 
@@ -216,7 +187,7 @@ static int cmd_record(int argc, char **argv)
 		.freq = 999,
 		.stack_size = 16384,
 		.unwind = { .live_reads = true },
-		.stop = &stop_requested,
+		.stop = &cli_stop,
 	};
 	struct export_opts eo = { 0 };
 	const char *outputs[MAX_OUTPUTS];
@@ -347,10 +318,10 @@ static int cmd_record(int argc, char **argv)
 			eo.icicle = true;
 			break;
 		case 'q':
-			cli.quiet = true;
+			cli_flags.quiet = true;
 			break;
 		case 'v':
-			cli.verbose++;
+			cli_flags.verbose++;
 			break;
 		case 'h':
 			fputs(usage_record, stdout);
@@ -381,7 +352,7 @@ static int cmd_record(int argc, char **argv)
 			goto out;
 		}
 	}
-	ro.progress = !cli.quiet && isatty(STDERR_FILENO);
+	ro.progress = !cli_flags.quiet && isatty(STDERR_FILENO);
 
 	rec = record__new(&ro);
 	if (!rec) {
@@ -412,11 +383,11 @@ static int cmd_record(int argc, char **argv)
 			error("cannot write '%s': %s", outputs[i],
 			      strerror(-err));
 			ret = EXIT_PARTIAL;
-		} else if (!cli.quiet && strcmp(outputs[i], "-")) {
+		} else if (!cli_flags.quiet && strcmp(outputs[i], "-")) {
 			fprintf(stderr, "cgoprof: wrote %s\n", outputs[i]);
 		}
 	}
-	if (!cli.quiet) {
+	if (!cli_flags.quiet) {
 		const struct record_stats *st = record__stats(rec);
 
 		export__summary_text(prof, stderr);
@@ -425,7 +396,7 @@ static int cmd_record(int argc, char **argv)
 				"unwinders compared on %" PRIu64
 				" samples with C frames: %" PRIu64 " disagreements\n",
 				st->compared, st->disagreed);
-		if (cli.verbose) {
+		if (cli_flags.verbose) {
 			struct rusage ru;
 
 			if (!getrusage(RUSAGE_SELF, &ru))
@@ -438,19 +409,19 @@ static int cmd_record(int argc, char **argv)
 					(double)ru.ru_stime.tv_sec +
 						(double)ru.ru_stime.tv_usec / 1e6);
 		}
-		if (cli.verbose && st->samples)
+		if (cli_flags.verbose && st->samples)
 			fprintf(stderr, "mean time from sample to unwinding: %.1f us\n",
 				(double)st->latency_ns / (double)st->samples / 1e3);
-		if (st->cgo_entries && cli.verbose)
+		if (st->cgo_entries && cli_flags.verbose)
 			fprintf(stderr, "cgo calls recorded by the entry probe: %" PRIu64 "\n",
 				st->cgo_entries);
-		if (cli.verbose && st->gosnap_on)
+		if (cli_flags.verbose && st->gosnap_on)
 			fprintf(stderr, "goroutine stack snapshots (BPF): %" PRIu64 "\n",
 				st->go_snapshots);
-		else if (cli.verbose && st->gosnap_off)
+		else if (cli_flags.verbose && st->gosnap_off)
 			fprintf(stderr, "goroutine stack snapshots (BPF): off: %s\n",
 				st->gosnap_off);
-		if (st->morestack_probes && cli.verbose)
+		if (st->morestack_probes && cli_flags.verbose)
 			fprintf(stderr,
 				"morestack probes: %" PRIu64 " Go binaries, %" PRIu64
 				" stack growths recorded\n",
@@ -471,7 +442,7 @@ static int cmd_record(int argc, char **argv)
 					strsignal(WTERMSIG(status)));
 		}
 	}
-	if (!prof->total_samples && !cli.quiet)
+	if (!prof->total_samples && !cli_flags.quiet)
 		pr_warn("no samples were recorded");
 out:
 	profile__free(prof);
@@ -487,14 +458,7 @@ usage:
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	log__set_fn(log_cb);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	cli__start();
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;

@@ -1,26 +1,76 @@
 // SPDX-License-Identifier: MIT
-/* User-facing error text shared by the subcommands (record, mem,
- * coldstart): one wording for one failure, as perf's evsel__open_strerror.
- * CLI code: it prints. */
+/* What the subcommands (record, mem, coldstart) share: the -v/-q levels
+ * and the log callback that honours them, the stop flag the signals set,
+ * and the user-facing error text: one wording for one failure, as perf's
+ * evsel__open_strerror. CLI code: it prints. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cgoprof/log.h"
 #include "cgoprof/record.h"
 #include "internal.h"
+
+struct cli_flags cli_flags;
+volatile sig_atomic_t cli_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+/* One line a call, written whole: the mem sampler thread logs while the
+ * main thread does. */
+static void log_cb(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	if (cli_flags.quiet && level == LOG_WARN)
+		return;
+	if (level == LOG_INFO && cli_flags.verbose < 1)
+		return;
+	if (level == LOG_DEBUG && cli_flags.verbose < 2)
+		return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return;
+	flockfile(stderr);
+	fputs("cgoprof: ", stderr);
+	fputs(line, stderr);
+	if ((size_t)n >= sizeof(line))
+		fputs("...", stderr);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+void cli__start(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	log__set_fn(log_cb);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 void cli__error(const char *fmt, ...)
 {
 	va_list ap;
 
+	flockfile(stderr);
 	fprintf(stderr, "cgoprof: error: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void cli__open_error(const struct record_error *e, const char *event,
