@@ -54,7 +54,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcgoprof.a $(BUILD)/libcgop
 	$(CC) $(LDFLAGS) -o $@ $^ $(BUILD)/libcgoprof.a $(LDLIBS) -lcmocka
 
 deps:
-	@tools/install-deps.sh
+	@tools/install-deps.sh check
+
+deps-demo:
+	@tools/install-deps.sh demo
 
 units: $(UNIT_BINS)
 
@@ -66,7 +69,7 @@ check: deps
 		CGOPROF_PCLNTAB_BINS=$${CGOPROF_PCLNTAB_BINS:-$(CURDIR)/build/pclntab-bins} \
 		tests/run.sh
 
-demo: deps
+demo: deps-demo
 	$(MAKE) all
 	tools/demo.sh
 
@@ -80,6 +83,6 @@ format:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps units check demo bench format clean
+.PHONY: all deps deps-demo units check demo bench format clean
 include fuzz/fuzz.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -431,6 +431,11 @@ static int cmd_record(int argc, char **argv)
 				"throttled: %" PRIu64 ", malformed records: %" PRIu64
 				"\n",
 				st->throttled, st->bad_records);
+		if (st->unwind_failed || st->aggregate_failed)
+			fprintf(stderr,
+				"samples not in the profile: %" PRIu64
+				" not unwound, %" PRIu64 " out of memory\n",
+				st->unwind_failed, st->aggregate_failed);
 		status = record__child_status(rec);
 		if (ro.argv && status >= 0) {
 			if (WIFEXITED(status))

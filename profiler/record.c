@@ -1449,7 +1449,7 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	if (stack_table__add(&r->stacks, s.pid, s.tid, &r->unwound,
 			     s.period ? s.period : 1,
 			     root ? root : r->unwound.root))
-		r->stats.unwind_failed++;
+		r->stats.aggregate_failed++;
 }
 
 static int on_record(const struct perf_event_header *h, void *ctx)

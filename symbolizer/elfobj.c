@@ -310,6 +310,8 @@ fail:
 	return NULL;
 }
 
+#define VDSO_MAX_SIZE (1 << 20)
+
 struct elf_obj *elf_cache__vdso(struct elf_cache *c)
 {
 	unsigned long base = getauxval(AT_SYSINFO_EHDR);
@@ -320,9 +322,11 @@ struct elf_obj *elf_cache__vdso(struct elf_cache *c)
 	if (c->vdso_tried)
 		return c->vdso;
 	c->vdso_tried = true;
-	if (!base)
+	if (!base || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > 64)
 		return NULL;
-	/* The image spans its PT_LOAD; the section headers follow it. */
+	/* The image spans its PT_LOAD; the section headers follow it. A few
+	 * pages (the kernel's; bounded all the same). */
 	{
 		const Elf64_Phdr *ph = (const void *)(base + eh->e_phoff);
 
@@ -332,6 +336,8 @@ struct elf_obj *elf_cache__vdso(struct elf_cache *c)
 				size = ph[i].p_offset + ph[i].p_filesz;
 		if (eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize > size)
 			size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+		if (!size || size > VDSO_MAX_SIZE)
+			return NULL;
 	}
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -342,6 +348,8 @@ struct elf_obj *elf_cache__vdso(struct elf_cache *c)
 	if (!o->image || !o->path)
 		goto fail;
 	memcpy(o->image, (void *)base, size);
+	o->raw = o->image;
+	o->raw_size = size;
 	o->elf = elf_memory(o->image, size);
 	if (!o->elf)
 		goto fail;
@@ -411,11 +419,8 @@ int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
 		    len > ph->p_filesz - (vaddr - ph->p_vaddr))
 			continue;
 		off = ph->p_offset + (vaddr - ph->p_vaddr);
-		if (o->image) {
-			memcpy(buf, (uint8_t *)o->image + off, len);
-			return 0;
-		}
-		/* the unwinder reads call sites per frame: no syscall */
+		/* the unwinder reads call sites per frame: no syscall. The
+		 * vdso's copy is its raw image too, bounded the same way. */
 		if (o->raw && off <= o->raw_size && len <= o->raw_size - off) {
 			memcpy(buf, o->raw + off, len);
 			return 0;

@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Installs what building, testing and the demo need, with apt-get (Debian).
+# Installs what building, the demo or the tests need, with apt-get (Debian):
+#   tools/install-deps.sh demo    build cgoprof and run `make demo`
+#   tools/install-deps.sh check   everything the tests use (the default)
 # Idempotent: installs only what is missing; run as root or with sudo.
 set -euo pipefail
+what=${1:-check}
+# building cgoprof, and the demo (a Go program with cgo: Go, gcc)
 pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev libbpf-dev
-      zlib1g-dev libcmocka-dev linux-perf golang-1.19-go python3 libc6-dbg
-      libsqlite3-dev golang-github-mattn-go-sqlite3-dev protobuf-compiler
-      chromium clang libclang-rt-14-dev lld binutils musl-tools elfutils
-      restic rclone hugo)
+      zlib1g-dev linux-perf golang-1.19-go)
+case $what in
+demo) ;;
+check)
+	# the tests: unit tests, fixtures built by other toolchains and libcs,
+	# oracles, real programs, the browser and pprof checks
+	pkgs+=(libcmocka-dev python3 libc6-dbg libsqlite3-dev
+	       golang-github-mattn-go-sqlite3-dev protobuf-compiler chromium clang
+	       libclang-rt-14-dev lld binutils musl-tools elfutils restic rclone hugo)
+	;;
+*)
+	echo "usage: tools/install-deps.sh [demo|check]" >&2
+	exit 64
+	;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -21,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # npm (for the browser test's playwright-core) comes with the machine's
 # Node.js; Debian's npm package only where there is none.
-if ! command -v npm >/dev/null; then
+if [ "$what" = check ] && ! command -v npm >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive ${sudo:-} apt-get install -y -qq npm
 fi
 # A current Go beside Debian's 1.19, when the machine has one, is used too.

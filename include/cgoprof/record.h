@@ -61,7 +61,11 @@ struct record_error {
 };
 
 struct record_stats {
-	uint64_t samples, lost, throttled, bad_records, unwind_failed;
+	uint64_t samples, lost, throttled, bad_records;
+	uint64_t unwind_failed;		/* samples the unwinder refused */
+	uint64_t aggregate_failed;	/* samples the stack table could not
+					 * take (out of memory): not in the
+					 * profile */
 	uint64_t threads_seen;
 	uint64_t cgo_entries;	/* cgo calls seen by the entry probe */
 	uint64_t morestack_probes;	/* Go binaries with a morestack probe */

@@ -7,13 +7,17 @@ counts the share whose user frames are exactly PATH, frame by frame.
 
   stackcheck.py FILE --leaf NAME --path 'root;...;leaf' [--thread main|other]
                 [--min-share 0.99] [--min-samples 100]
-                [--binary PATH [--inline NAME,...]]
+                [--binary PATH [--inline NAME,...]] [--truncated-ok]
 
 With --binary, the expected path is adapted to what the binary holds, and
 nothing else: a C frame whose symbol the binary no longer has (stripped with
 -s) must appear at its place as "[binary+0xOFFSET]", and a C inline frame
 (--inline) is expected only when the binary has DWARF. Go names always come
 from .gopclntab and are never relaxed.
+
+With --truncated-ok, a stack that ends "[truncated: reason]" followed by
+exactly the innermost frames of PATH counts as right (honest, not wrong);
+any other stack still counts against the share.
 """
 import argparse
 import os
@@ -93,6 +97,13 @@ def matches(got, want):
 LINE = re.compile(r"^(.*)\s+?(\d+(?:\.\d*)?)$")  # flamegraph.pl's regex
 
 
+def truncated_tail(got, want):
+    """got is "[truncated: ...]" then the innermost len(got)-1 frames of want"""
+    if not got or not got[0].startswith("[truncated: ") or len(got) - 1 > len(want):
+        return False
+    return matches(got[1:], want[len(want) - len(got) + 1:])
+
+
 def strip(frame):
     return frame[:-4] if frame.endswith(("_[k]", "_[i]")) else frame
 
@@ -108,6 +119,7 @@ def main():
     ap.add_argument("--binary")
     ap.add_argument("--inline", default="")
     ap.add_argument("--twin", help="the symbolized build of --binary")
+    ap.add_argument("--truncated-ok", action="store_true")
     a = ap.parse_args()
     want = a.path.split(";")
     leaf_off = None
@@ -123,7 +135,7 @@ def main():
             leaf_off = (lo, hi)
         else:
             leaf_off = None
-    total = exact = 0
+    total = exact = truncated = 0
     wrong = {}
     for line in open(a.file):
         m = LINE.match(line.rstrip("\n"))
@@ -151,19 +163,24 @@ def main():
         got = [strip(f) for f in user]
         if matches(got, want):
             exact += count
+        elif a.truncated_ok and truncated_tail(got, want):
+            truncated += count
         else:
             key = ";".join(got)
             wrong[key] = wrong.get(key, 0) + count
-    share = exact / total if total else 0.0
+    share = (exact + truncated) / total if total else 0.0
     print(f"{a.file}: {exact}/{total} samples in {a.leaf} have the exact path "
-          f"({100 * share:.2f}%)")
+          f"({100 * exact / total if total else 0:.2f}%)" +
+          (f", {truncated} end truncated above its true innermost frames"
+           if a.truncated_ok else ""))
     for k, v in sorted(wrong.items(), key=lambda kv: -kv[1])[:5]:
         print(f"  other path ({v}): {k}")
     if total < a.min_samples:
         print(f"FAIL: fewer than {a.min_samples} samples in {a.leaf}")
         return 1
     if share < a.min_share:
-        print(f"FAIL: exact share below {100 * a.min_share:.1f}%")
+        print(f"FAIL: {'exact or truncated' if a.truncated_ok else 'exact'} "
+              f"share below {100 * a.min_share:.1f}%")
         return 1
     return 0
 

@@ -35,12 +35,7 @@ go=/usr/local/go/bin/go
 [ -x "$go" ] || go=$(command -v go || true)
 [ -n "$go" ] || go=$(ls /usr/lib/go-*/bin/go 2>/dev/null | sort -V | tail -1 || true)
 [ -n "$go" ] || skip "no Go toolchain for 'go tool pprof'"
-if ! command -v protoc >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -qq protobuf-compiler >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1 &&
-			apt-get install -y -qq protobuf-compiler >/dev/null 2>&1; } || true
-fi
+# (installed by tools/install-deps.sh, which `make check` runs)
 command -v protoc >/dev/null || skip "no protoc (Debian package protobuf-compiler)"
 
 tmp=$(mktemp -d)
