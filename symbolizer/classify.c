@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Frame kinds, by name (names listed in GO-RUNTIME.md) and by object. */
+/* Frame kinds, by name (the Go runtime's and the cgo bridge's functions
+ * below) and by object. */
 #include <fnmatch.h>
 #include <string.h>
 
