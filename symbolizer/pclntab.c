@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Go pclntab reader: see include/cgoprof/pclntab.h;
- * pcln_locate.c finds the table in the binary. Layouts were checked on real binaries built
+ * pclntab_locate.c finds the table in the binary. Layouts were checked on real binaries built
  * by Go 1.17, 1.19, 1.20, 1.21, 1.22 and 1.26 (tests/unit/pclntab-bins.sh).
  *
  * Everything read from the binary goes through the span and region checks

@@ -1,5 +1,5 @@
 /* Inside the pclntab reader (symbolizer/pclntab.c decodes the table,
- * symbolizer/pcln_locate.c finds it and its moduledata in the binary):
+ * symbolizer/pclntab_locate.c finds it and its moduledata in the binary):
  * the table's layout, the regions of the binary it is read through and
  * the bounds checks both use. */
 #ifndef CGOPROF_PCLNTAB_INTERNAL_H
