@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Go pclntab reader: see include/cgoprof/pclntab.h;
- * pclntab_locate.c finds the table in the binary. Layouts were checked on real binaries built
- * by Go 1.17, 1.19, 1.20, 1.21, 1.22 and 1.26 (tests/unit/pclntab-bins.sh).
+/* Go pclntab reader: decodes the table (see include/cgoprof/pclntab.h);
+ * pclntab_locate.c finds it in the binary. Layouts were checked on real
+ * binaries built by Go 1.17, 1.19, 1.20, 1.21, 1.22 and 1.26
+ * (tests/unit/pclntab-bins.sh).
  *
  * Everything read from the binary goes through the span and region checks
  * below: a table offset is checked against the end of its sub-table, a
