@@ -21,6 +21,21 @@
 
 #define MAX_OUTPUTS 16
 
+/* The line a terminal sees while recording, erased at the end. */
+static void progress_line(void *ctx, double seconds,
+			  const struct record_stats *st, size_t threads,
+			  bool done)
+{
+	(void)ctx;
+	if (done)
+		fprintf(stderr, "\r%*s\r", 70, "");
+	else
+		fprintf(stderr,
+			"\r[ cgoprof: %.1f s, %" PRIu64 " samples, %" PRIu64
+			" lost, %zu threads ]  ",
+			seconds, st->samples, st->lost, threads);
+}
+
 #define error cli__error
 
 static const char usage_main[] =
@@ -352,7 +367,8 @@ static int cmd_record(int argc, char **argv)
 			goto out;
 		}
 	}
-	ro.progress = !cli_flags.quiet && isatty(STDERR_FILENO);
+	if (!cli_flags.quiet && isatty(STDERR_FILENO))
+		ro.progress = progress_line;
 
 	rec = record__new(&ro);
 	if (!rec) {

@@ -1777,13 +1777,11 @@ static bool targets_ended(struct record *r)
 	return true;
 }
 
-static void progress(struct record *r, uint64_t now)
+static void progress(struct record *r, uint64_t now, bool done)
 {
-	fprintf(stderr,
-		"\r[ cgoprof: %.1f s, %" PRIu64 " samples, %" PRIu64
-		" lost, %zu threads ]  ",
-		(double)(now - r->t_start) / 1e9, r->stats.samples,
-		r->stats.lost, r->ntids + (size_t)r->stats.threads_seen);
+	r->o.progress(r->o.progress_ctx, (double)(now - r->t_start) / 1e9,
+		      &r->stats, r->ntids + (size_t)r->stats.threads_seen,
+		      done);
 }
 
 int record__loop(struct record *r)
@@ -1810,7 +1808,7 @@ int record__loop(struct record *r)
 		now = now_ns(CLOCK_MONOTONIC);
 		drain(r, now - CGOPROF_ORDER_HORIZON_NS);
 		if (r->o.progress && now - last_progress > 250000000ULL) {
-			progress(r, now);
+			progress(r, now, false);
 			last_progress = now;
 		}
 		if (r->o.stop && *r->o.stop)
@@ -1833,7 +1831,7 @@ int record__loop(struct record *r)
 	r->t_end = now_ns(CLOCK_MONOTONIC);
 	r->stats.ns_elapsed = r->t_end - r->t_start;
 	if (r->o.progress)
-		fprintf(stderr, "\r%*s\r", 70, "");
+		progress(r, r->t_end, true);
 	if (r->o.argv && !r->child_done) {
 		/* the recording ended first: end the command as perf does */
 		kill(r->child, SIGTERM);

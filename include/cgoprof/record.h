@@ -13,6 +13,8 @@
 #include "cgoprof/profile.h"
 #include "cgoprof/unwind.h"
 
+struct record_stats;
+
 struct record_opts {
 	const pid_t *pids;	/* attach: these processes */
 	int npids;
@@ -24,7 +26,13 @@ struct record_opts {
 	uint32_t stack_size;	/* bytes of user stack per sample */
 	size_t mmap_pages;	/* per CPU ring; power of two; 0: default */
 	bool no_kernel;
-	bool progress;		/* a progress line on stderr */
+	/* Optional, called every 250 ms while recording, and once with
+	 * @done at its end (the library prints nothing itself): seconds
+	 * recorded, the stats so far, threads sampled. */
+	void (*progress)(void *ctx, double seconds,
+			 const struct record_stats *st, size_t threads,
+			 bool done);
+	void *progress_ctx;
 	bool sample_addr;	/* PERF_SAMPLE_ADDR (page faults) */
 	bool mmap_data;		/* also non-exec mmaps */
 	bool cgo_probe;		/* uprobe at runtime.asmcgocall (see --help) */
