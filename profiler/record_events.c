@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+/* Records in time order: read from the per-CPU rings, queued until every
+ * CPU's older records are in (perf's ordered events), then each used in
+ * turn: mmaps and execs into the process model, a sample unwound and
+ * counted in the stack table. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgoprof/gosnap.h"
+#include "cgoprof/kallsyms.h"
+#include "cgoprof/log.h"
+#include "cgoprof/record.h"
+#include "cgoprof/stacks.h"
+#include "cgoprof/uprobe.h"
+#include "record_internal.h"
+
+/* ---- records ---- */
+
+struct rec_mmap2 {
+	struct perf_event_header h;
+	uint32_t pid, tid;
+	uint64_t addr, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino, ino_generation;
+	uint32_t prot, flags;
+	char filename[];
+};
+
+struct rec_comm {
+	struct perf_event_header h;
+	uint32_t pid, tid;
+	char comm[];
+};
+
+struct rec_fork {
+	struct perf_event_header h;
+	uint32_t pid, ppid, tid, ptid;
+	uint64_t time;
+};
+
+struct rec_lost {
+	struct perf_event_header h;
+	uint64_t id, lost;
+};
+
+/* A string field of a record: NUL-terminated inside the record or NULL. */
+static const char *rec_string(const struct perf_event_header *h,
+			      const char *s)
+{
+	size_t max = (size_t)((const char *)h + h->size - s);
+
+	if ((const char *)h + h->size <= s)
+		return NULL;
+	return memchr(s, 0, max) ? s : NULL;
+}
+
+/* Number of leading user C frames (before the first Go frame) of @u. */
+static uint32_t c_prefix(const struct unwind_result *u, uint32_t *first)
+{
+	uint32_t i = 0, n = 0;
+
+	while (i < u->n && (u->frames[i].flags & UNWIND_FRAME_KERNEL))
+		i++;
+	*first = i;
+	for (; i < u->n; i++, n++) {
+		const struct unwind_frame *f = &u->frames[i];
+		uint64_t pc = f->pc - (f->flags & UNWIND_FRAME_LEAF ? 0 : 1);
+
+		if (f->map && f->map->obj &&
+		    elf_obj__is_go_pc(f->map->obj, pc - f->map->bias))
+			break;
+	}
+	return n;
+}
+
+/* --unwinder=compare: the C frames libunwind finds must be the native
+ * unwinder's, frame for frame, where both reached them. */
+static void compare_unwinders(struct record *r, struct proc *p,
+			      const struct perf_sample *s)
+{
+	struct unwind_opts o = r->o.unwind;
+	uint32_t na, nb, fa, fb, n;
+	bool differ;
+
+	o.backend = UNWINDER_LIBUNWIND;
+	if (unwind__sample(r->pm, p, s, &o, &r->oracle))
+		return;
+	na = c_prefix(&r->unwound, &fa);
+	nb = c_prefix(&r->oracle, &fb);
+	/* a pc nobody maps ends libunwind's chain: it went off the stack */
+	for (uint32_t i = 0; i < nb; i++)
+		if (!r->oracle.frames[fb + i].map) {
+			nb = i;
+			break;
+		}
+	if (!na || !nb)
+		return;
+	/* where libunwind gave up early (no .eh_frame_hdr entry), compare
+	 * what it has; a longer or different chain is a disagreement */
+	n = na < nb ? na : nb;
+	differ = nb > na;
+	for (uint32_t i = 0; i < n && !differ; i++)
+		differ = r->unwound.frames[fa + i].pc != r->oracle.frames[fb + i].pc;
+	/* libunwind ending the stack sooner says it found its root, unless
+	 * no CFI describes its last frame (clone3's syscall, which the
+	 * native unwinder steps by the call at sp): then it only stopped */
+	if (!differ && nb < na && r->oracle.status == STACK_COMPLETE) {
+		const struct unwind_frame *l = &r->oracle.frames[fb + nb - 1];
+		uint64_t pc = l->pc - (l->flags & UNWIND_FRAME_LEAF ? 0 : 1);
+
+		differ = !l->map->obj ||
+			 elf_obj__cfi_covers(l->map->obj, pc - l->map->bias);
+	}
+	r->stats.compared++;
+	if (differ) {
+		r->stats.disagreed++;
+		pr_info("unwinders disagree (pid %u tid %u): native %u C frames, "
+			"libunwind %u (%s)", s->pid, s->tid, na, nb,
+			r->oracle.reason ? r->oracle.reason : "complete");
+		for (uint32_t i = 0; i < na || i < nb; i++)
+			pr_debug("  #%u native %#llx libunwind %#llx", i,
+				 i < na ? (unsigned long long)r->unwound.frames[fa + i].pc : 0ULL,
+				 i < nb ? (unsigned long long)r->oracle.frames[fb + i].pc : 0ULL);
+	}
+}
+
+static void on_sample(struct record *r, const struct perf_event_header *h)
+{
+	struct perf_sample s;
+	const char *root;
+	struct proc *p;
+	int err;
+
+	err = perf_sample__parse(h, r->attr.sample_type, r->attr.sample_regs_user,
+				 &s);
+	if (err) {
+		r->stats.bad_records++;
+		return;
+	}
+	r->stats.samples++;
+	{
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		if (now > s.time)
+			r->stats.latency_ns += now - s.time;
+	}
+	p = procmap__proc(r->pm, s.pid, true);
+	if (p && !procmap__thread(r->pm, s.tid, s.pid, false)) {
+		struct thread *t = procmap__thread(r->pm, s.tid, s.pid, true);
+
+		if (t)
+			memcpy(t->comm, p->comm, sizeof(t->comm));
+	}
+	if (r->gosnap && p && p->is_go && !p->snap_g_tls)
+		rec_publish_g_tls(r, p);
+	r->o.unwind.cgo_entry = r->probe ? rec_cgo_entry_lookup : NULL;
+	r->o.unwind.cgo_callback = r->probe ? rec_cgo_callback_lookup : NULL;
+	r->o.unwind.go_morestack = r->stats.morestack_probes ? rec_morestack_lookup
+							     : NULL;
+	/* the caller's hits (its own uprobes), unless we place ours */
+	if (r->probe || r->stats.morestack_probes) {
+		r->o.unwind.probe_hit = rec_probe_hit_lookup;
+		r->o.unwind.probe_hit_ctx = r;
+	}
+	r->o.unwind.cgo_ctx = r;
+	r->o.unwind.go_snapshot = NULL;
+	if (r->stats.gosnap_on) {
+		/* The program runs in the sample's overflow handler and
+		 * writes its records into the sample's ring right before the
+		 * sample (rec_queue_record saw them there: snap_mine), and they
+		 * are used before it. Used once. */
+		struct cgo_thread *t = rec_cgo_thread(r, s.tid, false);
+
+		if (t && t->snap_fresh && r->snap_mine && t->snap.ip == s.ip)
+			r->o.unwind.go_snapshot = &t->snap;
+		if (t)
+			t->snap_fresh = false;
+	}
+	err = unwind__sample(r->pm, p, &s, &r->o.unwind, &r->unwound);
+	if (err) {
+		r->stats.unwind_failed++;
+		return;
+	}
+	if (r->o.unwind.backend == UNWINDER_COMPARE)
+		compare_unwinders(r, p, &s);
+	/* the caller's root (a cold-start phase) stands for the stack's
+	 * root; else the unwinder's pseudo frame for the user part */
+	root = r->o.sample_root ? r->o.sample_root(r->o.hook_ctx, &s,
+						   &r->unwound)
+				: NULL;
+	if (stack_table__add(&r->stacks, s.pid, s.tid, &r->unwound,
+			     s.period ? s.period : 1,
+			     root ? root : r->unwound.root))
+		r->stats.aggregate_failed++;
+}
+
+static int on_record(const struct perf_event_header *h, void *ctx)
+{
+	struct record *r = ctx;
+
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		switch (rec_probe_kind(r, h)) {
+		case 0:
+			rec_on_probe(r, h);
+			break;
+		case 1:
+			rec_on_callback_probe(r, h);
+			break;
+		case 2:
+			rec_on_morestack_probe(r, h);
+			break;
+		case 3:
+			rec_on_snapshot(r, h, r->snap_cont);
+			break;
+		default:
+			on_sample(r, h);
+		}
+		break;
+	case PERF_RECORD_MMAP2: {
+		const struct rec_mmap2 *m = (const void *)h;
+		const char *name;
+		uint64_t dev = 0, ino = 0;
+
+		if (h->size < sizeof(*m) ||
+		    !(name = rec_string(h, m->filename))) {
+			r->stats.bad_records++;
+			break;
+		}
+		if (!(h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+			dev = makedev(m->maj, m->min);
+			ino = m->ino;
+		}
+		procmap__mmap(r->pm, m->pid, m->addr, m->len, m->pgoff, dev,
+			      ino, m->prot, name);
+		break;
+	}
+	case PERF_RECORD_COMM: {
+		const struct rec_comm *c = (const void *)h;
+		const char *name;
+
+		if (h->size < sizeof(*c) || !(name = rec_string(h, c->comm))) {
+			r->stats.bad_records++;
+			break;
+		}
+		procmap__comm(r->pm, c->pid, c->tid, name,
+			      h->misc & PERF_RECORD_MISC_COMM_EXEC);
+		if (h->misc & PERF_RECORD_MISC_COMM_EXEC)
+			rec_morestack_prepare(r, c->pid);
+		break;
+	}
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT: {
+		const struct rec_fork *f = (const void *)h;
+
+		if (h->size < sizeof(*f)) {
+			r->stats.bad_records++;
+			break;
+		}
+		if (h->type == PERF_RECORD_FORK) {
+			procmap__fork(r->pm, f->pid, f->ppid, f->tid);
+			r->stats.threads_seen++;
+			if (r->probe && f->pid == f->ppid) {
+				/* a new thread of a probed process */
+				for (int k = 0; k < 2; k++) {
+					r->probe_attr[k].disabled = 0;
+					r->probe_attr[k].enable_on_exec = 0;
+				}
+				for (int cpu = 0; cpu < r->ncpus; cpu++)
+					rec_probe_open(r, (pid_t)f->tid, cpu);
+			}
+		} else {
+			procmap__exit(r->pm, f->pid, f->tid);
+			if (r->gosnap && f->pid == f->tid)
+				gosnap__set_g_tls(r->gosnap, f->pid, -8);
+			if (r->probe)
+				rec_probe_close(r, f->tid);
+		}
+		break;
+	}
+	case PERF_RECORD_LOST: {
+		const struct rec_lost *l = (const void *)h;
+
+		if (h->size >= sizeof(*l))
+			r->stats.lost += l->lost;
+		break;
+	}
+	case PERF_RECORD_LOST_SAMPLES: {
+		uint64_t lost;
+
+		if (h->size >= sizeof(*h) + sizeof(lost)) {
+			memcpy(&lost, h + 1, sizeof(lost));
+			r->stats.lost += lost;
+		}
+		break;
+	}
+	case PERF_RECORD_THROTTLE:
+		r->stats.throttled++;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+uint64_t rec_record_time(const struct perf_event_header *h)
+{
+	uint64_t t = 0;
+
+	/* samples: header, id, ip, pid/tid, time; other records end with
+	 * the sample_id trailer: pid/tid, time, id */
+	if (h->type == PERF_RECORD_SAMPLE) {
+		if (h->size >= sizeof(*h) + 32)
+			memcpy(&t, (const uint8_t *)h + sizeof(*h) + 24, 8);
+	} else if (h->size >= sizeof(*h) + 24) {
+		memcpy(&t, (const uint8_t *)h + h->size - 16, 8);
+	}
+	return t;
+}
+
+/* Queues the snapshot records of @cr's chain, which wait, at @time
+ * (their sample's): they are used before it. */
+static void snap_before(struct record *r, const struct cpu_ring *cr,
+			uint64_t time)
+{
+	unsigned left = cr->snap_n;
+
+	for (size_t i = r->npending; i-- > 0 && left;) {
+		for (unsigned k = 0; k < cr->snap_n; k++) {
+			if (r->pending[i].seq != cr->snap_seq[k])
+				continue;
+			if (r->pending[i].time > time)
+				r->pending[i].time = time;
+			left--;
+			break;
+		}
+	}
+}
+
+int rec_queue_record(const struct perf_event_header *h, void *ctx)
+{
+	struct record *r = ctx;
+	size_t need = r->pending_len + ((h->size + 7u) & ~7u);
+	bool cont = false, mine = false;
+	uint64_t t;
+
+	if (need > r->pending_cap) {
+		size_t cap = r->pending_cap ? r->pending_cap * 2 : 1 << 20;
+		void *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(r->pending_bytes, cap);
+		if (!p)
+			return -ENOMEM;
+		r->pending_bytes = p;
+		p = realloc(r->pending_spare, cap);
+		if (!p)
+			return -ENOMEM;
+		r->pending_spare = p;
+		r->pending_cap = cap;
+	}
+	if (r->npending == r->cap_pending) {
+		size_t cap = r->cap_pending ? r->cap_pending * 2 : 4096;
+		void *p = realloc(r->pending, cap * sizeof(*r->pending));
+
+		if (!p)
+			return -ENOMEM;
+		r->pending = p;
+		r->cap_pending = cap;
+	}
+	memcpy(r->pending_bytes + r->pending_len, h, h->size);
+	t = rec_record_time(h);
+	if (r->gosnap && h->type == PERF_RECORD_SAMPLE && rec_probe_kind(r, h) == 3) {
+		struct cpu_ring *cr = r->reading;
+		uint32_t tid = 0;
+
+		/* The program runs in the sample's overflow handler and
+		 * writes its records into the sample's ring, one after the
+		 * other, right before the sample: they wait for the record
+		 * that follows them there, and go just before it. Their own
+		 * times are later than the sample's, by as much as the copy
+		 * took, and may pass the next sample's at high rates. */
+		if (h->size >= sizeof(*h) + 24)
+			memcpy(&tid, (const uint8_t *)h + sizeof(*h) + 20, 4);
+		cont = cr && cr->snap_chain && cr->snap_tid == tid;
+		if (cr && !cont) {
+			if (cr->snap_chain)
+				snap_before(r, cr, t);	/* not followed */
+			cr->snap_chain = true;
+			cr->snap_tid = tid;
+			cr->snap_n = 0;
+		}
+		if (cr && cr->snap_n < CGOPROF_SNAPSHOT_REGIONS) {
+			cr->snap_seq[cr->snap_n++] = r->seq;
+			t = UINT64_MAX;
+		}
+	} else if (r->reading && r->reading->snap_chain) {
+		struct cpu_ring *cr = r->reading;
+		uint32_t tid = 0;
+
+		/* their sample (else they are used, unread, here) */
+		if (h->type == PERF_RECORD_SAMPLE && rec_probe_kind(r, h) < 0 &&
+		    h->size >= sizeof(*h) + 24) {
+			memcpy(&tid, (const uint8_t *)h + sizeof(*h) + 20, 4);
+			mine = tid == cr->snap_tid;
+		}
+		snap_before(r, cr, t);
+		cr->snap_chain = false;
+	}
+	r->pending[r->npending++] = (struct pending){
+		.time = t,
+		.seq = r->seq++,
+		.off = r->pending_len,
+		.cont = cont,
+		.mine = mine,
+	};
+	r->pending_len = need;
+	return 0;
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Reads every ring, then uses the records older than @horizon in time
+ * order (all of them when @horizon is 0). */
+void rec_drain(struct record *r, uint64_t horizon)
+{
+	size_t used = 0, keep_len = 0;
+
+	for (int i = 0; i < r->ncpus; i++) {
+		int err;
+
+		if (r->rings[i].fd < 0)
+			continue;
+		r->reading = &r->rings[i];
+		err = ring__consume(&r->rings[i].ring, rec_queue_record, r);
+		r->reading = NULL;
+		if (err == -EINVAL)
+			r->stats.bad_records++;
+		else if (err == -ENOMEM)
+			r->stats.lost++;
+	}
+	if (!r->npending)
+		return;
+	qsort(r->pending, r->npending, sizeof(*r->pending), pending_cmp);
+	while (used < r->npending &&
+	       (!horizon || r->pending[used].time < horizon)) {
+		r->snap_cont = r->pending[used].cont;
+		r->snap_mine = r->pending[used].mine;
+		on_record((const void *)(r->pending_bytes + r->pending[used].off),
+			  r);
+		r->snap_cont = false;
+		r->snap_mine = false;
+		used++;
+	}
+	if (used == r->npending) {
+		r->npending = 0;
+		r->pending_len = 0;
+		return;
+	}
+	/* keep the rest, compacted into the spare buffer, in sorted order */
+	{
+		uint8_t *bytes = r->pending_spare;
+
+		for (size_t i = used; i < r->npending; i++) {
+			const struct perf_event_header *h =
+				(const void *)(r->pending_bytes + r->pending[i].off);
+
+			memcpy(bytes + keep_len, h, h->size);
+			r->pending[i - used] = r->pending[i];
+			r->pending[i - used].off = keep_len;
+			keep_len += (h->size + 7u) & ~7u;
+		}
+		r->pending_spare = r->pending_bytes;
+		r->pending_bytes = bytes;
+		r->pending_len = keep_len;
+		r->npending -= used;
+	}
+}

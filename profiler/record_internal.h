@@ -1,0 +1,184 @@
+/* Inside a recording (profiler/record.c: the session, its events and
+ * its loop; record_go.c: the Go-aware parts, uprobes and goroutine
+ * snapshots; record_events.c: records in time order, then each sample
+ * unwound and counted). The session's state and what the three share. */
+#ifndef CGOPROF_RECORD_INTERNAL_H
+#define CGOPROF_RECORD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "cgoprof/gosnap.h"
+#include "cgoprof/record.h"
+#include "cgoprof/stacks.h"
+
+#define CGOPROF_DEFAULT_PAGES 1024
+
+struct cpu_ring {
+	int fd;		/* the event whose ring this is */
+	struct ring ring;
+	/* the last records read from the ring were snapshot records of
+	 * thread snap_tid (queued as snap_seq[]): the next one of that
+	 * thread belongs to the same sample, and the sample that follows
+	 * them is theirs */
+	bool snap_chain;
+	uint32_t snap_tid;
+	unsigned snap_n;
+	uint64_t snap_seq[CGOPROF_SNAPSHOT_REGIONS];
+};
+
+/* A record copied out of a ring, waiting for its turn: records of
+ * different CPUs are in different rings, and a sample must be unwound after
+ * the mmap it depends on (and after an exec it follows) even when another
+ * CPU's ring holds that mmap. perf calls this ordered events. */
+struct pending {
+	uint64_t time;
+	uint64_t seq;
+	size_t off;
+	bool cont;	/* a snapshot record after another of its sample */
+	bool mine;	/* a sample right after its snapshot records */
+};
+
+/* Records are used once they are older than this at the time the rings
+ * were read: the kernel writes a record (interrupts off) microseconds after
+ * taking its timestamp, so every older one is visible to that read. Kept
+ * short because live reads of frozen stacks need samples unwound soon. */
+#define CGOPROF_ORDER_HORIZON_NS 20000ULL
+
+#define CGO_ENTRIES 4
+
+struct probe_id {
+	uint64_t id;
+	int kind;	/* 0 asmcgocall, 1 crosscall2, 2 morestack, 3 gosnap */
+	int fd;		/* -1 once closed (its thread ended) */
+	uint32_t tid;
+};
+
+struct cgo_thread {
+	uint32_t tid;
+	unsigned next, next_cb;
+	struct cgo_entry e[CGO_ENTRIES];
+	struct cgo_callback cb[CGO_ENTRIES];
+	struct go_morestack ms;	/* the latest morestack entry */
+	struct probe_hit hit;	/* the latest hit of any of our uprobes */
+	/* the latest goroutine stack snapshot, for the thread's next sample */
+	struct go_snapshot snap;	/* regions point into snap_rec[] */
+	bool snap_fresh;
+	unsigned snap_nrec;		/* records in snap (deep: several) */
+	struct gosnap_record *snap_rec[CGOPROF_SNAPSHOT_REGIONS];
+	size_t snap_cap[CGOPROF_SNAPSHOT_REGIONS];	/* bytes of each */
+};
+
+struct ms_binary {
+	uint64_t dev, ino;
+};
+
+struct record {
+	struct record_opts o;
+	struct perf_event_attr attr;
+	int ncpus;
+	struct cpu_ring *rings;
+	struct cpu_ring *reading;	/* the ring queue_record reads */
+	bool snap_cont;			/* the record on_record uses (cont) */
+	bool snap_mine;			/* ... (its sample: mine) */
+	int *fds;		/* every event fd */
+	size_t nfds, cap_fds;
+	pid_t child;
+	int child_status;
+	bool child_done;
+	int go_fd;		/* launch: write to let the child exec */
+	uint32_t *tids_opened;	/* attach: threads with events */
+	size_t ntids, cap_tids;
+
+	/* cgo entry records: uprobes at runtime.asmcgocall (0) and at
+	 * crosscall2 (1, callbacks) */
+	struct perf_event_attr probe_attr[2];
+	bool probe;
+	char probe_path[4200];
+	struct probe_id *probe_ids;	/* sorted by id */
+	size_t nprobe_ids, cap_probe_ids;
+	/* morestack entry records: system-wide uprobes at runtime.morestack
+	 * of each Go binary the targets run (one fd per CPU and binary) */
+	struct perf_event_attr ms_attr;
+	bool ms_off;			/* not wanted, or not permitted */
+	struct ms_binary *ms_bins;	/* binaries looked at, Go or not */
+	size_t nms_bins, cap_ms_bins;
+	/* goroutine stack snapshots: an eBPF program on the sampling events
+	 * (gosnap.c) writes to a BPF output event per CPU */
+	struct gosnap *gosnap;
+	struct perf_event_attr snap_attr;
+	struct cgo_thread *cgo;		/* open addressing by tid */
+	size_t cap_cgo, ncgo;
+	/* every uprobe placed: the caller's and ours (o.unwind points here) */
+	struct probe_site *sites;
+	size_t nsites, cap_sites;
+
+	struct elf_cache *cache;
+	struct procmap *pm;
+	struct stack_table stacks;
+	struct unwind_result unwound;
+	struct unwind_result oracle;	/* --unwinder=compare */
+	struct record_stats stats;
+	struct pending *pending;	/* records read, not yet used */
+	size_t npending, cap_pending;
+	uint8_t *pending_bytes;
+	uint8_t *pending_spare;		/* as large: the next compaction's target */
+	size_t pending_len, pending_cap;
+	uint64_t seq;
+	uint64_t t_start, t_end;	/* CLOCK_MONOTONIC ns */
+	uint64_t wall_start;		/* CLOCK_REALTIME ns */
+};
+
+static inline uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* record.c */
+void rec_close_in_ring(struct record *r, int fd);
+int rec_open_into_ring(struct record *r, struct perf_event_attr *a,
+			  pid_t pid, int cpu, int kind);
+
+/* record_events.c */
+void rec_drain(struct record *r, uint64_t horizon);
+int rec_queue_record(const struct perf_event_header *h, void *ctx);
+uint64_t rec_record_time(const struct perf_event_header *h);
+
+/* record_go.c */
+int rec_add_site(struct record *r, uint64_t dev, uint64_t ino,
+		    uint64_t off);
+int rec_add_probe_id(struct record *r, uint64_t id, int kind, int fd,
+			uint32_t tid);
+const struct cgo_callback *rec_cgo_callback_lookup(void *ctx, uint32_t tid,
+						      uint64_t bp_cb,
+						      uint64_t time);
+const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,
+						uint64_t bp, uint64_t time);
+struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
+				     bool create);
+void rec_gosnap_setup(struct record *r);
+const struct go_morestack *rec_morestack_lookup(void *ctx, uint32_t tid,
+						   uint64_t time);
+void rec_morestack_prepare(struct record *r, uint32_t pid);
+void rec_on_callback_probe(struct record *r,
+			      const struct perf_event_header *h);
+void rec_on_morestack_probe(struct record *r,
+			       const struct perf_event_header *h);
+void rec_on_probe(struct record *r, const struct perf_event_header *h);
+void rec_on_snapshot(struct record *r, const struct perf_event_header *h,
+			bool cont);
+void rec_probe_close(struct record *r, uint32_t tid);
+bool rec_probe_hit_lookup(void *ctx, uint32_t tid, uint64_t time,
+			     struct probe_hit *hit);
+int rec_probe_kind(struct record *r, const struct perf_event_header *h);
+void rec_probe_open(struct record *r, pid_t pid, int cpu);
+void rec_probe_prepare(struct record *r, const char *open_path);
+void rec_publish_g_tls(struct record *r, struct proc *p);
+
+#endif
