@@ -7,6 +7,10 @@ fetches everything; see bench/RESULTS.md.
 Every comparison is measured in the same run, alternating (the order of the
 modes rotates each repetition), and reported as medians over BENCH_REPS
 repetitions, with min-max to show the noise.
+
+With BENCH_BASELINE=/path/to/other/cgoprof (e.g. the build before a change),
+every part that runs cgoprof also runs that binary, with the same options, as
+one more mode, "cgoprof-base", in the same rotation.
 """
 import json
 import os
@@ -26,6 +30,10 @@ ESBUILD = os.environ.get("BENCH_ESBUILD", "")
 CGOPROF = os.path.join(ROOT, "build", "cgoprof")
 # extra `cgoprof record` options for every run (e.g. "--no-bpf")
 EXTRA = os.environ.get("BENCH_CGOPROF_ARGS", "").split()
+# a second cgoprof binary to compare with, run as mode "cgoprof-base"
+BASELINE = os.environ.get("BENCH_BASELINE", "")
+BASE_MODE = "cgoprof-base"
+BIN = {"cgoprof": CGOPROF, BASE_MODE: BASELINE}
 HOT = os.path.join(ROOT, "build", "fixtures", "hot")
 ATTACH_S = float(os.environ.get("BENCH_ATTACH_S", "3"))
 LOST_S = float(os.environ.get("BENCH_LOST_S", "3"))
@@ -106,6 +114,17 @@ def perf_stats(data, rec_text):
             "lost_chunks": int(chunks.group(1)) if chunks else 0}
 
 
+def rotate(modes, rep):
+    """modes in the order of repetition rep: rotated by one each repetition."""
+    k = rep % len(modes)
+    return modes[k:] + modes[:k]
+
+
+def profs():
+    """the profilers compared in attach and lost: cgoprof, perf and the baseline."""
+    return ["cgoprof", "perf"] + ([BASE_MODE] if BASELINE else [])
+
+
 # ---- workloads ---------------------------------------------------------------
 def go(prog):
     return os.path.join(FX, prog + "-go1.26-default")
@@ -133,15 +152,16 @@ if os.environ.get("BENCH_WORK"):
 def slowdown():
     d = os.path.join(OUT, "slowdown")
     os.makedirs(d, exist_ok=True)
-    modes = ["base", "cgoprof", "perf"]
+    # the baseline opposite cgoprof in the rotation: over 4 repetitions each runs
+    # before the other twice
+    modes = ["base", "cgoprof", "perf"] + ([BASE_MODE] if BASELINE else [])
     for name, cmd, _ in WORK:
         for rep in range(REPS):
-            order = modes[rep % 3:] + modes[:rep % 3]
-            for mode in order:
+            for mode in rotate(modes, rep):
                 if mode == "base":
                     full = cmd
-                elif mode == "cgoprof":
-                    full = [CGOPROF, "record"] + EXTRA + ["-F", "999", "-o", d + "/x.folded",
+                elif mode in BIN:
+                    full = [BIN[mode], "record"] + EXTRA + ["-F", "999", "-o", d + "/x.folded",
                             "-o", d + "/x.pb.gz", "--"] + cmd
                 else:
                     full = ["perf", "record", "-e", "cpu-clock", "-F", "999"] + PERF_CG + \
@@ -150,7 +170,9 @@ def slowdown():
                 work = parse_dur(text)
                 rec = {"part": "slowdown", "work": name, "mode": mode, "rep": rep,
                        "wall": wall, "work_s": work, "rc": rc}
-                if mode == "cgoprof":
+                if mode == BASE_MODE:
+                    rec["bin"] = BASELINE
+                if mode in BIN:
                     rec["samples"], rec["lost"] = cgoprof_stats(text)
                     rec["bytes"] = sz(d + "/x.folded") + sz(d + "/x.pb.gz")
                 elif mode == "perf":
@@ -166,16 +188,17 @@ def attach():
     os.makedirs(d, exist_ok=True)
     for name, _, tcmd in WORK:
         for rep in range(REPS):
-            order = ["cgoprof", "perf"] if rep % 2 == 0 else ["perf", "cgoprof"]
-            for prof in order:
+            for prof in rotate(profs(), rep):
                 tgt = subprocess.Popen(tcmd(ATTACH_S + 4), stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
                 time.sleep(1.0)
                 rec = {"part": "attach", "work": name, "prof": prof, "rep": rep, "dur": ATTACH_S}
-                if prof == "cgoprof":
+                if prof == BASE_MODE:
+                    rec["bin"] = BASELINE
+                if prof in BIN:
                     fo, pb = d + "/x.folded", d + "/x.pb.gz"
                     wall, cpu, rss, text, rc = run_timed(
-                        [CGOPROF, "record"] + EXTRA + ["-p", str(tgt.pid), "-d", "%g" % ATTACH_S,
+                        [BIN[prof], "record"] + EXTRA + ["-p", str(tgt.pid), "-d", "%g" % ATTACH_S,
                          "-o", fo, "-o", pb])
                     rec.update(record_cpu=cpu, record_rss_kb=rss, export_cpu=0.0,
                                cpu=cpu, bytes_folded=sz(fo), bytes_pprof=sz(pb),
@@ -215,13 +238,14 @@ def lost():
     os.makedirs(d, exist_ok=True)
     for freq in (999, 9999):
         for rep in range(REPS):
-            order = ["cgoprof", "perf"] if rep % 2 == 0 else ["perf", "cgoprof"]
-            for prof in order:
+            for prof in rotate(profs(), rep):
                 cmd = [HOT, "thread", "%g" % LOST_S]
                 rec = {"part": "lost", "freq": freq, "prof": prof, "rep": rep, "dur": LOST_S}
-                if prof == "cgoprof":
+                if prof == BASE_MODE:
+                    rec["bin"] = BASELINE
+                if prof in BIN:
                     wall, cpu, rss, text, rc = run_timed(
-                        [CGOPROF, "record"] + EXTRA + ["-F", str(freq), "-o", d + "/x.folded", "--"] + cmd)
+                        [BIN[prof], "record"] + EXTRA + ["-F", str(freq), "-o", d + "/x.folded", "--"] + cmd)
                     rec["samples"], rec["lost"] = cgoprof_stats(text)
                     rec["cpu"] = cpu
                 else:

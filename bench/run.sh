@@ -17,7 +17,11 @@
 # BENCH_ATTACH_S (3), BENCH_LOST_S (2), BENCH_N_INLINE (2000),
 # BENCH_N_CALLBACK (1000), BENCH_N_RBP (1500), BENCH_N_SQLITE (150),
 # BENCH_N_ESBUILD (2 rounds), TSGO_VERSION (npm version, default: latest),
-# BENCH_CGOPROF_ARGS (extra `cgoprof record` options, e.g. --no-bpf).
+# BENCH_CGOPROF_ARGS (extra `cgoprof record` options, e.g. --no-bpf),
+# BENCH_BASELINE (path of a second cgoprof binary, e.g. the build before a
+# change: slowdown, attach and lost also run it, with the same options, as mode
+# cgoprof-base in the same rotation; the summary adds cgoprof / baseline ratios
+# of target slowdown and profiler CPU, with their min..max as the noise band).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BENCH_REPS=${BENCH_REPS:-3}
@@ -27,6 +31,12 @@ ONLY=${BENCH_ONLY:-slowdown,attach,lost,sym}
 mkdir -p "$BENCH_OUT"
 BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
 FXDIR=$ROOT/build/fixtures
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	[ -x "$BENCH_BASELINE" ] && [ ! -d "$BENCH_BASELINE" ] ||
+		{ echo "bench: BENCH_BASELINE=$BENCH_BASELINE is not an executable" >&2; exit 1; }
+	BENCH_BASELINE=$(cd "$(dirname "$BENCH_BASELINE")" && pwd)/$(basename "$BENCH_BASELINE")
+	export BENCH_BASELINE
+fi
 command -v perf >/dev/null || { echo "bench: perf is needed (apt-get install linux-perf)" >&2; exit 1; }
 [ -x "$ROOT/build/cgoprof" ] || make -C "$ROOT" all
 [ -x "$FXDIR/hot" ] || "$ROOT/tests/fixtures/build-c.sh" "$FXDIR"
@@ -47,6 +57,10 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 	echo "perf: $(perf --version); go: $(go version 2>/dev/null || echo none)"
 	echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); perf_event_max_sample_rate: $(cat /proc/sys/kernel/perf_event_max_sample_rate)"
 	echo "reps: $BENCH_REPS"
+	if [ -n "${BENCH_BASELINE:-}" ]; then
+		echo "cgoprof: $ROOT/build/cgoprof (git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'))"
+		echo "baseline: $BENCH_BASELINE (git $(git -C "$(dirname "$BENCH_BASELINE")" describe --always --dirty 2>/dev/null || echo '?'))"
+	fi
 } >"$BENCH_OUT/machine.txt"
 
 # ---- cold symbolization of a large Go binary --------------------------------

@@ -129,6 +129,56 @@ if at:
             1 / med(r), med(ps), med(pp), 1 / max(med(rz), 1e-12)))
     p()
 
+# ---- cgoprof against the baseline (BENCH_BASELINE) ---------------------------
+BASE = "cgoprof-base"
+bl = defaultdict(dict)
+for w, reps in sd.items():
+    bl[w]["slowdown"] = [v for v in reps.values()
+                         if all(m in v and v[m]["work_s"] for m in ("base", "cgoprof", BASE))]
+for w, reps in at.items():
+    bl[w]["attach"] = [v for v in reps.values() if "cgoprof" in v and BASE in v]
+bl = {w: parts for w, parts in bl.items() if any(parts.values())}
+if bl:
+    bins = sorted({r["bin"] for r in recs if r.get("bin")})
+    p("### cgoprof against the baseline build (`BENCH_BASELINE`)\n")
+    p("Baseline: %s, with the same options, as one more mode (%s) in the same rotation as above. "
+      "Ratios cgoprof / baseline per repetition (same rep), then the median; [min..max] of those "
+      "ratios is the noise band: when it contains 1.000, this run does not tell the two builds apart. "
+      "Slowdown: work time (as in the first table); CPU: attach mode, user+sys of `cgoprof record` "
+      "(as in the second table); the number of samples an attached run takes varies with the target, so "
+      "the CPU per sample is also given.\n" % (", ".join("`%s`" % b for b in bins), BASE))
+    p("| workload | slowdown reps | cgoprof slowdown | baseline slowdown | cgoprof / baseline work [min..max] | "
+      "cgoprof / baseline wall | attach reps | cgoprof CPU s | baseline CPU s | "
+      "cgoprof / baseline CPU [min..max] | per sample: cgoprof / baseline CPU | samples cgoprof / baseline |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for w, parts in bl.items():
+        row = [w]
+        full = parts.get("slowdown") or []
+        if full:
+            rc = [v["cgoprof"]["work_s"] / v["base"]["work_s"] for v in full]
+            rb = [v[BASE]["work_s"] / v["base"]["work_s"] for v in full]
+            r = [v["cgoprof"]["work_s"] / v[BASE]["work_s"] for v in full]
+            rw = [v["cgoprof"]["wall"] / v[BASE]["wall"] for v in full]
+            row += ["%d" % len(full), pct(med(rc)), pct(med(rb)),
+                    "%.3f [%.3f..%.3f]" % (med(r), min(r), max(r)), "%.3f" % med(rw)]
+        else:
+            row += ["0"] + ["n/a"] * 4
+        full = parts.get("attach") or []
+        if full:
+            r = [v["cgoprof"]["cpu"] / v[BASE]["cpu"] for v in full]
+            rs = [(v["cgoprof"]["cpu"] / v["cgoprof"]["samples"]) / (v[BASE]["cpu"] / v[BASE]["samples"])
+                  for v in full if v["cgoprof"]["samples"] and v[BASE]["samples"]]
+            row += ["%d" % len(full), "%.2f" % med([v["cgoprof"]["cpu"] for v in full]),
+                    "%.2f" % med([v[BASE]["cpu"] for v in full]),
+                    "%.3f [%.3f..%.3f]" % (med(r), min(r), max(r)),
+                    "%.3f [%.3f..%.3f]" % (med(rs), min(rs), max(rs)) if rs else "n/a",
+                    "%s / %s" % (f(med([v["cgoprof"]["samples"] for v in full]), "%.0f"),
+                                 f(med([v[BASE]["samples"] for v in full]), "%.0f"))]
+        else:
+            row += ["0"] + ["n/a"] * 5
+        p("| " + " | ".join(row) + " |")
+    p()
+
 # ---- lost -------------------------------------------------------------------
 lo = defaultdict(list)
 for r in recs:
