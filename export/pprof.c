@@ -103,73 +103,46 @@ struct function_key {
 struct function_table {
 	struct function_key *funcs;
 	size_t len, cap;
-	uint32_t *slots; /* function index + 1, 0 when free */
-	size_t nslots;
+	struct htab index;
 };
 
-static uint32_t hash_function_key(int64_t name, int64_t file)
+static bool function_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	uint64_t h = (uint64_t)name * 0x9e3779b97f4a7c15ull ^
-		     (uint64_t)file * 0xc2b2ae3d27d4eb4full;
+	const struct function_key *a = &((const struct function_key *)ctx)[idx];
+	const struct function_key *b = key;
 
-	return (uint32_t)(h >> 32 ^ h);
-}
-
-static int function_table_grow(struct function_table *ft)
-{
-	size_t nslots = ft->nslots ? ft->nslots * 2 : 256, i, j;
-	uint32_t *slots;
-
-	if (nslots > SIZE_MAX / sizeof(*slots))
-		return -ENOMEM;
-	slots = calloc(nslots, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < ft->len; i++) {
-		j = hash_function_key(ft->funcs[i].name, ft->funcs[i].file) &
-		    (nslots - 1);
-		while (slots[j])
-			j = (j + 1) & (nslots - 1);
-		slots[j] = (uint32_t)(i + 1);
-	}
-	free(ft->slots);
-	ft->slots = slots;
-	ft->nslots = nslots;
-	return 0;
+	return a->name == b->name && a->file == b->file;
 }
 
 /* Returns the function id (>= 1) of (@name, @file) or -ENOMEM. */
 static int64_t function_table_id(struct function_table *ft, int64_t name,
 				 int64_t file)
 {
-	size_t i;
+	struct function_key key = { name, file };
+	/* string indexes are below 2^32 */
+	uint32_t hash = (uint32_t)htab__mix64((uint64_t)name << 32 ^
+					      (uint64_t)file);
+	uint32_t idx = htab__find(&ft->index, hash, function_eq, ft->funcs,
+				  &key);
 
-	if ((ft->len + 1) * 2 > ft->nslots && function_table_grow(ft))
-		return -ENOMEM;
-	i = hash_function_key(name, file) & (ft->nslots - 1);
-	for (; ft->slots[i]; i = (i + 1) & (ft->nslots - 1)) {
-		const struct function_key *k = &ft->funcs[ft->slots[i] - 1];
-
-		if (k->name == name && k->file == file)
-			return ft->slots[i];
-	}
-	if (ft->len >= UINT32_MAX - 1)
-		return -ENOMEM;
+	if (idx != HTAB_NONE)
+		return (int64_t)idx + 1;
 	if (ft->len == ft->cap) {
 		size_t cap = ft->cap ? ft->cap * 2 : 256;
 		struct function_key *funcs;
 
+		if (cap > SIZE_MAX / sizeof(*funcs))
+			return -ENOMEM;
 		funcs = realloc(ft->funcs, cap * sizeof(*funcs));
 		if (!funcs)
 			return -ENOMEM;
 		ft->funcs = funcs;
 		ft->cap = cap;
 	}
-	ft->funcs[ft->len].name = name;
-	ft->funcs[ft->len].file = file;
-	ft->len++;
-	ft->slots[i] = (uint32_t)ft->len;
-	return (int64_t)ft->len;
+	ft->funcs[ft->len] = key;
+	if (htab__insert(&ft->index, hash, (uint32_t)ft->len))
+		return -ENOMEM;
+	return (int64_t)++ft->len;
 }
 
 /* The deflate stream between the encoder and the FILE. */
@@ -224,7 +197,7 @@ static int gzip_write(void *ctx, const uint8_t *data, size_t len)
 struct pprof_writer {
 	const struct profile *p;
 	struct protobuf pb;
-	struct strtab strs;
+	struct strintern strs;
 	struct function_table funcs;
 	uint32_t *mapping_id; /* profile mapping index -> output id */
 	uint64_t *scratch;    /* location ids of one sample */
@@ -522,9 +495,9 @@ out:
 		deflateEnd(&gz->z);
 	free(gz);
 	protobuf__release(&w.pb);
-	strtab__release(&w.strs);
+	strintern__release(&w.strs);
 	free(w.funcs.funcs);
-	free(w.funcs.slots);
+	htab__release(&w.funcs.index);
 	free(w.mapping_id);
 	free(w.scratch);
 	return err;

@@ -210,7 +210,7 @@ static void test_pprof__streams_to_sink(void **state)
 
 static void test_pprof__string_interning(void **state)
 {
-	struct strtab t;
+	struct strintern t;
 	char names[1000][16];
 	size_t i;
 
@@ -235,15 +235,15 @@ static void test_pprof__string_interning(void **state)
 		assert_int_equal(strtab__intern(&t, names[i]), 3 + i);
 	assert_int_equal(strtab__intern(&t, "samples"), 1);
 	assert_int_equal(t.len, 1003);
-	strtab__release(&t);
-	strtab__release(&t); /* twice is fine */
+	strintern__release(&t);
+	strintern__release(&t); /* twice is fine */
 }
 
 static void test_pprof__strtab_encode(void **state)
 {
 	static const uint8_t want[] = {0x32, 0x00, 0x32, 0x01, 'x'};
 	struct protobuf pb;
-	struct strtab t;
+	struct strintern t;
 
 	(void)state;
 	assert_int_equal(strtab__init(&t), 0);
@@ -252,7 +252,7 @@ static void test_pprof__strtab_encode(void **state)
 	strtab__encode(&t, &pb, 6);
 	assert_bytes(&pb, want, sizeof(want));
 	protobuf__release(&pb);
-	strtab__release(&t);
+	strintern__release(&t);
 }
 
 /* ---- a hand-built profile ---- */
