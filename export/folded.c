@@ -1,35 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* Folded stacks exactly as stackcollapse-perf.pl writes them: one line per
- * unique stack, "root;caller;...;leaf COUNT", sorted, counts summed. And
- * the atomic output writer shared by every format. */
+ * unique stack, "root;caller;...;leaf COUNT", sorted, counts summed; and
+ * the same gzipped. */
 #include <errno.h>
 #include <stdio.h>
 #include <zlib.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cgoprof/export.h"
 #include "cgoprof/htab.h"
-
-enum export_format export__format_from_path(const char *path)
-{
-	size_t n = strlen(path);
-
-#define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(path + n - (sizeof(s) - 1), s))
-	if (ENDS(".pb.gz") || ENDS(".pprof") || ENDS(".pb"))
-		return EXPORT_PPROF;
-	if (ENDS(".svg"))
-		return EXPORT_SVG;
-	if (ENDS(".json"))
-		return EXPORT_JSON;
-	if (ENDS(".gz"))
-		return EXPORT_FOLDED_GZ;
-#undef ENDS
-	return EXPORT_FOLDED;
-}
 
 char *export__folded_name(const char *name, char *buf, size_t size)
 {
@@ -330,8 +311,8 @@ static int gz_cookie_close(void *c)
 
 /* Folded stacks, gzipped: a tenth of the size or less (flamegraph.pl
  * reads them through zcat). */
-static int export_folded_gz(const struct profile *p,
-			    const struct export_opts *o, FILE *f)
+int export__folded_gz(const struct profile *p, const struct export_opts *o,
+		      FILE *f)
 {
 	static const cookie_io_functions_t io = {
 		.write = gz_cookie_write,
@@ -360,109 +341,4 @@ static int export_folded_gz(const struct profile *p,
 	if (fclose(g) && !err)
 		err = -EIO;
 	return err;
-}
-
-static int export_to(const struct profile *p, const struct export_opts *o,
-		     enum export_format fmt, FILE *f)
-{
-	switch (fmt) {
-	case EXPORT_FOLDED_GZ:
-		return export_folded_gz(p, o, f);
-	case EXPORT_PPROF:
-		return export__pprof(p, o, f);
-	case EXPORT_SVG:
-		return export__svg(p, o, f);
-	case EXPORT_JSON:
-		return export__json(p, o, f);
-	default:
-		return export__folded(p, o, f);
-	}
-}
-
-int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
-			 void *ctx)
-{
-	struct stat st;
-	char *tmp;
-	FILE *f;
-	int fd, err;
-
-	if (!strcmp(path, "-")) {
-		err = fn(stdout, ctx);
-		if (!err && fflush(stdout))
-			err = -errno;
-		return err;
-	}
-	/* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-	 * place: renaming a temporary file over it would replace it. */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		f = fopen(path, "we");
-		if (!f)
-			return -errno;
-		err = fn(f, ctx);
-		if (fclose(f) && !err)
-			err = -errno;
-		return err;
-	}
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		free(tmp);
-		return err;
-	}
-	fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto fail;
-	}
-	err = fn(f, ctx);
-	if (!err && (ferror(f) || fflush(f)))
-		err = -EIO;
-	if (!err && fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (err)
-		goto fail;
-	if (rename(tmp, path)) {
-		err = -errno;
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	unlink(tmp);
-	free(tmp);
-	return err;
-}
-
-struct export_job {
-	const struct profile *p;
-	const struct export_opts *o;
-	enum export_format fmt;
-};
-
-static int export_job_write(FILE *f, void *ctx)
-{
-	struct export_job *j = ctx;
-
-	return export_to(j->p, j->o, j->fmt, f);
-}
-
-int export__write_file(const struct profile *p, const struct export_opts *o,
-		       const char *path)
-{
-	struct export_job j = {
-		.p = p,
-		.o = o,
-		/* stdout always gets folded */
-		.fmt = strcmp(path, "-") ? export__format_from_path(path)
-					 : EXPORT_FOLDED,
-	};
-
-	return export__write_atomic(path, export_job_write, &j);
 }

@@ -13,7 +13,7 @@
 
 /* Checks that every index in @p points into its table (stacks -> locations,
  * locations -> mappings or UINT32_MAX), that every location has frames with
- * names and valid kinds. Returns 0 or -EINVAL. */
+ * names and valid kinds (export/profile_check.c). Returns 0 or -EINVAL. */
 int export__check_profile(const struct profile *p);
 
 /* Receives encoded bytes whenever no message is open. Returns 0 or -errno. */
