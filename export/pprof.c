@@ -159,6 +159,7 @@ struct pprof_writer {
 	struct strintern strs;
 	struct function_table funcs;
 	uint32_t *mapping_id; /* profile mapping index -> output id */
+	uint8_t *mapping_has; /* profile mapping index -> MAPPING_HAS_* */
 	uint64_t *scratch;    /* location ids of one sample */
 	int err;
 };
@@ -237,6 +238,53 @@ static void write_samples(struct pprof_writer *w)
 	}
 }
 
+enum {
+	HAS_FUNCTIONS = 1,
+	HAS_FILENAMES = 2,
+	HAS_LINE_NUMBERS = 4,
+	HAS_INLINE_FRAMES = 8,
+};
+
+/* Whether @fr names a function. cgoprof's stand-ins for a name are
+ * bracketed ("[libfoo.so+0x1234]", "[kernel.kallsyms]", "[unknown]") and
+ * a frame with no symbol is FRAME_KIND_UNKNOWN. */
+static bool frame_has_function(const struct profile_frame *fr)
+{
+	return fr->kind != FRAME_KIND_UNKNOWN &&
+	       fr->kind != FRAME_KIND_TRUNCATED &&
+	       fr->kind != FRAME_KIND_PHASE && fr->name[0] != '[';
+}
+
+/* What cgoprof has for each mapping, from its locations: function names,
+ * file names, line numbers, inlined frames (a location with more than
+ * one frame). None for a mapping whose binary it never read. */
+static void find_mapping_has(struct pprof_writer *w)
+{
+	const struct profile *p = w->p;
+
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct profile_location *loc = &p->locations[i];
+		uint8_t has = 0;
+
+		if (loc->mapping == UINT32_MAX ||
+		    !p->mappings[loc->mapping].symbolized)
+			continue;
+		if (loc->nframes > 1)
+			has |= HAS_INLINE_FRAMES;
+		for (uint32_t j = 0; j < loc->nframes; j++) {
+			const struct profile_frame *fr = &loc->frames[j];
+
+			if (frame_has_function(fr))
+				has |= HAS_FUNCTIONS;
+			if (fr->file && *fr->file)
+				has |= HAS_FILENAMES;
+			if (fr->line)
+				has |= HAS_LINE_NUMBERS;
+		}
+		w->mapping_has[loc->mapping] |= has;
+	}
+}
+
 static void write_mapping(struct pprof_writer *w, size_t idx, uint32_t id)
 {
 	const struct profile_mapping *m = &w->p->mappings[idx];
@@ -250,11 +298,17 @@ static void write_mapping(struct pprof_writer *w, size_t idx, uint32_t id)
 	protobuf__uint64_opt(&w->pb, MAPPING_FILE_OFFSET, m->offset);
 	protobuf__int64_opt(&w->pb, MAPPING_FILENAME, filename);
 	protobuf__int64_opt(&w->pb, MAPPING_BUILD_ID, build_id);
-	/* without these pprof re-symbolizes the mapping from the binary */
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_FUNCTIONS, m->symbolized);
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_FILENAMES, m->symbolized);
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_LINE_NUMBERS, m->symbolized);
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_INLINE_FRAMES, m->symbolized);
+	/* only what it has: with none of the first three pprof
+	 * re-symbolizes the mapping from the binary (a stripped library's
+	 * placeholders may get names from it) */
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_FUNCTIONS,
+			   w->mapping_has[idx] & HAS_FUNCTIONS);
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_FILENAMES,
+			   w->mapping_has[idx] & HAS_FILENAMES);
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_LINE_NUMBERS,
+			   w->mapping_has[idx] & HAS_LINE_NUMBERS);
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_INLINE_FRAMES,
+			   w->mapping_has[idx] & HAS_INLINE_FRAMES);
 	protobuf__end_message(&w->pb, PROFILE_MAPPING, start);
 	w->mapping_id[idx] = id;
 }
@@ -381,6 +435,7 @@ static int write_profile(struct pprof_writer *w)
 	write_value_type(w, PROFILE_SAMPLE_TYPE, value_type, value_unit);
 
 	write_samples(w);
+	find_mapping_has(w);
 	write_mappings(w);
 	write_locations(w);
 	write_functions(w);
@@ -419,8 +474,9 @@ int export__pprof(const struct profile *p, const struct export_opts *o, FILE *f)
 
 	gz = calloc(1, sizeof(*gz));
 	w.mapping_id = calloc(p->nmappings + 1, sizeof(*w.mapping_id));
+	w.mapping_has = calloc(p->nmappings + 1, sizeof(*w.mapping_has));
 	w.scratch = calloc(max_locs, sizeof(*w.scratch));
-	if (!gz || !w.mapping_id || !w.scratch) {
+	if (!gz || !w.mapping_id || !w.mapping_has || !w.scratch) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -458,6 +514,7 @@ out:
 	free(w.funcs.funcs);
 	htab__release(&w.funcs.index);
 	free(w.mapping_id);
+	free(w.mapping_has);
 	free(w.scratch);
 	return err;
 }
