@@ -9,7 +9,7 @@
 #include "cgoprof/export.h"
 #include "internal.h"
 
-/* profile.proto field numbers (FORMATS.md) */
+/* Field numbers of github.com/google/pprof's proto/profile.proto */
 enum {
 	PROFILE_SAMPLE_TYPE = 1,
 	PROFILE_SAMPLE = 2,
