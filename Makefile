@@ -24,8 +24,10 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz 
 	   -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
-# The layers, bottom up (docs/architecture.md): the library is every layer
-# but the command line, which only the cgoprof binary links.
+# The layers, bottom up: base/ (log, /proc readers, the profile model, hash
+# tables), symbolizer/, profiler/, export/, cli/; a file includes headers of
+# its own layer or below. The library is every layer but the command line,
+# which only the cgoprof binary links.
 LIB_SRCS := $(wildcard base/*.c symbolizer/*.c profiler/*.c export/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)

@@ -1,34 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* Folded stacks exactly as stackcollapse-perf.pl writes them: one line per
- * unique stack, "root;caller;...;leaf COUNT", sorted, counts summed. And
- * the atomic output writer shared by every format. */
+ * unique stack, "root;caller;...;leaf COUNT", sorted, counts summed; and
+ * the same gzipped. */
 #include <errno.h>
 #include <stdio.h>
 #include <zlib.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cgoprof/export.h"
-
-enum export_format export__format_from_path(const char *path)
-{
-	size_t n = strlen(path);
-
-#define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(path + n - (sizeof(s) - 1), s))
-	if (ENDS(".pb.gz") || ENDS(".pprof") || ENDS(".pb"))
-		return EXPORT_PPROF;
-	if (ENDS(".svg"))
-		return EXPORT_SVG;
-	if (ENDS(".json"))
-		return EXPORT_JSON;
-	if (ENDS(".gz"))
-		return EXPORT_FOLDED_GZ;
-#undef ENDS
-	return EXPORT_FOLDED;
-}
+#include "cgoprof/htab.h"
 
 char *export__folded_name(const char *name, char *buf, size_t size)
 {
@@ -75,127 +57,46 @@ char *export__folded_name(const char *name, char *buf, size_t size)
  * spell (byte order, like stackcollapse-perf.pl's sort), compared name by
  * name without building them.
  */
-struct names {
-	char *buf;		/* NUL-terminated names; an id is an offset */
-	size_t len, cap;
-	uint32_t *slots;	/* open addressing: id + 1, 0 empty */
-	size_t nslots, n;
-};
-
 struct fline {
 	uint64_t count;
 	size_t seq;		/* into seqs: length, then the name ids */
-	uint64_t hash;
 };
 
 struct folder {
-	struct names names;
+	struct strintern names;
 	uint32_t *seqs;
 	size_t nseqs, cap_seqs;
 	struct fline *lines;
 	size_t nlines, cap_lines;
-	uint32_t *slots;	/* line index + 1 by hash */
-	size_t nslots;
+	struct htab index;	/* a sequence of name ids -> its line */
 };
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
+struct seq_key {
+	const uint32_t *ids;
+	uint32_t n;
+};
+
+static bool fline_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	const unsigned char *c = p;
+	const struct folder *f = ctx;
+	const struct seq_key *k = key;
+	const uint32_t *seq = f->seqs + f->lines[idx].seq;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
-
-/* The id of @name (interned). Returns 0 or -ENOMEM. */
-static int names_intern(struct names *t, const char *name, uint32_t *id)
-{
-	size_t n = strlen(name) + 1, i;
-	uint64_t h = fnv(name, n, FNV_INIT);
-
-	if ((t->n + 1) * 2 > t->nslots) {
-		size_t cap = t->nslots ? t->nslots * 2 : 4096;
-		uint32_t *s = calloc(cap, sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		for (size_t k = 0; k < t->nslots; k++) {
-			uint32_t v = t->slots[k];
-			const char *q;
-
-			if (!v)
-				continue;
-			q = t->buf + v - 1;
-			for (i = fnv(q, strlen(q) + 1, FNV_INIT) & (cap - 1); s[i];
-			     i = (i + 1) & (cap - 1))
-				;
-			s[i] = v;
-		}
-		free(t->slots);
-		t->slots = s;
-		t->nslots = cap;
-	}
-	for (i = h & (t->nslots - 1); t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
-		if (!strcmp(t->buf + t->slots[i] - 1, name)) {
-			*id = t->slots[i] - 1;
-			return 0;
-		}
-	}
-	if (t->len + n > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 65536;
-		char *b;
-
-		while (cap < t->len + n)
-			cap *= 2;
-		if (cap >= UINT32_MAX)
-			return -ENOMEM;
-		b = realloc(t->buf, cap);
-		if (!b)
-			return -ENOMEM;
-		t->buf = b;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, name, n);
-	*id = (uint32_t)t->len;
-	t->slots[i] = (uint32_t)t->len + 1;
-	t->len += n;
-	t->n++;
-	return 0;
+	return seq[0] == k->n &&
+	       !memcmp(seq + 1, k->ids, k->n * sizeof(*k->ids));
 }
 
 /* Adds @count to the line spelled by the name ids @ids[0..@n). */
 static int folder_add(struct folder *f, const uint32_t *ids, uint32_t n,
 		      uint64_t count)
 {
-	uint64_t h = fnv(ids, n * sizeof(*ids), FNV_INIT);
-	size_t i;
+	uint32_t h = (uint32_t)htab__hash_bytes(ids, n * sizeof(*ids), 0);
+	struct seq_key key = { ids, n };
+	uint32_t idx = htab__find(&f->index, h, fline_eq, f, &key);
 
-	if ((f->nlines + 1) * 2 > f->nslots) {
-		size_t cap = f->nslots ? f->nslots * 2 : 4096;
-		uint32_t *s = calloc(cap, sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		for (size_t k = 0; k < f->nlines; k++) {
-			for (i = f->lines[k].hash & (cap - 1); s[i];
-			     i = (i + 1) & (cap - 1))
-				;
-			s[i] = (uint32_t)k + 1;
-		}
-		free(f->slots);
-		f->slots = s;
-		f->nslots = cap;
-	}
-	for (i = h & (f->nslots - 1); f->slots[i]; i = (i + 1) & (f->nslots - 1)) {
-		struct fline *l = &f->lines[f->slots[i] - 1];
-
-		if (l->hash == h && f->seqs[l->seq] == n &&
-		    !memcmp(f->seqs + l->seq + 1, ids, n * sizeof(*ids))) {
-			l->count += count;
-			return 0;
-		}
+	if (idx != HTAB_NONE) {
+		f->lines[idx].count += count;
+		return 0;
 	}
 	if (f->nseqs + n + 1 > f->cap_seqs) {
 		size_t cap = f->cap_seqs ? f->cap_seqs * 2 : 65536;
@@ -203,6 +104,8 @@ static int folder_add(struct folder *f, const uint32_t *ids, uint32_t n,
 
 		while (cap < f->nseqs + n + 1)
 			cap *= 2;
+		if (cap > SIZE_MAX / sizeof(*p))
+			return -ENOMEM;
 		p = realloc(f->seqs, cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
@@ -211,27 +114,29 @@ static int folder_add(struct folder *f, const uint32_t *ids, uint32_t n,
 	}
 	if (f->nlines == f->cap_lines) {
 		size_t cap = f->cap_lines ? f->cap_lines * 2 : 1024;
-		struct fline *p = realloc(f->lines, cap * sizeof(*p));
+		struct fline *p;
 
+		if (cap > SIZE_MAX / sizeof(*p))
+			return -ENOMEM;
+		p = realloc(f->lines, cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		f->lines = p;
 		f->cap_lines = cap;
 	}
-	if (f->nlines >= UINT32_MAX - 1)
+	f->lines[f->nlines] = (struct fline){ count, f->nseqs };
+	if (htab__insert(&f->index, h, (uint32_t)f->nlines))
 		return -ENOMEM;
-	f->lines[f->nlines] = (struct fline){ count, f->nseqs, h };
 	f->seqs[f->nseqs] = n;
 	memcpy(f->seqs + f->nseqs + 1, ids, n * sizeof(*ids));
 	f->nseqs += n + 1;
-	f->slots[i] = (uint32_t)f->nlines + 1;
 	f->nlines++;
 	return 0;
 }
 
 /* The characters of a line, separators included, one at a time. */
 struct line_iter {
-	const char *names;
+	const char *const *names;
 	const uint32_t *ids;
 	uint32_t n, i;
 	const char *p;
@@ -240,11 +145,11 @@ struct line_iter {
 static void line_iter_init(struct line_iter *it, const struct folder *f,
 			   const struct fline *l)
 {
-	it->names = f->names.buf;
+	it->names = f->names.strs;
 	it->n = f->seqs[l->seq];
 	it->ids = f->seqs + l->seq + 1;
 	it->i = 0;
-	it->p = it->names + it->ids[0];
+	it->p = it->names[it->ids[0]];
 }
 
 static int line_iter_next(struct line_iter *it)
@@ -252,7 +157,7 @@ static int line_iter_next(struct line_iter *it)
 	if (*it->p)
 		return (unsigned char)*it->p++;
 	if (it->i + 1 < it->n) {
-		it->p = it->names + it->ids[++it->i];
+		it->p = it->names[it->ids[++it->i]];
 		return ';';
 	}
 	return -1;
@@ -276,11 +181,21 @@ static int fline_cmp(const void *a, const void *b, void *ctx)
 
 static void folder_free(struct folder *f)
 {
-	free(f->names.buf);
-	free(f->names.slots);
+	strintern__release(&f->names);
 	free(f->seqs);
 	free(f->lines);
-	free(f->slots);
+	htab__release(&f->index);
+}
+
+/* Interns @name as the next id of a line. Returns 0 or -ENOMEM. */
+static int name_id(struct folder *f, const char *name, uint32_t *id)
+{
+	int64_t v = strintern__intern(&f->names, name);
+
+	if (v < 0)
+		return (int)v;
+	*id = (uint32_t)v;
+	return 0;
 }
 
 int export__folded(const struct profile *p, const struct export_opts *o,
@@ -323,7 +238,7 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 				snprintf(buf + len, sizeof(buf) - len, "-%u",
 					 s->pid);
 		}
-		err = names_intern(&f.names, buf, &ids[0]);
+		err = name_id(&f, buf, &ids[0]);
 		for (uint32_t k = s->nlocs; k-- > 0 && !err;) {
 			const struct profile_location *l =
 				&p->locations[s->locs[k]];
@@ -342,7 +257,7 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 				export__folded_name(fr->name, buf, 4096);
 				if (suffix)
 					strcat(buf, suffix);
-				err = names_intern(&f.names, buf, &ids[n++]);
+				err = name_id(&f, buf, &ids[n++]);
 			}
 		}
 		if (!err)
@@ -361,7 +276,7 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 			continue;
 		for (uint32_t k = 0; k < f.seqs[l->seq]; k++)
 			if ((k && putc(';', out) == EOF) ||
-			    fputs(f.names.buf + q[k], out) == EOF)
+			    fputs(f.names.strs[q[k]], out) == EOF)
 				err = -EIO;
 		if (fprintf(out, " %llu\n", (unsigned long long)l->count) < 0)
 			err = -EIO;
@@ -396,8 +311,8 @@ static int gz_cookie_close(void *c)
 
 /* Folded stacks, gzipped: a tenth of the size or less (flamegraph.pl
  * reads them through zcat). */
-static int export_folded_gz(const struct profile *p,
-			    const struct export_opts *o, FILE *f)
+int export__folded_gz(const struct profile *p, const struct export_opts *o,
+		      FILE *f)
 {
 	static const cookie_io_functions_t io = {
 		.write = gz_cookie_write,
@@ -426,109 +341,4 @@ static int export_folded_gz(const struct profile *p,
 	if (fclose(g) && !err)
 		err = -EIO;
 	return err;
-}
-
-static int export_to(const struct profile *p, const struct export_opts *o,
-		     enum export_format fmt, FILE *f)
-{
-	switch (fmt) {
-	case EXPORT_FOLDED_GZ:
-		return export_folded_gz(p, o, f);
-	case EXPORT_PPROF:
-		return export__pprof(p, o, f);
-	case EXPORT_SVG:
-		return export__svg(p, o, f);
-	case EXPORT_JSON:
-		return export__json(p, o, f);
-	default:
-		return export__folded(p, o, f);
-	}
-}
-
-int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
-			 void *ctx)
-{
-	struct stat st;
-	char *tmp;
-	FILE *f;
-	int fd, err;
-
-	if (!strcmp(path, "-")) {
-		err = fn(stdout, ctx);
-		if (!err && fflush(stdout))
-			err = -errno;
-		return err;
-	}
-	/* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-	 * place: renaming a temporary file over it would replace it. */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		f = fopen(path, "we");
-		if (!f)
-			return -errno;
-		err = fn(f, ctx);
-		if (fclose(f) && !err)
-			err = -errno;
-		return err;
-	}
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		free(tmp);
-		return err;
-	}
-	fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto fail;
-	}
-	err = fn(f, ctx);
-	if (!err && (ferror(f) || fflush(f)))
-		err = -EIO;
-	if (!err && fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (err)
-		goto fail;
-	if (rename(tmp, path)) {
-		err = -errno;
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	unlink(tmp);
-	free(tmp);
-	return err;
-}
-
-struct export_job {
-	const struct profile *p;
-	const struct export_opts *o;
-	enum export_format fmt;
-};
-
-static int export_job_write(FILE *f, void *ctx)
-{
-	struct export_job *j = ctx;
-
-	return export_to(j->p, j->o, j->fmt, f);
-}
-
-int export__write_file(const struct profile *p, const struct export_opts *o,
-		       const char *path)
-{
-	struct export_job j = {
-		.p = p,
-		.o = o,
-		/* stdout always gets folded */
-		.fmt = strcmp(path, "-") ? export__format_from_path(path)
-					 : EXPORT_FOLDED,
-	};
-
-	return export__write_atomic(path, export_job_write, &j);
 }

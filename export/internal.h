@@ -1,6 +1,6 @@
 /* Shared inside export/: a streaming protobuf encoder and a string table for
  * pprof, and the profile checks every exporter runs first. Borrows the
- * strings it interns and the profile it checks. */
+ * profile it checks. */
 #ifndef CGOPROF_EXPORT_INTERNAL_H
 #define CGOPROF_EXPORT_INTERNAL_H
 
@@ -8,11 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgoprof/htab.h"
 #include "cgoprof/profile.h"
 
 /* Checks that every index in @p points into its table (stacks -> locations,
  * locations -> mappings or UINT32_MAX), that every location has frames with
- * names and valid kinds. Returns 0 or -EINVAL. */
+ * names and valid kinds (export/profile_check.c). Returns 0 or -EINVAL. */
 int export__check_profile(const struct profile *p);
 
 /* Receives encoded bytes whenever no message is open. Returns 0 or -errno. */
@@ -61,25 +62,17 @@ void protobuf__end_message(struct protobuf *pb, uint32_t field, size_t start);
  * or the first error of the encoder. */
 int protobuf__flush(struct protobuf *pb);
 
-/* pprof's string_table: each distinct string once, in first-use order,
- * index 0 always "". */
-struct strtab {
-	const char **strs; /* borrowed, valid until strtab__release() */
-	size_t len, cap;
-	uint32_t *slots; /* open addressing: string index + 1, 0 when free */
-	size_t nslots;	 /* a power of two */
-};
+/* pprof's string_table on the interner (htab.h): each distinct string
+ * once, copied, in first-use order, index 0 always "". Released with
+ * strintern__release(). */
 
 /* Returns 0 or -ENOMEM; the table then holds "" at index 0. */
-int strtab__init(struct strtab *t);
-/* Frees the table; accepts a zeroed or half-built table. */
-void strtab__release(struct strtab *t);
-/* The index of @s (NULL counts as ""), added on first use. @s is borrowed
- * and must stay valid until strtab__release(). Returns the index or
- * -ENOMEM. */
-int64_t strtab__intern(struct strtab *t, const char *s);
+int strtab__init(struct strintern *t);
+/* The index of @s (NULL counts as ""), added on first use. Returns the
+ * index or -ENOMEM. */
+int64_t strtab__intern(struct strintern *t, const char *s);
 /* Writes every string, in index order, as repeated @field. */
-void strtab__encode(const struct strtab *t, struct protobuf *pb,
+void strtab__encode(const struct strintern *t, struct protobuf *pb,
 		    uint32_t field);
 
 #endif

@@ -9,7 +9,7 @@
 #include "cgoprof/export.h"
 #include "internal.h"
 
-/* profile.proto field numbers (FORMATS.md) */
+/* Field numbers of github.com/google/pprof's proto/profile.proto */
 enum {
 	PROFILE_SAMPLE_TYPE = 1,
 	PROFILE_SAMPLE = 2,
@@ -54,47 +54,6 @@ enum {
 
 #define CGOPROF_GZIP_CHUNK (64 * 1024)
 
-int export__check_profile(const struct profile *p)
-{
-	size_t i, j;
-
-	if (!p)
-		return -EINVAL;
-	if ((p->nmappings && !p->mappings) ||
-	    (p->nlocations && !p->locations) || (p->nstacks && !p->stacks))
-		return -EINVAL;
-	/* ids are index + 1 and UINT32_MAX means "no mapping" */
-	if (p->nmappings >= UINT32_MAX || p->nlocations >= UINT32_MAX)
-		return -EINVAL;
-	for (i = 0; i < p->nlocations; i++) {
-		const struct profile_location *loc = &p->locations[i];
-
-		if (loc->mapping != UINT32_MAX && loc->mapping >= p->nmappings)
-			return -EINVAL;
-		if (loc->nframes == 0 || !loc->frames)
-			return -EINVAL;
-		for (j = 0; j < loc->nframes; j++) {
-			if (!loc->frames[j].name)
-				return -EINVAL;
-			if ((unsigned int)loc->frames[j].kind >=
-			    FRAME_KIND__COUNT)
-				return -EINVAL;
-		}
-	}
-	for (i = 0; i < p->nstacks; i++) {
-		const struct profile_stack *s = &p->stacks[i];
-
-		if (s->nlocs && !s->locs)
-			return -EINVAL;
-		if ((unsigned int)s->status >= STACK_STATUS__COUNT)
-			return -EINVAL;
-		for (j = 0; j < s->nlocs; j++)
-			if (s->locs[j] >= p->nlocations)
-				return -EINVAL;
-	}
-	return 0;
-}
-
 struct function_key {
 	int64_t name, file; /* string table indexes */
 };
@@ -103,73 +62,46 @@ struct function_key {
 struct function_table {
 	struct function_key *funcs;
 	size_t len, cap;
-	uint32_t *slots; /* function index + 1, 0 when free */
-	size_t nslots;
+	struct htab index;
 };
 
-static uint32_t hash_function_key(int64_t name, int64_t file)
+static bool function_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	uint64_t h = (uint64_t)name * 0x9e3779b97f4a7c15ull ^
-		     (uint64_t)file * 0xc2b2ae3d27d4eb4full;
+	const struct function_key *a = &((const struct function_key *)ctx)[idx];
+	const struct function_key *b = key;
 
-	return (uint32_t)(h >> 32 ^ h);
-}
-
-static int function_table_grow(struct function_table *ft)
-{
-	size_t nslots = ft->nslots ? ft->nslots * 2 : 256, i, j;
-	uint32_t *slots;
-
-	if (nslots > SIZE_MAX / sizeof(*slots))
-		return -ENOMEM;
-	slots = calloc(nslots, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < ft->len; i++) {
-		j = hash_function_key(ft->funcs[i].name, ft->funcs[i].file) &
-		    (nslots - 1);
-		while (slots[j])
-			j = (j + 1) & (nslots - 1);
-		slots[j] = (uint32_t)(i + 1);
-	}
-	free(ft->slots);
-	ft->slots = slots;
-	ft->nslots = nslots;
-	return 0;
+	return a->name == b->name && a->file == b->file;
 }
 
 /* Returns the function id (>= 1) of (@name, @file) or -ENOMEM. */
 static int64_t function_table_id(struct function_table *ft, int64_t name,
 				 int64_t file)
 {
-	size_t i;
+	struct function_key key = { name, file };
+	/* string indexes are below 2^32 */
+	uint32_t hash = (uint32_t)htab__mix64((uint64_t)name << 32 ^
+					      (uint64_t)file);
+	uint32_t idx = htab__find(&ft->index, hash, function_eq, ft->funcs,
+				  &key);
 
-	if ((ft->len + 1) * 2 > ft->nslots && function_table_grow(ft))
-		return -ENOMEM;
-	i = hash_function_key(name, file) & (ft->nslots - 1);
-	for (; ft->slots[i]; i = (i + 1) & (ft->nslots - 1)) {
-		const struct function_key *k = &ft->funcs[ft->slots[i] - 1];
-
-		if (k->name == name && k->file == file)
-			return ft->slots[i];
-	}
-	if (ft->len >= UINT32_MAX - 1)
-		return -ENOMEM;
+	if (idx != HTAB_NONE)
+		return (int64_t)idx + 1;
 	if (ft->len == ft->cap) {
 		size_t cap = ft->cap ? ft->cap * 2 : 256;
 		struct function_key *funcs;
 
+		if (cap > SIZE_MAX / sizeof(*funcs))
+			return -ENOMEM;
 		funcs = realloc(ft->funcs, cap * sizeof(*funcs));
 		if (!funcs)
 			return -ENOMEM;
 		ft->funcs = funcs;
 		ft->cap = cap;
 	}
-	ft->funcs[ft->len].name = name;
-	ft->funcs[ft->len].file = file;
-	ft->len++;
-	ft->slots[i] = (uint32_t)ft->len;
-	return (int64_t)ft->len;
+	ft->funcs[ft->len] = key;
+	if (htab__insert(&ft->index, hash, (uint32_t)ft->len))
+		return -ENOMEM;
+	return (int64_t)++ft->len;
 }
 
 /* The deflate stream between the encoder and the FILE. */
@@ -224,9 +156,10 @@ static int gzip_write(void *ctx, const uint8_t *data, size_t len)
 struct pprof_writer {
 	const struct profile *p;
 	struct protobuf pb;
-	struct strtab strs;
+	struct strintern strs;
 	struct function_table funcs;
 	uint32_t *mapping_id; /* profile mapping index -> output id */
+	uint8_t *mapping_has; /* profile mapping index -> MAPPING_HAS_* */
 	uint64_t *scratch;    /* location ids of one sample */
 	int err;
 };
@@ -305,6 +238,53 @@ static void write_samples(struct pprof_writer *w)
 	}
 }
 
+enum {
+	HAS_FUNCTIONS = 1,
+	HAS_FILENAMES = 2,
+	HAS_LINE_NUMBERS = 4,
+	HAS_INLINE_FRAMES = 8,
+};
+
+/* Whether @fr names a function. cgoprof's stand-ins for a name are
+ * bracketed ("[libfoo.so+0x1234]", "[kernel.kallsyms]", "[unknown]") and
+ * a frame with no symbol is FRAME_KIND_UNKNOWN. */
+static bool frame_has_function(const struct profile_frame *fr)
+{
+	return fr->kind != FRAME_KIND_UNKNOWN &&
+	       fr->kind != FRAME_KIND_TRUNCATED &&
+	       fr->kind != FRAME_KIND_PHASE && fr->name[0] != '[';
+}
+
+/* What cgoprof has for each mapping, from its locations: function names,
+ * file names, line numbers, inlined frames (a location with more than
+ * one frame). None for a mapping whose binary it never read. */
+static void find_mapping_has(struct pprof_writer *w)
+{
+	const struct profile *p = w->p;
+
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct profile_location *loc = &p->locations[i];
+		uint8_t has = 0;
+
+		if (loc->mapping == UINT32_MAX ||
+		    !p->mappings[loc->mapping].symbolized)
+			continue;
+		if (loc->nframes > 1)
+			has |= HAS_INLINE_FRAMES;
+		for (uint32_t j = 0; j < loc->nframes; j++) {
+			const struct profile_frame *fr = &loc->frames[j];
+
+			if (frame_has_function(fr))
+				has |= HAS_FUNCTIONS;
+			if (fr->file && *fr->file)
+				has |= HAS_FILENAMES;
+			if (fr->line)
+				has |= HAS_LINE_NUMBERS;
+		}
+		w->mapping_has[loc->mapping] |= has;
+	}
+}
+
 static void write_mapping(struct pprof_writer *w, size_t idx, uint32_t id)
 {
 	const struct profile_mapping *m = &w->p->mappings[idx];
@@ -318,11 +298,17 @@ static void write_mapping(struct pprof_writer *w, size_t idx, uint32_t id)
 	protobuf__uint64_opt(&w->pb, MAPPING_FILE_OFFSET, m->offset);
 	protobuf__int64_opt(&w->pb, MAPPING_FILENAME, filename);
 	protobuf__int64_opt(&w->pb, MAPPING_BUILD_ID, build_id);
-	/* without these pprof re-symbolizes the mapping from the binary */
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_FUNCTIONS, m->symbolized);
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_FILENAMES, m->symbolized);
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_LINE_NUMBERS, m->symbolized);
-	protobuf__bool_opt(&w->pb, MAPPING_HAS_INLINE_FRAMES, m->symbolized);
+	/* only what it has: with none of the first three pprof
+	 * re-symbolizes the mapping from the binary (a stripped library's
+	 * placeholders may get names from it) */
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_FUNCTIONS,
+			   w->mapping_has[idx] & HAS_FUNCTIONS);
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_FILENAMES,
+			   w->mapping_has[idx] & HAS_FILENAMES);
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_LINE_NUMBERS,
+			   w->mapping_has[idx] & HAS_LINE_NUMBERS);
+	protobuf__bool_opt(&w->pb, MAPPING_HAS_INLINE_FRAMES,
+			   w->mapping_has[idx] & HAS_INLINE_FRAMES);
 	protobuf__end_message(&w->pb, PROFILE_MAPPING, start);
 	w->mapping_id[idx] = id;
 }
@@ -449,6 +435,7 @@ static int write_profile(struct pprof_writer *w)
 	write_value_type(w, PROFILE_SAMPLE_TYPE, value_type, value_unit);
 
 	write_samples(w);
+	find_mapping_has(w);
 	write_mappings(w);
 	write_locations(w);
 	write_functions(w);
@@ -487,8 +474,9 @@ int export__pprof(const struct profile *p, const struct export_opts *o, FILE *f)
 
 	gz = calloc(1, sizeof(*gz));
 	w.mapping_id = calloc(p->nmappings + 1, sizeof(*w.mapping_id));
+	w.mapping_has = calloc(p->nmappings + 1, sizeof(*w.mapping_has));
 	w.scratch = calloc(max_locs, sizeof(*w.scratch));
-	if (!gz || !w.mapping_id || !w.scratch) {
+	if (!gz || !w.mapping_id || !w.mapping_has || !w.scratch) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -522,10 +510,11 @@ out:
 		deflateEnd(&gz->z);
 	free(gz);
 	protobuf__release(&w.pb);
-	strtab__release(&w.strs);
+	strintern__release(&w.strs);
 	free(w.funcs.funcs);
-	free(w.funcs.slots);
+	htab__release(&w.funcs.index);
 	free(w.mapping_id);
+	free(w.mapping_has);
 	free(w.scratch);
 	return err;
 }

@@ -212,96 +212,19 @@ void protobuf__end_message(struct protobuf *pb, uint32_t field, size_t start)
 	maybe_flush(pb);
 }
 
-/* FNV-1a: short strings, no adversary worth more. */
-static uint32_t hash_string(const char *s)
+int strtab__init(struct strintern *t)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
-int strtab__init(struct strtab *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->nslots = 256;
-	t->slots = calloc(t->nslots, sizeof(*t->slots));
-	if (!t->slots)
-		return -ENOMEM;
+	strintern__init(t);
 	return strtab__intern(t, "") < 0 ? -ENOMEM : 0;
 }
 
-void strtab__release(struct strtab *t)
+int64_t strtab__intern(struct strintern *t, const char *s)
 {
-	if (!t)
-		return;
-	free(t->strs);
-	free(t->slots);
-	memset(t, 0, sizeof(*t));
+	return strintern__intern(t, s ? s : "");
 }
 
-static int strtab_grow(struct strtab *t)
-{
-	size_t nslots = t->nslots * 2, i, j;
-	uint32_t *slots;
-
-	if (nslots > SIZE_MAX / sizeof(*slots))
-		return -ENOMEM;
-	slots = calloc(nslots, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < t->len; i++) {
-		j = hash_string(t->strs[i]) & (nslots - 1);
-		while (slots[j])
-			j = (j + 1) & (nslots - 1);
-		slots[j] = (uint32_t)(i + 1);
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = nslots;
-	return 0;
-}
-
-int64_t strtab__intern(struct strtab *t, const char *s)
-{
-	const char **strs;
-	size_t i;
-
-	if (!t->slots)
-		return -ENOMEM;
-	if (!s)
-		s = "";
-	/* keep the table at most half full */
-	if ((t->len + 1) * 2 > t->nslots && strtab_grow(t))
-		return -ENOMEM;
-	i = hash_string(s) & (t->nslots - 1);
-	for (; t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
-		uint32_t idx = t->slots[i] - 1;
-
-		if (strcmp(t->strs[idx], s) == 0)
-			return idx;
-	}
-	if (t->len >= UINT32_MAX - 1)
-		return -ENOMEM;
-	if (t->len == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-
-		strs = realloc(t->strs, cap * sizeof(*strs));
-		if (!strs)
-			return -ENOMEM;
-		t->strs = strs;
-		t->cap = cap;
-	}
-	t->strs[t->len] = s;
-	t->slots[i] = (uint32_t)(t->len + 1);
-	t->len++;
-	return (int64_t)(t->len - 1);
-}
-
-void strtab__encode(const struct strtab *t, struct protobuf *pb, uint32_t field)
+void strtab__encode(const struct strintern *t, struct protobuf *pb,
+		    uint32_t field)
 {
 	size_t i;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cgoprof/export.h"
+#include "cgoprof/htab.h"
 #include "internal.h"
 
 /* Geometry, as flamegraph.pl's defaults. */
@@ -79,10 +80,7 @@ struct flame_node {
 struct flame {
 	struct flame_node *nodes;
 	size_t len, cap;
-	/* (parent, name, file, kind) -> hash << 32 | node index + 1; the hash
-	 * beside the index saves a cache miss on most probes */
-	uint64_t *slots;
-	size_t nslots;
+	struct htab index;	/* (parent, name, file, kind) -> node */
 };
 
 /* What is drawn, and how big. */
@@ -94,34 +92,20 @@ struct flame_layout {
 	bool kinds[FLAME__KINDS];
 };
 
-static uint32_t hash_string(uint32_t h, const char *s)
+static uint64_t hash_string(const char *s, uint64_t seed)
 {
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return s ? htab__hash_bytes(s, strlen(s), seed) : seed;
 }
 
 /* Hash of a frame's name and file, computed once per location frame. */
 static uint32_t frame_hash(const char *name, const char *file, uint8_t kind)
 {
-	uint32_t h = hash_string(2166136261u ^ kind, name);
-
-	return hash_string(h ^ 0xff, file);
+	return (uint32_t)hash_string(file, hash_string(name, kind));
 }
 
-/* splitmix64's finalizer over (parent, frame hash) */
 static uint32_t node_hash(uint32_t parent, uint32_t fhash)
 {
-	uint64_t h = (uint64_t)parent << 32 | fhash;
-
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 31;
-	return (uint32_t)h;
+	return (uint32_t)htab__mix64((uint64_t)parent << 32 | fhash);
 }
 
 static bool same_string(const char *a, const char *b)
@@ -133,28 +117,20 @@ static bool same_string(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static int flame_grow_slots(struct flame *fl)
-{
-	size_t nslots = fl->nslots ? fl->nslots * 2 : 1024, i, j;
-	uint64_t *slots;
+/* A node's identity under its parent. */
+struct node_key {
+	uint32_t parent;
+	uint8_t kind;
+	const char *name, *file;
+};
 
-	if (nslots > SIZE_MAX / sizeof(*slots))
-		return -ENOMEM;
-	slots = calloc(nslots, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < fl->nslots; i++) {
-		if (!fl->slots[i])
-			continue;
-		j = (fl->slots[i] >> 32) & (nslots - 1);
-		while (slots[j])
-			j = (j + 1) & (nslots - 1);
-		slots[j] = fl->slots[i];
-	}
-	free(fl->slots);
-	fl->slots = slots;
-	fl->nslots = nslots;
-	return 0;
+static bool node_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct flame_node *n = &((const struct flame_node *)ctx)[idx];
+	const struct node_key *k = key;
+
+	return n->parent == k->parent && n->kind == k->kind &&
+	       same_string(n->name, k->name) && same_string(n->file, k->file);
 }
 
 /* Returns the index of @parent's child (@name, @file, @kind), created with
@@ -162,21 +138,13 @@ static int flame_grow_slots(struct flame *fl)
 static int64_t flame_child(struct flame *fl, uint32_t parent, const char *name,
 			   const char *file, uint8_t kind, uint32_t fhash)
 {
+	struct node_key key = { parent, kind, name, file };
 	uint32_t hash = node_hash(parent, fhash);
+	uint32_t idx = htab__find(&fl->index, hash, node_eq, fl->nodes, &key);
 	struct flame_node *n;
-	size_t i;
 
-	if ((fl->len + 1) * 2 > fl->nslots && flame_grow_slots(fl))
-		return -ENOMEM;
-	for (i = hash & (fl->nslots - 1); fl->slots[i];
-	     i = (i + 1) & (fl->nslots - 1)) {
-		if (fl->slots[i] >> 32 != hash)
-			continue;
-		n = &fl->nodes[(uint32_t)fl->slots[i] - 1];
-		if (n->parent == parent && n->kind == kind &&
-		    same_string(n->name, name) && same_string(n->file, file))
-			return (uint32_t)fl->slots[i] - 1;
-	}
+	if (idx != HTAB_NONE)
+		return idx;
 	if (fl->len >= FLAME_NONE - 1)
 		return -ENOMEM;
 	if (fl->len == fl->cap) {
@@ -191,6 +159,8 @@ static int64_t flame_child(struct flame *fl, uint32_t parent, const char *name,
 		fl->nodes = nodes;
 		fl->cap = cap;
 	}
+	if (htab__insert(&fl->index, hash, (uint32_t)fl->len))
+		return -ENOMEM;
 	n = &fl->nodes[fl->len];
 	memset(n, 0, sizeof(*n));
 	n->name = name;
@@ -203,14 +173,13 @@ static int64_t flame_child(struct flame *fl, uint32_t parent, const char *name,
 		n->next_sibling = fl->nodes[parent].first_child;
 		fl->nodes[parent].first_child = (uint32_t)fl->len;
 	}
-	fl->slots[i] = (uint64_t)hash << 32 | (fl->len + 1);
 	return (int64_t)fl->len++;
 }
 
 static void flame_release(struct flame *fl)
 {
 	free(fl->nodes);
-	free(fl->slots);
+	htab__release(&fl->index);
 	memset(fl, 0, sizeof(*fl));
 }
 
@@ -546,7 +515,7 @@ static void put_fill(FILE *f, const struct flame_node *n)
 {
 	const uint8_t *rgb = flame_kinds[n->kind].rgb;
 	/* -24 .. +23, the same for a name wherever it appears */
-	int shift = (int)(hash_string(2166136261u, n->name) % 48) - 24;
+	int shift = (int)(hash_string(n->name, 0) % 48) - 24;
 	int i;
 
 	fputc('#', f);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* From the stack table to a resolved profile: symbolize each unique
  * location once (not each sample), then lay out the arrays exporters read.
- * Everything is allocated in one arena that profile__free() releases. */
+ * Everything is allocated in the profile's arena (profile__alloc), which
+ * profile__free() releases. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,64 +11,7 @@
 
 #include "cgoprof/stacks.h"
 
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, size;
-	max_align_t data[];
-};
-
-struct resolved {
-	struct profile p;	/* first: profile__free() casts back */
-	struct arena_chunk *chunks;
-};
-
-static void *arena_alloc(struct resolved *r, size_t n)
-{
-	struct arena_chunk *c = r->chunks;
-	void *p;
-
-	n = (n + 15) & ~(size_t)15;
-	if (!c || c->size - c->used < n) {
-		size_t size = n > 1 << 20 ? n : 1 << 20;
-
-		c = malloc(sizeof(*c) + size);
-		if (!c)
-			return NULL;
-		c->next = r->chunks;
-		c->used = 0;
-		c->size = size;
-		r->chunks = c;
-	}
-	p = (char *)c->data + c->used;
-	c->used += n;
-	return p;
-}
-
-static char *arena_strdup(struct resolved *r, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = arena_alloc(r, n);
-
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
-void profile__free(struct profile *p)
-{
-	struct resolved *r = (struct resolved *)p;
-	struct arena_chunk *c, *next;
-
-	if (!r)
-		return;
-	for (c = r->chunks; c; c = next) {
-		next = c->next;
-		free(c);
-	}
-	free(r);
-}
-
-static int resolve_loc(struct resolved *r, const struct stack_table *t,
+static int resolve_loc(struct profile *prof, const struct stack_table *t,
 		       const struct stack_loc *l, const struct kallsyms *k,
 		       struct profile_location *out)
 {
@@ -85,13 +29,14 @@ static int resolve_loc(struct resolved *r, const struct stack_table *t,
 			return n;
 	}
 	if (n > 0) {
-		fr = arena_alloc(r, (size_t)n * sizeof(*fr));
+		fr = profile__alloc(prof, (size_t)n * sizeof(*fr));
 		if (!fr)
 			return -ENOMEM;
 		for (int i = 0; i < n; i++) {
-			fr[i].name = arena_strdup(r, sf[i].name);
-			fr[i].file = sf[i].file ? arena_strdup(r, sf[i].file)
-						: NULL;
+			fr[i].name = profile__strdup(prof, sf[i].name);
+			fr[i].file = sf[i].file
+					     ? profile__strdup(prof, sf[i].file)
+					     : NULL;
 			fr[i].line = sf[i].line;
 			fr[i].kind = sf[i].kind;
 			fr[i].inlined = sf[i].inlined;
@@ -104,7 +49,7 @@ static int resolve_loc(struct resolved *r, const struct stack_table *t,
 		out->nframes = (uint32_t)n;
 		return 0;
 	}
-	fr = arena_alloc(r, sizeof(*fr));
+	fr = profile__alloc(prof, sizeof(*fr));
 	if (!fr)
 		return -ENOMEM;
 	memset(fr, 0, sizeof(*fr));
@@ -137,7 +82,7 @@ static int resolve_loc(struct resolved *r, const struct stack_table *t,
 		}
 		break;
 	}
-	fr->name = arena_strdup(r, buf);
+	fr->name = profile__strdup(prof, buf);
 	if (!fr->name)
 		return -ENOMEM;
 	out->frames = fr;
@@ -150,36 +95,37 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 				     const struct kallsyms *k,
 				     const struct profile_meta *meta)
 {
-	struct resolved *r = calloc(1, sizeof(*r));
+	struct profile *prof = profile__new();
 	struct profile_location *locs;
 	struct profile_mapping *maps;
 	struct profile_stack *stacks;
 	struct proc *first = NULL;
 	int err = -ENOMEM;
 
-	if (!r)
+	if (!prof)
 		return NULL;
-	r->p.command = arena_strdup(r, meta->command ? meta->command : "");
-	r->p.event = arena_strdup(r, meta->event ? meta->event : "");
-	r->p.period_unit = meta->time_event ? "nanoseconds" : "count";
-	r->p.freq = meta->freq;
-	r->p.period = meta->period;
-	r->p.time_nanos = meta->time_nanos;
-	r->p.duration_nanos = meta->duration_nanos;
-	r->p.lost_samples = meta->lost_samples;
-	r->p.total_samples = t->samples;
-	memcpy(r->p.status_samples, t->status_samples,
-	       sizeof(r->p.status_samples));
-	if (!r->p.command || !r->p.event)
+	prof->command = profile__strdup(prof,
+					meta->command ? meta->command : "");
+	prof->event = profile__strdup(prof, meta->event ? meta->event : "");
+	prof->period_unit = meta->time_event ? "nanoseconds" : "count";
+	prof->freq = meta->freq;
+	prof->period = meta->period;
+	prof->time_nanos = meta->time_nanos;
+	prof->duration_nanos = meta->duration_nanos;
+	prof->lost_samples = meta->lost_samples;
+	prof->total_samples = t->samples;
+	memcpy(prof->status_samples, t->status_samples,
+	       sizeof(prof->status_samples));
+	if (!prof->command || !prof->event)
 		goto fail;
 
-	maps = arena_alloc(r, (t->nmappings + 1) * sizeof(*maps));
-	locs = arena_alloc(r, (t->nlocs + 1) * sizeof(*locs));
-	stacks = arena_alloc(r, (t->nstacks + 1) * sizeof(*stacks));
+	maps = profile__alloc(prof, (t->nmappings + 1) * sizeof(*maps));
+	locs = profile__alloc(prof, (t->nlocs + 1) * sizeof(*locs));
+	stacks = profile__alloc(prof, (t->nstacks + 1) * sizeof(*stacks));
 	if (!maps || !locs || !stacks)
 		goto fail;
 	for (size_t i = 0; i < t->nlocs; i++) {
-		err = resolve_loc(r, t, &t->locs[i], k, &locs[i]);
+		err = resolve_loc(prof, t, &t->locs[i], k, &locs[i]);
 		if (err)
 			goto fail;
 	}
@@ -194,8 +140,10 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 			.start = sm->start,
 			.limit = sm->end,
 			.offset = sm->pgoff,
-			.path = arena_strdup(r, sm->path),
-			.build_id = arena_strdup(r, sm->obj ? sm->obj->build_id : ""),
+			.path = profile__strdup(prof, sm->path),
+			.build_id = profile__strdup(prof, sm->obj
+							      ? sm->obj->build_id
+							      : ""),
 			/* cgoprof read the binary and named every location in
 			 * it (a name it lacks is "[module+0xoffset]"): pprof
 			 * must not re-symbolize it, which for a stripped Go
@@ -212,19 +160,22 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 		struct proc *p = pm ? procmap__proc(pm, e->pid, false) : NULL;
 		struct thread *th = pm ? procmap__thread(pm, e->tid, e->pid, false)
 				       : NULL;
-		uint32_t *ids = arena_alloc(r, (e->nlocs + 1) * sizeof(*ids));
+		uint32_t *ids = profile__alloc(prof,
+					       (e->nlocs + 1) * sizeof(*ids));
+		const char *comm, *tcomm;
 		char pidbuf[16];
 
 		snprintf(pidbuf, sizeof(pidbuf), "%u", e->pid);
+		comm = p ? p->comm : pidbuf;
+		tcomm = th && th->comm[0] ? th->comm : comm;
 		if (!ids)
 			goto fail;
 		memcpy(ids, &t->loc_ids[e->locs_off], e->nlocs * sizeof(*ids));
 		stacks[i] = (struct profile_stack){
 			.pid = e->pid,
 			.tid = e->tid,
-			.comm = arena_strdup(r, p ? p->comm : pidbuf),
-			.thread_comm = arena_strdup(r, th && th->comm[0] ? th->comm
-						     : p ? p->comm : pidbuf),
+			.comm = profile__strdup(prof, comm),
+			.thread_comm = profile__strdup(prof, tcomm),
 			.nlocs = e->nlocs,
 			.locs = ids,
 			.count = e->count,
@@ -234,15 +185,15 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 		if (!stacks[i].comm || !stacks[i].thread_comm)
 			goto fail;
 	}
-	r->p.mappings = maps;
-	r->p.nmappings = t->nmappings;
-	r->p.locations = locs;
-	r->p.nlocations = t->nlocs;
-	r->p.stacks = stacks;
-	r->p.nstacks = t->nstacks;
-	return &r->p;
+	prof->mappings = maps;
+	prof->nmappings = t->nmappings;
+	prof->locations = locs;
+	prof->nlocations = t->nlocs;
+	prof->stacks = stacks;
+	prof->nstacks = t->nstacks;
+	return prof;
 fail:
-	profile__free(&r->p);
+	profile__free(prof);
 	errno = -err;
 	return NULL;
 }

@@ -5,12 +5,6 @@
 
 #include "cgoprof/stacks.h"
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	return h;
-}
-
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t cap2;
@@ -18,6 +12,9 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 
 	if (need <= *cap)
 		return 0;
+	/* every table here is indexed by 32 bits (ids, locs_off) */
+	if (need > UINT32_MAX || need > SIZE_MAX / 2 / elem)
+		return -ENOMEM;
 	cap2 = *cap ? *cap : 64;
 	while (cap2 < need)
 		cap2 *= 2;
@@ -32,11 +29,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 int stack_table__init(struct stack_table *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->loc_index_cap = 1024;
-	t->loc_index = calloc(t->loc_index_cap, sizeof(*t->loc_index));
-	t->stack_index_cap = 1024;
-	t->stack_index = calloc(t->stack_index_cap, sizeof(*t->stack_index));
-	if (!t->loc_index || !t->stack_index) {
+	if (htab__init(&t->loc_index, 512) ||
+	    htab__init(&t->stack_index, 512)) {
 		stack_table__release(t);
 		return -ENOMEM;
 	}
@@ -49,57 +43,52 @@ void stack_table__release(struct stack_table *t)
 		free(t->mappings[i].path);
 	free(t->mappings);
 	free(t->locs);
-	free(t->loc_index);
+	htab__release(&t->loc_index);
 	free(t->stacks);
-	free(t->stack_index);
+	htab__release(&t->stack_index);
 	free(t->loc_ids);
 	memset(t, 0, sizeof(*t));
 }
 
-static uint64_t loc_hash(const struct stack_loc *l)
+/* Runs for every frame of every sample: two multiplies' worth of mixing.
+ * obj and pseudo are never both set (pseudo is a name or, for code in no
+ * object, the mapping's id), so xor loses nothing. */
+static uint32_t loc_hash(const struct stack_loc *l)
 {
-	uint64_t h = mix(l->type, l->leaf);
+	uint64_t id = (uintptr_t)l->obj ^ (uintptr_t)l->pseudo;
 
-	h = mix(h, (uintptr_t)l->obj);
-	h = mix(h, l->vaddr);
-	return mix(h, (uintptr_t)l->pseudo);
+	id ^= (uint64_t)l->type << 1 | l->leaf;
+	return (uint32_t)htab__mix64(l->vaddr ^ htab__mix64(id));
 }
 
-static bool loc_eq(const struct stack_loc *a, const struct stack_loc *b)
+static bool loc_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	return a->type == b->type && a->leaf == b->leaf && a->obj == b->obj &&
-	       a->vaddr == b->vaddr && a->pseudo == b->pseudo;
+	const struct stack_loc *a = &((const struct stack_loc *)ctx)[idx];
+	const struct stack_loc *b = key;
+
+	return a->vaddr == b->vaddr && a->obj == b->obj &&
+	       a->pseudo == b->pseudo && a->type == b->type &&
+	       a->leaf == b->leaf;
 }
 
-static int rehash(uint32_t **index, size_t *cap, size_t n,
-		  uint64_t (*hash_of)(const void *, size_t), const void *base)
+/* What identifies a stack: the thread, how it ended and its locations. */
+struct stack_key {
+	uint32_t pid, tid;
+	enum stack_status status;
+	uint32_t n;
+	const uint32_t *ids;
+};
+
+static bool stack_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	size_t cap2 = *cap * 2;
-	uint32_t *idx = calloc(cap2, sizeof(*idx));
+	const struct stack_table *t = ctx;
+	const struct stack_entry *e = &t->stacks[idx];
+	const struct stack_key *k = key;
 
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		size_t j = hash_of(base, i) & (cap2 - 1);
-
-		while (idx[j])
-			j = (j + 1) & (cap2 - 1);
-		idx[j] = (uint32_t)i + 1;
-	}
-	free(*index);
-	*index = idx;
-	*cap = cap2;
-	return 0;
-}
-
-static uint64_t loc_hash_at(const void *base, size_t i)
-{
-	return loc_hash(&((const struct stack_loc *)base)[i]);
-}
-
-static uint64_t stack_hash_at(const void *base, size_t i)
-{
-	return ((const struct stack_entry *)base)[i].hash;
+	return e->pid == k->pid && e->tid == k->tid &&
+	       e->status == k->status && e->nlocs == k->n &&
+	       !memcmp(&t->loc_ids[e->locs_off], k->ids,
+		       k->n * sizeof(*k->ids));
 }
 
 static int mapping_of(struct stack_table *t, uint32_t pid,
@@ -142,16 +131,12 @@ static int mapping_of(struct stack_table *t, uint32_t pid,
 static int loc_intern(struct stack_table *t, struct stack_loc *l,
 		      uint32_t pid, const struct map *map, uint32_t *id)
 {
-	uint64_t h = loc_hash(l);
-	size_t mask = t->loc_index_cap - 1, j;
+	uint32_t h = loc_hash(l);
 	int err;
 
-	for (j = h & mask; t->loc_index[j]; j = (j + 1) & mask) {
-		if (loc_eq(&t->locs[t->loc_index[j] - 1], l)) {
-			*id = t->loc_index[j] - 1;
-			return 0;
-		}
-	}
+	*id = htab__find(&t->loc_index, h, loc_eq, t->locs, l);
+	if (*id != HTAB_NONE)
+		return 0;
 	if (grow((void **)&t->locs, &t->cap_locs, t->nlocs + 1,
 		 sizeof(*t->locs)))
 		return -ENOMEM;
@@ -164,11 +149,10 @@ static int loc_intern(struct stack_table *t, struct stack_loc *l,
 			return err;
 	}
 	t->locs[t->nlocs] = *l;
+	err = htab__insert(&t->loc_index, h, (uint32_t)t->nlocs);
+	if (err)
+		return err;
 	*id = (uint32_t)t->nlocs++;
-	t->loc_index[j] = *id + 1;
-	if (t->nlocs * 2 > t->loc_index_cap)
-		return rehash(&t->loc_index, &t->loc_index_cap, t->nlocs,
-			      loc_hash_at, t->locs);
 	return 0;
 }
 
@@ -177,9 +161,8 @@ int stack_table__add(struct stack_table *t, uint32_t pid, uint32_t tid,
 		     const char *root)
 {
 	uint32_t ids[CGOPROF_MAX_FRAMES + 2];
-	uint32_t n = 0;
-	uint64_t h;
-	size_t mask, j;
+	uint32_t n = 0, h, idx;
+	struct stack_key key;
 	struct stack_entry *e;
 	int err;
 
@@ -224,34 +207,28 @@ int stack_table__add(struct stack_table *t, uint32_t pid, uint32_t tid,
 			return err;
 	}
 
-	h = mix(mix(pid, tid), r->status);
-	for (uint32_t i = 0; i < n; i++)
-		h = mix(h, ids[i]);
-	h = (uint32_t)(h ^ (h >> 32));
-	mask = t->stack_index_cap - 1;
-	for (j = h & mask; t->stack_index[j]; j = (j + 1) & mask) {
-		e = &t->stacks[t->stack_index[j] - 1];
-		if (e->hash == (uint32_t)h && e->pid == pid && e->tid == tid &&
-		    e->status == r->status && e->nlocs == n &&
-		    !memcmp(&t->loc_ids[e->locs_off], ids, n * sizeof(*ids)))
-			goto found;
+	key = (struct stack_key){ pid, tid, r->status, n, ids };
+	h = (uint32_t)htab__hash_bytes(ids, n * sizeof(*ids),
+				       htab__mix64((uint64_t)pid << 32 | tid) ^
+					       r->status);
+	idx = htab__find(&t->stack_index, h, stack_eq, t, &key);
+	if (idx != HTAB_NONE) {
+		e = &t->stacks[idx];
+		goto found;
 	}
 	if (grow((void **)&t->stacks, &t->cap_stacks, t->nstacks + 1,
 		 sizeof(*t->stacks)) ||
 	    grow((void **)&t->loc_ids, &t->cap_loc_ids, t->nloc_ids + n,
 		 sizeof(*t->loc_ids)))
 		return -ENOMEM;
-	e = &t->stacks[t->nstacks];
+	if (htab__insert(&t->stack_index, h, (uint32_t)t->nstacks))
+		return -ENOMEM;
+	e = &t->stacks[t->nstacks++];
 	*e = (struct stack_entry){ .pid = pid, .tid = tid, .nlocs = n,
 				   .locs_off = (uint32_t)t->nloc_ids,
-				   .status = r->status, .hash = (uint32_t)h };
+				   .status = r->status };
 	memcpy(&t->loc_ids[t->nloc_ids], ids, n * sizeof(*ids));
 	t->nloc_ids += n;
-	t->stack_index[j] = (uint32_t)++t->nstacks;
-	if (t->nstacks * 2 > t->stack_index_cap &&
-	    rehash(&t->stack_index, &t->stack_index_cap, t->nstacks,
-		   stack_hash_at, t->stacks))
-		return -ENOMEM;
 found:
 	e->count++;
 	e->weight += weight;

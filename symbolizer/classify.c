@@ -1,31 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Frame kinds, by name (the Go runtime's and the cgo bridge's functions
- * below) and by object. */
+/* Frame kinds of symbolized frames: by name (the Go runtime's and cgo's
+ * bridge functions, matched below) and by the object the code is in. */
 #include <fnmatch.h>
 #include <string.h>
 
 #include "cgoprof/elfobj.h"
-
-static const char *const kind_names[FRAME_KIND__COUNT] = {
-	[FRAME_KIND_UNKNOWN] = "unknown",
-	[FRAME_KIND_GO] = "go",
-	[FRAME_KIND_GO_RUNTIME] = "go-runtime",
-	[FRAME_KIND_CGO_BRIDGE] = "cgo-bridge",
-	[FRAME_KIND_C] = "c",
-	[FRAME_KIND_LIBC] = "libc",
-	[FRAME_KIND_LDSO] = "ld.so",
-	[FRAME_KIND_KERNEL] = "kernel",
-	[FRAME_KIND_VDSO] = "vdso",
-	[FRAME_KIND_TRUNCATED] = "truncated",
-	[FRAME_KIND_PHASE] = "phase",
-};
-
-const char *frame_kind__name(enum frame_kind kind)
-{
-	if ((unsigned)kind >= FRAME_KIND__COUNT)
-		return "unknown";
-	return kind_names[kind];
-}
 
 /* Go-side and C-side cgo bridge names; globs match "pkg._Cfunc_x" etc. */
 static const char *const cgo_bridge_globs[] = {

@@ -1,9 +1,13 @@
-/* Exporters: write a resolved profile (profile.h) as folded stacks, pprof or
- * an SVG flame graph. Borrows the profile; owns nothing past a call. */
+/* Exporters: write a resolved profile (profile.h) as folded stacks, pprof,
+ * an SVG flame graph or a JSON summary, chosen through one registry of
+ * formats (export/format.c). Borrows the profile; owns nothing past a
+ * call. */
 #ifndef CGOPROF_EXPORT_H
 #define CGOPROF_EXPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
+
 #include "cgoprof/profile.h"
 
 enum export_format {
@@ -12,6 +16,7 @@ enum export_format {
 	EXPORT_SVG,
 	EXPORT_JSON,
 	EXPORT_FOLDED_GZ,	/* folded, gzip-compressed (*.folded.gz) */
+	EXPORT_FORMAT__COUNT,
 };
 
 struct export_opts {
@@ -23,13 +28,36 @@ struct export_opts {
 	const char *title;	/* SVG title; NULL for a default */
 };
 
-/* Format from a file name: *.pb.gz|*.pprof pprof, *.svg svg, *.json json,
- * everything else (and "-") folded. */
+/* Each writes the whole output to @f. Return 0 or -errno. */
+typedef int (*export_write_fn)(const struct profile *p,
+			       const struct export_opts *o, FILE *f);
+
+/* One output format, as every command names and writes it. */
+struct export_format_desc {
+	enum export_format format;
+	const char *name;		/* "folded", "pprof", "svg", "json",
+					 * "folded.gz" */
+	const char *const *suffixes;	/* the file names that select it,
+					 * NULL-terminated */
+	bool text;			/* a text file, not compressed data */
+	export_write_fn write;
+};
+
+/* The registry's entry for @fmt, or NULL when @fmt is no format. */
+const struct export_format_desc *export__format_desc(enum export_format fmt);
+
+/* Format from a file name, by its longest matching suffix: *.pb.gz,
+ * *.pprof, *.pb pprof; *.svg svg; *.json json; *.gz (*.folded.gz) gzipped
+ * folded; everything else (*.folded, *.txt, and "-") folded. A command
+ * asks "is this path JSON" as export__format_from_path(path) ==
+ * EXPORT_JSON. */
 enum export_format export__format_from_path(const char *path);
 
-/* Each writes the whole output to @f. Return 0 or -errno. */
 int export__folded(const struct profile *p, const struct export_opts *o,
 		   FILE *f);
+/* export__folded(), gzip-compressed (flamegraph.pl reads it via zcat). */
+int export__folded_gz(const struct profile *p, const struct export_opts *o,
+		      FILE *f);
 int export__pprof(const struct profile *p, const struct export_opts *o,
 		  FILE *f);
 int export__svg(const struct profile *p, const struct export_opts *o,
@@ -53,8 +81,9 @@ void export__json_string(FILE *f, const char *s);
 int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 			 void *ctx);
 
-/* Writes @path atomically: a temporary file in the same directory, then
- * rename(2). "-" writes to stdout. Return 0 or -errno. */
+/* Writes @p to @path in the format its name selects
+ * (export__format_from_path), atomically as export__write_atomic() does.
+ * "-" writes folded stacks to stdout. Return 0 or -errno. */
 int export__write_file(const struct profile *p, const struct export_opts *o,
 		       const char *path);
 

@@ -1,6 +1,7 @@
 /* The resolved profile: aggregated stacks with symbolized locations. Built by
  * profiler/ at the end of a recording, read by the exporters in export/.
- * Owns every string and array it points to; exporters only borrow. */
+ * Owns every string and array it points to (one arena, base/profile.c);
+ * exporters only borrow. */
 #ifndef CGOPROF_PROFILE_H
 #define CGOPROF_PROFILE_H
 
@@ -97,7 +98,15 @@ struct profile {
 	uint64_t status_samples[STACK_STATUS__COUNT];
 };
 
-/* Frees a profile made by stack_table__resolve() (accepts NULL). */
+/* A new, zeroed profile with an arena of its own for everything it will
+ * point to. NULL (errno ENOMEM) on failure. */
+struct profile *profile__new(void);
+/* @n bytes (aligned for any type) or a copy of @s, from the arena of @p (a
+ * profile__new() one), freed with it. NULL when out of memory. */
+void *profile__alloc(struct profile *p, size_t n);
+char *profile__strdup(struct profile *p, const char *s);
+/* Frees a profile made by profile__new(), as stack_table__resolve()
+ * returns, and its arena (accepts NULL). */
 void profile__free(struct profile *p);
 
 #endif

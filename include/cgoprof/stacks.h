@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "cgoprof/htab.h"
 #include "cgoprof/procmap.h"
 #include "cgoprof/profile.h"
 #include "cgoprof/unwind.h"
@@ -42,22 +43,20 @@ struct stack_entry {
 	uint32_t locs_off;	/* into stack_table.loc_ids */
 	uint64_t count, weight;
 	enum stack_status status;
-	uint32_t hash;
 };
 
 struct stack_table {
 	struct stack_loc *locs;
 	size_t nlocs, cap_locs;
-	uint32_t *loc_index;	/* open addressing: loc + 1, 0 empty */
-	size_t loc_index_cap;
+	struct htab loc_index;		/* a location -> its index in locs */
 
 	struct stack_mapping *mappings;
 	size_t nmappings, cap_mappings;
 
 	struct stack_entry *stacks;
 	size_t nstacks, cap_stacks;
-	uint32_t *stack_index;	/* open addressing: stack + 1 */
-	size_t stack_index_cap;
+	struct htab stack_index;	/* (pid, tid, status, loc ids) ->
+					 * its index in stacks */
 	uint32_t *loc_ids;
 	size_t nloc_ids, cap_loc_ids;
 

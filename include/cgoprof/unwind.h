@@ -1,8 +1,12 @@
 /* The unwinder: a sample's registers, stack copy and kernel callchain, plus
  * the process model, in; the stack's frames (leaf first) and its status out.
  * One loop chooses a rule per frame: Go pcsp for Go text (.gopclntab), CFI
- * (libdw) for C, frame pointers as a marked last resort; stack switches
- * between Go and C are followed as described in DESIGN.md. Borrows the
+ * (libdw) for C, frame pointers as a marked last resort. Stack switches
+ * are followed: from C frames on g0 back through runtime.asmcgocall to the
+ * goroutine's frames (rbp, callee-saved through C, is the goroutine's frame
+ * pointer), from a callback's Go frames through runtime.cgocallback and
+ * crosscall2's saved registers to its C caller, and through systemstack,
+ * mcall and morestack by the goroutine's saved g.sched. Borrows the
  * procmap and its ELF objects; owns nothing. */
 #ifndef CGOPROF_UNWIND_H
 #define CGOPROF_UNWIND_H

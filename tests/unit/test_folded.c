@@ -133,6 +133,43 @@ static void test_folded__format_from_path(void **state)
 	assert_int_equal(export__format_from_path("-"), EXPORT_FOLDED);
 }
 
+/* One table for every command: each format has a name, suffixes that map
+ * back to it, and a writer; the longest suffix decides. */
+static void test_folded__format_registry(void **state)
+{
+	(void)state;
+	for (int f = 0; f < EXPORT_FORMAT__COUNT; f++) {
+		const struct export_format_desc *d = export__format_desc(f);
+		char path[64];
+
+		assert_non_null(d);
+		assert_int_equal(d->format, f);
+		assert_non_null(d->name);
+		assert_non_null(d->write);
+		assert_non_null(d->suffixes[0]);
+		for (const char *const *s = d->suffixes; *s; s++) {
+			snprintf(path, sizeof(path), "dir.svg/out%s", *s);
+			assert_int_equal(export__format_from_path(path), f);
+		}
+	}
+	assert_null(export__format_desc(EXPORT_FORMAT__COUNT));
+	assert_int_equal(export__format_from_path("a.pb"), EXPORT_PPROF);
+	assert_int_equal(export__format_from_path("a.txt"), EXPORT_FOLDED);
+	assert_int_equal(export__format_from_path("a.folded.gz"),
+			 EXPORT_FOLDED_GZ);
+	assert_int_equal(export__format_from_path("a.gz"), EXPORT_FOLDED_GZ);
+	assert_int_equal(export__format_from_path("a.svg.txt"), EXPORT_FOLDED);
+	assert_int_equal(export__format_from_path("pb.gz"), EXPORT_FOLDED_GZ);
+	assert_int_equal(export__format_from_path(".json"), EXPORT_JSON);
+	assert_int_equal(export__format_from_path("noext"), EXPORT_FOLDED);
+	assert_int_equal(export__format_from_path(""), EXPORT_FOLDED);
+	assert_string_equal(export__format_desc(EXPORT_PPROF)->name, "pprof");
+	assert_true(export__format_desc(EXPORT_JSON)->text);
+	assert_true(export__format_desc(EXPORT_SVG)->text);
+	assert_false(export__format_desc(EXPORT_PPROF)->text);
+	assert_false(export__format_desc(EXPORT_FOLDED_GZ)->text);
+}
+
 static void test_folded__write_file_is_atomic(void **state)
 {
 	char dir[] = "/tmp/cgoprof-test-XXXXXX", path[128], line[256];
@@ -168,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_folded__pid_root_and_weight),
 		cmocka_unit_test(test_folded__names_made_safe),
 		cmocka_unit_test(test_folded__format_from_path),
+		cmocka_unit_test(test_folded__format_registry),
 		cmocka_unit_test(test_folded__write_file_is_atomic),
 	};
 

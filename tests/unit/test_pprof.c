@@ -210,7 +210,7 @@ static void test_pprof__streams_to_sink(void **state)
 
 static void test_pprof__string_interning(void **state)
 {
-	struct strtab t;
+	struct strintern t;
 	char names[1000][16];
 	size_t i;
 
@@ -235,15 +235,15 @@ static void test_pprof__string_interning(void **state)
 		assert_int_equal(strtab__intern(&t, names[i]), 3 + i);
 	assert_int_equal(strtab__intern(&t, "samples"), 1);
 	assert_int_equal(t.len, 1003);
-	strtab__release(&t);
-	strtab__release(&t); /* twice is fine */
+	strintern__release(&t);
+	strintern__release(&t); /* twice is fine */
 }
 
 static void test_pprof__strtab_encode(void **state)
 {
 	static const uint8_t want[] = {0x32, 0x00, 0x32, 0x01, 'x'};
 	struct protobuf pb;
-	struct strtab t;
+	struct strintern t;
 
 	(void)state;
 	assert_int_equal(strtab__init(&t), 0);
@@ -252,7 +252,7 @@ static void test_pprof__strtab_encode(void **state)
 	strtab__encode(&t, &pb, 6);
 	assert_bytes(&pb, want, sizeof(want));
 	protobuf__release(&pb);
-	strtab__release(&t);
+	strintern__release(&t);
 }
 
 /* ---- a hand-built profile ---- */
@@ -863,6 +863,115 @@ static void test_pprof__export_decodes(void **state)
 	decoded_free(&d);
 }
 
+/* Each has_* flag of a mapping says what cgoprof has for it, as Go's
+ * encoder writes a flag only when it holds: pprof re-symbolizes a mapping
+ * that has none of functions, file names and line numbers from the
+ * binary, so a stripped library must not claim them. */
+enum {
+	FM_NAMES_ONLY,	/* .dynsym names: no DWARF */
+	FM_PLACEHOLDERS,	/* read, but no symbol: "[lib+0xoff]" */
+	FM_FILES,	/* file names, no line numbers */
+	FM_FULL,	/* DWARF with inlining */
+	FM_KERNEL,	/* kallsyms names */
+	FM_NOT_READ,	/* never opened */
+	FM__COUNT,
+};
+
+static const struct profile_frame fm_dynsym = {"stripped_fn", NULL, 0,
+					       FRAME_KIND_C, false};
+static const struct profile_frame fm_placeholder = {
+    "[libnosym.so+0x1234]", NULL, 0, FRAME_KIND_UNKNOWN, false};
+static const struct profile_frame fm_file = {"file_fn", "f.c", 0,
+					     FRAME_KIND_C, false};
+static const struct profile_frame fm_inlined[] = {
+    {"inner", "g.c", 3, FRAME_KIND_C, true},
+    {"outer", "g.c", 9, FRAME_KIND_C, false},
+};
+static const struct profile_frame fm_kernel = {"do_syscall_64", NULL, 0,
+					       FRAME_KIND_KERNEL, false};
+static const struct profile_frame fm_unread = {
+    "[libgone.so+0x10]", NULL, 0, FRAME_KIND_UNKNOWN, false};
+
+static const struct profile_mapping fm_mappings[FM__COUNT] = {
+    [FM_NAMES_ONLY] = {0x10000, 0x20000, 0, "/usr/lib/libstripped.so", "01",
+		       true, true},
+    [FM_PLACEHOLDERS] = {0x30000, 0x40000, 0, "/usr/lib/libnosym.so", "",
+			 true, false},
+    [FM_FILES] = {0x50000, 0x60000, 0, "/usr/lib/libfiles.so", "", true,
+		  false},
+    [FM_FULL] = {0x70000, 0x80000, 0, "/usr/lib/libfull.so", "", true,
+		 false},
+    [FM_KERNEL] = {0xffffffff80000000ull, UINT64_MAX, 0,
+		   "[kernel.kallsyms]", "", true, false},
+    [FM_NOT_READ] = {0x90000, 0xa0000, 0, "/usr/lib/libgone.so", "", false,
+		     false},
+};
+
+static const struct profile_location fm_locations[] = {
+    {0x10010, FM_NAMES_ONLY, 1, &fm_dynsym, true},
+    {0x31234, FM_PLACEHOLDERS, 1, &fm_placeholder, false},
+    {0x50010, FM_FILES, 1, &fm_file, false},
+    {0x70010, FM_FULL, 2, fm_inlined, false},
+    {0xffffffff81000000ull, FM_KERNEL, 1, &fm_kernel, false},
+    {0x90010, FM_NOT_READ, 1, &fm_unread, false},
+};
+
+static const uint32_t fm_stack[] = {0, 1, 2, 3, 4, 5};
+
+static const struct profile_stack fm_stacks[] = {
+    {7, 7, "app", "app", 6, fm_stack, 1, 1000000, STACK_COMPLETE},
+};
+
+static void test_pprof__mapping_flags(void **state)
+{
+	static const struct {
+		const char *file;
+		bool functions, filenames, line_numbers, inline_frames;
+	} want[FM__COUNT] = {
+	    /* the main executable first */
+	    {"/usr/lib/libstripped.so", true, false, false, false},
+	    {"/usr/lib/libnosym.so", false, false, false, false},
+	    {"/usr/lib/libfiles.so", true, true, false, false},
+	    {"/usr/lib/libfull.so", true, true, true, true},
+	    {"[kernel.kallsyms]", true, false, false, false},
+	    {"/usr/lib/libgone.so", false, false, false, false},
+	};
+	struct profile p = {
+	    .event = "cpu-clock",
+	    .period_unit = "nanoseconds",
+	    .nmappings = FM__COUNT,
+	    .nlocations = sizeof(fm_locations) / sizeof(fm_locations[0]),
+	    .nstacks = 1,
+	    .mappings = fm_mappings,
+	    .locations = fm_locations,
+	    .stacks = fm_stacks,
+	    .total_samples = 1,
+	};
+	struct decoded d;
+
+	(void)state;
+	export_and_decode(&p, &d);
+	assert_int_equal(d.nmappings, FM__COUNT);
+	for (size_t i = 0; i < FM__COUNT; i++) {
+		const struct mapping *m = &d.mappings[i];
+
+		assert_string_equal(str(&d, m->filename), want[i].file);
+		if (m->has_functions != want[i].functions ||
+		    m->has_filenames != want[i].filenames ||
+		    m->has_line_numbers != want[i].line_numbers ||
+		    m->has_inline_frames != want[i].inline_frames)
+			fail_msg("%s: has functions %d filenames %d "
+				 "line_numbers %d inline_frames %d, want "
+				 "%d %d %d %d",
+				 want[i].file, m->has_functions,
+				 m->has_filenames, m->has_line_numbers,
+				 m->has_inline_frames, want[i].functions,
+				 want[i].filenames, want[i].line_numbers,
+				 want[i].inline_frames);
+	}
+	decoded_free(&d);
+}
+
 static void test_pprof__count_event(void **state)
 {
 	struct profile p = test_profile();
@@ -1053,6 +1162,7 @@ int main(void)
 	    cmocka_unit_test(test_pprof__string_interning),
 	    cmocka_unit_test(test_pprof__strtab_encode),
 	    cmocka_unit_test(test_pprof__export_decodes),
+	    cmocka_unit_test(test_pprof__mapping_flags),
 	    cmocka_unit_test(test_pprof__count_event),
 	    cmocka_unit_test(test_pprof__empty_profile),
 	    cmocka_unit_test(test_pprof__large_profile),
