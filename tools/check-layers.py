@@ -20,6 +20,7 @@ HEADERS = {
     "log.h": "base",
     "procfs.h": "base",
     "htab.h": "base",
+    "arena.h": "base",
     "profile.h": "base",
     "perf.h": "base",
     "golayout.h": "symbolizer",
