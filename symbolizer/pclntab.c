@@ -3,8 +3,8 @@
  * the table in the binary): a pcHeader (magic, PC quantum, pointer size,
  * function count, sub-table offsets), then the function name, compilation
  * unit, file name, pc-value and function tables as runtime/symtab.go lays
- * them out for each format. Layouts were checked on real binaries built by Go 1.17, 1.19, 1.20, 1.21, 1.22 and 1.26
- * (tests/unit/pclntab-bins.sh).
+ * them out for each format. Layouts were checked on real binaries built
+ * by Go 1.17, 1.19, 1.20, 1.21, 1.22 and 1.26 (tests/unit/pclntab-bins.sh).
  *
  * Everything read from the binary goes through the span and region checks
  * below: a table offset is checked against the end of its sub-table, a
