@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "cgoprof/export.h"
+#include "cgoprof/protobuf.h"
 #include "internal.h"
 
 /* Field numbers of github.com/google/pprof's proto/profile.proto */

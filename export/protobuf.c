@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cgoprof/protobuf.h"
 
 enum {
 	WIRE_VARINT = 0,

@@ -36,6 +36,7 @@ HEADERS = {
     "mem.h": "profiler",
     "coldstart.h": "profiler",
     "export.h": "export",
+    "protobuf.h": "export",
 }
 
 # Headers a build generates or a system provides, by the folder allowed to

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "cgoprof/export.h"
-#include "../../export/internal.h"
+#include "cgoprof/protobuf.h"
 
 /* ---- encoder ---- */
 
