@@ -100,10 +100,11 @@ void record__free(struct record *r)
 	free(r->probe_ids);
 	free(r->ms_bins);
 	free(r->sites);
-	for (size_t i = 0; i < r->cap_cgo; i++)
+	for (size_t i = 0; i < r->ncgo; i++)
 		for (int k = 0; k < CGOPROF_SNAPSHOT_REGIONS; k++)
 			free(r->cgo[i].snap_rec[k]);
 	free(r->cgo);
+	htab__release(&r->cgo_index);
 	gosnap__close(r->gosnap);
 	free(r->tids_opened);
 	stack_table__release(&r->stacks);

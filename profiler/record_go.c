@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cgoprof/gosnap.h"
+#include "cgoprof/htab.h"
 #include "cgoprof/kallsyms.h"
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
@@ -245,50 +246,27 @@ void rec_morestack_prepare(struct record *r, uint32_t pid)
 }
 
 struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
-				     bool create)
+				  bool create)
 {
-	size_t mask, i;
+	uint32_t i = htab__find(&r->cgo_index, tid, NULL, NULL, NULL);
 
-	if (!r->cap_cgo) {
-		if (!create)
-			return NULL;
-		r->cap_cgo = 64;
-		r->cgo = calloc(r->cap_cgo, sizeof(*r->cgo));
-		if (!r->cgo) {
-			r->cap_cgo = 0;
-			return NULL;
-		}
-	}
-	mask = r->cap_cgo - 1;
-	for (i = tid & mask; r->cgo[i].tid; i = (i + 1) & mask)
-		if (r->cgo[i].tid == tid)
-			return &r->cgo[i];
-	if (!create)
+	if (i != HTAB_NONE)
+		return &r->cgo[i];
+	if (!create || !tid)
 		return NULL;
-	if ((r->ncgo + 1) * 2 > r->cap_cgo) {
-		size_t cap = r->cap_cgo * 2;
-		struct cgo_thread *t = calloc(cap, sizeof(*t));
+	if (r->ncgo == r->cap_cgo) {
+		size_t cap = r->cap_cgo ? r->cap_cgo * 2 : 64;
+		struct cgo_thread *t = realloc(r->cgo, cap * sizeof(*t));
 
 		if (!t)
 			return NULL;
-		for (size_t j = 0; j < r->cap_cgo; j++) {
-			size_t k;
-
-			if (!r->cgo[j].tid)
-				continue;
-			for (k = r->cgo[j].tid & (cap - 1); t[k].tid;
-			     k = (k + 1) & (cap - 1))
-				;
-			t[k] = r->cgo[j];
-		}
-		free(r->cgo);
 		r->cgo = t;
 		r->cap_cgo = cap;
-		return rec_cgo_thread(r, tid, create);
 	}
-	r->cgo[i].tid = tid;
-	r->ncgo++;
-	return &r->cgo[i];
+	if (htab__insert(&r->cgo_index, tid, (uint32_t)r->ncgo))
+		return NULL;
+	r->cgo[r->ncgo] = (struct cgo_thread){ .tid = tid };
+	return &r->cgo[r->ncgo++];
 }
 
 const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cgoprof/gosnap.h"
+#include "cgoprof/htab.h"
 #include "cgoprof/record.h"
 #include "cgoprof/stacks.h"
 
@@ -110,8 +111,9 @@ struct record {
 	 * (gosnap.c) writes to a BPF output event per CPU */
 	struct gosnap *gosnap;
 	struct perf_event_attr snap_attr;
-	struct cgo_thread *cgo;		/* open addressing by tid */
+	struct cgo_thread *cgo;		/* threads seen in cgo calls */
 	size_t cap_cgo, ncgo;
+	struct htab cgo_index;		/* tid -> index into cgo */
 	/* every uprobe placed: the caller's and ours (o.unwind points here) */
 	struct probe_site *sites;
 	size_t nsites, cap_sites;
