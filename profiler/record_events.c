@@ -67,76 +67,6 @@ static const char *rec_string(const struct perf_event_header *h,
 	return memchr(s, 0, max) ? s : NULL;
 }
 
-/* Number of leading user C frames (before the first Go frame) of @u. */
-static uint32_t c_prefix(const struct unwind_result *u, uint32_t *first)
-{
-	uint32_t i = 0, n = 0;
-
-	while (i < u->n && (u->frames[i].flags & UNWIND_FRAME_KERNEL))
-		i++;
-	*first = i;
-	for (; i < u->n; i++, n++) {
-		const struct unwind_frame *f = &u->frames[i];
-		uint64_t pc = f->pc - (f->flags & UNWIND_FRAME_LEAF ? 0 : 1);
-
-		if (f->map && f->map->obj &&
-		    elf_obj__is_go_pc(f->map->obj, pc - f->map->bias))
-			break;
-	}
-	return n;
-}
-
-/* --unwinder=compare: the C frames libunwind finds must be the native
- * unwinder's, frame for frame, where both reached them. */
-static void compare_unwinders(struct record *r, struct proc *p,
-			      const struct perf_sample *s)
-{
-	struct unwind_opts o = r->o.unwind;
-	uint32_t na, nb, fa, fb, n;
-	bool differ;
-
-	o.backend = UNWINDER_LIBUNWIND;
-	if (unwind__sample(r->pm, p, s, &o, &r->oracle))
-		return;
-	na = c_prefix(&r->unwound, &fa);
-	nb = c_prefix(&r->oracle, &fb);
-	/* a pc nobody maps ends libunwind's chain: it went off the stack */
-	for (uint32_t i = 0; i < nb; i++)
-		if (!r->oracle.frames[fb + i].map) {
-			nb = i;
-			break;
-		}
-	if (!na || !nb)
-		return;
-	/* where libunwind gave up early (no .eh_frame_hdr entry), compare
-	 * what it has; a longer or different chain is a disagreement */
-	n = na < nb ? na : nb;
-	differ = nb > na;
-	for (uint32_t i = 0; i < n && !differ; i++)
-		differ = r->unwound.frames[fa + i].pc != r->oracle.frames[fb + i].pc;
-	/* libunwind ending the stack sooner says it found its root, unless
-	 * no CFI describes its last frame (clone3's syscall, which the
-	 * native unwinder steps by the call at sp): then it only stopped */
-	if (!differ && nb < na && r->oracle.status == STACK_COMPLETE) {
-		const struct unwind_frame *l = &r->oracle.frames[fb + nb - 1];
-		uint64_t pc = l->pc - (l->flags & UNWIND_FRAME_LEAF ? 0 : 1);
-
-		differ = !l->map->obj ||
-			 elf_obj__cfi_covers(l->map->obj, pc - l->map->bias);
-	}
-	r->stats.compared++;
-	if (differ) {
-		r->stats.disagreed++;
-		pr_info("unwinders disagree (pid %u tid %u): native %u C frames, "
-			"libunwind %u (%s)", s->pid, s->tid, na, nb,
-			r->oracle.reason ? r->oracle.reason : "complete");
-		for (uint32_t i = 0; i < na || i < nb; i++)
-			pr_debug("  #%u native %#llx libunwind %#llx", i,
-				 i < na ? (unsigned long long)r->unwound.frames[fa + i].pc : 0ULL,
-				 i < nb ? (unsigned long long)r->oracle.frames[fb + i].pc : 0ULL);
-	}
-}
-
 static void on_sample(struct record *r, const struct perf_event_header *h)
 {
 	struct perf_sample s;
@@ -194,8 +124,12 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		r->stats.unwind_failed++;
 		return;
 	}
-	if (r->o.unwind.backend == UNWINDER_COMPARE)
-		compare_unwinders(r, p, &s);
+	/* --unwinder=compare: the unwinder compared the C frames */
+	if (r->unwound.compare != UNWIND_COMPARE_NONE) {
+		r->stats.compared++;
+		if (r->unwound.compare == UNWIND_COMPARE_DISAGREE)
+			r->stats.disagreed++;
+	}
 	/* the caller's root (a cold-start phase) stands for the stack's
 	 * root; else the unwinder's pseudo frame for the user part */
 	root = r->o.sample_root ? r->o.sample_root(r->o.hook_ctx, &s,

@@ -122,7 +122,6 @@ struct record {
 	struct procmap *pm;
 	struct stack_table stacks;
 	struct unwind_result unwound;
-	struct unwind_result oracle;	/* --unwinder=compare */
 	struct record_stats stats;
 	struct pending *pending;	/* records read, not yet used */
 	size_t npending, cap_pending;

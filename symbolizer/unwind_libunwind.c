@@ -3,7 +3,8 @@
  * the sample's registers and stack copy (as perf's unwind-libunwind does),
  * with .eh_frame_hdr tables read from the binaries. It knows nothing of Go:
  * it stops at the first Go frame. Used as an oracle (--unwinder=compare)
- * and selectable with --unwinder=libunwind. */
+ * and selectable with --unwinder=libunwind. Of the rest of the unwinder it
+ * uses only the memory view (mem__read) and its backend interface. */
 #include <errno.h>
 #include <string.h>
 
@@ -137,9 +138,10 @@ static int lu_access_reg(unw_addr_space_t as, unw_regnum_t reg,
 	struct lu_ctx *c = arg;
 
 	(void)as;
-	/* libunwind's x86-64 numbers are the DWARF ones, 16 = rip */
+	/* libunwind's x86-64 numbers are the DWARF ones (enum unwind_reg),
+	 * UNW_X86_64_RIP = UNWIND_REG_IP */
 	if (write || reg < 0 || reg >= NREGS ||
-	    !(c->regs->valid & (1u << reg)))
+	    !(c->regs->valid & REG_BIT(reg)))
 		return -UNW_EBADREG;
 	*valp = c->regs->r[reg];
 	return 0;
@@ -187,7 +189,8 @@ static unw_accessors_t lu_accessors = {
 	.get_proc_name = lu_get_proc_name,
 };
 
-void unwind_libunwind(struct unwind_ctx *u, const struct regs *regs)
+/* C frames from @regs until the first Go frame. */
+static void libunwind_walk(struct unwind_ctx *u, const struct regs *regs)
 {
 	static __thread unw_addr_space_t as;
 	struct unwind_result *r = u->r;
@@ -245,3 +248,8 @@ void unwind_libunwind(struct unwind_ctx *u, const struct regs *regs)
 		}
 	}
 }
+
+const struct unwind_backend_ops unwind_libunwind_backend = {
+	.name = "libunwind",
+	.walk = libunwind_walk,
+};

@@ -2,11 +2,11 @@
  * the process model, in; the stack's frames (leaf first) and its status out.
  * One loop chooses a rule per frame: Go pcsp for Go text (.gopclntab), CFI
  * (libdw) for C, frame pointers as a marked last resort. Stack switches
- * are followed: from C frames on g0 back through runtime.asmcgocall to the
- * goroutine's frames (rbp, callee-saved through C, is the goroutine's frame
- * pointer), from a callback's Go frames through runtime.cgocallback and
- * crosscall2's saved registers to its C caller, and through systemstack,
- * mcall and morestack by the goroutine's saved g.sched. Borrows the
+ * between a goroutine's stack and the thread's g0 stack (cgo calls and
+ * callbacks, runtime.systemstack, mcall, morestack) are followed to the
+ * stack that continues the one being walked: through the frame pointers
+ * Go code keeps, the kernel's callchain, the records and snapshots below,
+ * and the runtime's g and m structs (cgoprof/golayout.h). Borrows the
  * procmap and its ELF objects; owns nothing. */
 #ifndef CGOPROF_UNWIND_H
 #define CGOPROF_UNWIND_H
@@ -18,6 +18,31 @@
 #include "cgoprof/profile.h"
 
 #define CGOPROF_MAX_FRAMES 1024
+
+/* x86-64 registers by DWARF number (the psABI's, which libunwind uses
+ * too): the index of each register in struct cgo_callback's regs and in
+ * the unwinder's register sets. UNWIND_REG_IP is the return address
+ * column: the pc. */
+enum unwind_reg {
+	UNWIND_REG_AX = 0,
+	UNWIND_REG_DX,
+	UNWIND_REG_CX,
+	UNWIND_REG_BX,
+	UNWIND_REG_SI,
+	UNWIND_REG_DI,
+	UNWIND_REG_BP,
+	UNWIND_REG_SP,
+	UNWIND_REG_R8,
+	UNWIND_REG_R9,
+	UNWIND_REG_R10,
+	UNWIND_REG_R11,
+	UNWIND_REG_R12,
+	UNWIND_REG_R13,
+	UNWIND_REG_R14,
+	UNWIND_REG_R15,
+	UNWIND_REG_IP,
+	UNWIND_NREGS,
+};
 
 enum unwind_frame_flag {
 	UNWIND_FRAME_KERNEL = 1 << 0,
@@ -37,15 +62,29 @@ struct unwind_frame {
 	uint32_t flags;		/* UNWIND_FRAME_* */
 };
 
+/* UNWINDER_COMPARE: how the C frames of the two unwinders compared. */
+enum unwind_compare {
+	UNWIND_COMPARE_NONE = 0,	/* not compared: another backend, or
+					 * no C frames from one of them */
+	UNWIND_COMPARE_AGREE,
+	UNWIND_COMPARE_DISAGREE,	/* also logged (pr_info) */
+};
+
 struct unwind_result {
 	struct unwind_frame frames[CGOPROF_MAX_FRAMES];
 	uint32_t n;
 	enum stack_status status;
-	const char *reason;	/* static string when truncated */
+	/* why the stack ends, when truncated, else NULL: always a static
+	 * string (a string literal of the unwinder), never one that points
+	 * into a binary's data, so that it outlives the procmap and its
+	 * ELF objects; the profile keeps it as the pseudo frame
+	 * "[truncated: reason]" */
+	const char *reason;
 	/* a pseudo frame that stands for the whole user part, at the root
 	 * (static string), or NULL: "[exec]" for a sample in execve after
 	 * the old image is gone and before the new one runs */
 	const char *root;
+	enum unwind_compare compare;	/* UNWINDER_COMPARE only */
 };
 
 /* The goroutine's stack when a cgo call began: recorded by a uprobe at
@@ -68,9 +107,9 @@ typedef const struct cgo_entry *(*cgo_entry_fn)(void *ctx, uint32_t tid,
 #define CGOPROF_CALLBACK_STACK 4096
 struct cgo_callback {
 	uint64_t time;
-	uint64_t regs[17];	/* DWARF numbering; 7 = sp, 16 = ip */
+	uint64_t regs[UNWIND_NREGS];	/* by enum unwind_reg */
 	uint32_t valid;		/* bit per register */
-	uint32_t len;		/* bytes of stack copied from regs[7] */
+	uint32_t len;		/* bytes of stack copied from its sp */
 	uint8_t stack[CGOPROF_CALLBACK_STACK];
 };
 
@@ -126,7 +165,9 @@ struct go_snapshot {
 enum unwinder_backend {
 	UNWINDER_NATIVE = 0,	/* pcsp + libdw CFI + stack switches */
 	UNWINDER_LIBUNWIND,	/* libunwind remote API, C frames only */
-	UNWINDER_COMPARE,	/* native, checked against libunwind */
+	/* native, its C frames checked against libunwind's: the result
+	 * says how they compared (unwind_result.compare) */
+	UNWINDER_COMPARE,
 };
 
 /* A uprobe the recording put on an instruction: file (device and inode)
