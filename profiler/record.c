@@ -1813,7 +1813,8 @@ int record__loop(struct record *r)
 			progress(r, now);
 			last_progress = now;
 		}
-		if (r->o.stop && *r->o.stop)
+		if ((r->o.stop && *r->o.stop) ||
+		    (r->o.stop_hook && *r->o.stop_hook))
 			break;
 		if (deadline && now >= deadline)
 			break;
