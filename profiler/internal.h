@@ -23,9 +23,6 @@ void cli__open_error(const struct record_error *e, const char *event,
 int cli__parse_u64(const char *s, uint64_t *v);
 /* 0 when @path ("-" is stdout) can be written, else -EACCES (or -ENOMEM). */
 int cli__check_output(const char *path);
-/* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
- * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
-int cmd_coldstart(int argc, char **argv);
 
 /* Where resident memory belongs. The order is the JSON's and the table's. */
 enum mem_cat {

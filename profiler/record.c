@@ -566,7 +566,8 @@ int record__loop(struct record *r)
 			rec_progress(r, now, false);
 			last_progress = now;
 		}
-		if (r->o.stop && *r->o.stop)
+		if ((r->o.stop && *r->o.stop) ||
+		    (r->o.stop_hook && *r->o.stop_hook))
 			break;
 		if (deadline && now >= deadline)
 			break;

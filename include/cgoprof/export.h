@@ -1,7 +1,8 @@
 /* Exporters: write a resolved profile (profile.h) as folded stacks, pprof,
  * an SVG flame graph or a JSON summary, chosen through one registry of
- * formats (export/format.c). Borrows the profile; owns nothing past a
- * call. */
+ * formats (export/format.c), and cgoprof coldstart's series (coldstart.h)
+ * as its table and JSON. Borrows what it writes; owns nothing past a call
+ * but a folded_merge's lines. */
 #ifndef CGOPROF_EXPORT_H
 #define CGOPROF_EXPORT_H
 
@@ -86,6 +87,50 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
  * "-" writes folded stacks to stdout. Return 0 or -errno. */
 int export__write_file(const struct profile *p, const struct export_opts *o,
 		       const char *path);
+
+/* ---- cgoprof coldstart's outputs (export/coldstart_report.c) ---- */
+
+/* The folded stacks of many profiles, equal stacks summed: coldstart's runs
+ * merged into one output. Zeroed to start; owns its strings. */
+struct folded_merge {
+	struct folded_merge_line {
+		char *stack;	/* "comm;root;...;leaf", no count */
+		uint64_t count;
+	} *lines;		/* sorted by stack, each stack once */
+	size_t n, cap;
+};
+
+/* Adds the folded lines of @p (export__folded, default options). 0 or
+ * -errno. */
+int folded_merge__add(struct folded_merge *m, const struct profile *p);
+/* "stack count" lines. 0 or -EIO. */
+int folded_merge__write(const struct folded_merge *m, FILE *f);
+void folded_merge__release(struct folded_merge *m);
+
+struct coldstart_series;
+
+/* What cgoprof coldstart writes: the runs of one command (A), or of two
+ * side by side (B the second), and the folded stacks of A's runs merged.
+ * Borrows everything. */
+struct coldstart_report {
+	const struct coldstart_series *a;
+	const struct coldstart_series *b;	/* NULL: no comparison */
+	const struct folded_merge *folded;	/* NULL: none */
+};
+
+/* The table of A: each phase's median, p90, min and max, page faults and
+ * on-CPU time by leaf kind; with B, the medians and p90s of both and B - A
+ * per phase. 0 or -EIO. */
+int export__coldstart_text(const struct coldstart_report *r, FILE *f);
+/* The phase summary as JSON (the schema is in docs/coldstart.md), B under
+ * "compare". 0 or -EIO. */
+int export__coldstart_json(const struct coldstart_report *r, FILE *f);
+/* Writes @path atomically in the format its name says
+ * (export__format_from_path): json the summary, folded (and "-") the
+ * merged folded stacks, any other the latest run of A in that format.
+ * 0, -ENODATA when A has no run, or -errno. */
+int export__coldstart_write(const struct coldstart_report *r,
+			    const char *path);
 
 /* Makes a frame name safe for folded output: ';' -> ':', newlines and
  * control characters -> '?', a trailing " <digits>" -> "_<digits>". Writes

@@ -48,6 +48,10 @@ struct record_opts {
 	void *hook_ctx;
 	/* stop when *stop becomes non-zero (a signal handler sets it) */
 	const volatile sig_atomic_t *stop;
+	/* and when *stop_hook does: set by a hook above, as coldstart's at
+	 * its --ready function (the caller's own *stop stays a signal's);
+	 * NULL for none */
+	const volatile sig_atomic_t *stop_hook;
 };
 
 /* Where opening failed, for the CLI's error text. */

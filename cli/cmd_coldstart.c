@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/* `cgoprof coldstart`: its options, messages and exit codes. The
+ * measurement is the coldstart library (coldstart.h), the table, JSON and
+ * merged folded stacks its exporters (export.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgoprof/coldstart.h"
+#include "cgoprof/export.h"
+#include "cgoprof/log.h"
+#include "internal.h"
+
+#define MAX_OUTPUTS 16
+
+static const char usage_coldstart[] =
+	"usage: cgoprof coldstart [options] -- CMD [ARGS...]\n"
+	"       cgoprof coldstart [options] -- CMD_A [ARGS...] --- CMD_B "
+	"[ARGS...]\n"
+	"\n"
+	"Starts CMD RUNS times and times each phase of its start: for Go\n"
+	"loader (exec to the ELF entry), runtime-init (entry to runtime.main),\n"
+	"package-init (runtime.main to main.main), main-to-ready (main.main to\n"
+	"the first call of --ready SYMBOL, or exit); for other programs loader,\n"
+	"init (entry to main), main-to-ready. Each start is also profiled, each\n"
+	"stack rooted at its phase. With '---', CMD_A and CMD_B are started in\n"
+	"turn and shown side by side with the difference per phase.\n"
+	"\n"
+	"  -n, --runs N            starts per command (default 10)\n"
+	"  -F, --freq HZ           sampling frequency (default 9999)\n"
+	"      --ready SYMBOL      the start ends at the first call of SYMBOL\n"
+	"                          (a Go or ELF function of the main binary);\n"
+	"                          the command is then stopped (SIGTERM)\n"
+	"      --compare           expect '--- CMD_B' (optional: '---' is enough)\n"
+	"  -o, --output FILE       repeatable: *.json phase summary; *.folded or\n"
+	"                          *.txt folded stacks of every run (merged); "
+	"*.svg,\n"
+	"                          *.pb.gz or *.pprof the last run's profile; '-'\n"
+	"                          merged folded on stdout (the table goes to "
+	"stderr)\n"
+	"      --stack-size BYTES  user stack copied per sample (default 16384)\n"
+	"  -q, --quiet             no table\n"
+	"  -v, --verbose           more messages (twice: debug)\n"
+	"  -h, --help\n"
+	"\n"
+	"Needs root (or CAP_PERFMON): the uprobes are opened on every CPU.\n"
+	"Exit status: 0 measured, 1 partial (an output could not be written, or\n"
+	"a phase boundary was never hit), 2 fatal, 64 usage.\n";
+
+/* What the runs leave for the outputs beyond their statistics: A's folded
+ * stacks, merged run by run (only the latest profile is kept whole). */
+struct fold_ctx {
+	const struct coldstart_series *a;
+	struct folded_merge *folded;
+};
+
+static int on_run(void *ctx, const struct coldstart_series *s,
+		  const struct profile *p)
+{
+	struct fold_ctx *c = ctx;
+
+	return s == c->a ? folded_merge__add(c->folded, p) : 0;
+}
+
+static void target_error(int err, const struct coldstart_target *t)
+{
+	switch (err) {
+	case -ENOENT:
+		cli__error("command not found: '%s'", t->argv[0]);
+		break;
+	case -EINVAL:
+		cli__error("'%s' is not an ELF executable with an entry point "
+			   "(scripts cannot be timed)",
+			   t->argv[0]);
+		break;
+	case -ESRCH:
+		cli__error("no function '%s' in '%s'", t->ready, t->path);
+		break;
+	case -ENOMEM:
+		cli__error("out of memory");
+		break;
+	default:
+		cli__error("cannot prepare '%s': %s", t->argv[0],
+			   strerror(-err));
+	}
+}
+
+static void measure_error(const struct coldstart_error *e)
+{
+	const struct coldstart_target *t = e->target;
+
+	switch (e->stage) {
+	case COLDSTART_STAGE_PMU:
+		cli__error("no uprobe PMU here "
+			   "(/sys/bus/event_source/devices/uprobe)");
+		break;
+	case COLDSTART_STAGE_MONITOR:
+		if (e->err == EACCES || e->err == EPERM)
+			cli__error("not permitted to open %s on every CPU: %s "
+				   "(coldstart needs root or CAP_PERFMON)",
+				   e->what, strerror(e->err));
+		else
+			cli__error("cannot open %s for '%s': %s", e->what,
+				   t->path, strerror(e->err));
+		break;
+	case COLDSTART_STAGE_RECORD:
+		cli__open_error(&e->record, "cpu-clock", t->argv[0]);
+		break;
+	case COLDSTART_STAGE_PROFILE:
+		cli__error("cannot build the profile: %s", strerror(e->err));
+		break;
+	default:
+		if (e->err == ENOMEM)
+			cli__error("out of memory");
+		else
+			cli__error("cannot measure '%s' (%s): %s", t->argv[0],
+				   e->what, strerror(e->err));
+	}
+}
+
+int cmd_coldstart(int argc, char **argv)
+{
+	enum { OPT_READY = 256, OPT_COMPARE, OPT_STACK };
+	static const struct option longopts[] = {
+		{ "runs", required_argument, NULL, 'n' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "ready", required_argument, NULL, OPT_READY },
+		{ "compare", no_argument, NULL, OPT_COMPARE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "stack-size", required_argument, NULL, OPT_STACK },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct coldstart_opts o = {
+		.runs = 10,
+		.freq = 9999,
+		.stack_size = 16384,
+		.stop = &cli_stop,
+	};
+	struct coldstart_target tg[2];
+	struct coldstart_series ser[2];
+	struct folded_merge folded = { 0 };
+	struct fold_ctx fc = { &ser[0], &folded };
+	struct coldstart_report rep = { &ser[0], NULL, &folded };
+	struct coldstart_error ce;
+	const char *outputs[MAX_OUTPUTS];
+	const char *ready = NULL;
+	char **cmds[2] = { NULL, NULL };
+	bool compare = false;
+	int c, ret = EXIT_FATAL, ntargets = 1, noutputs = 0, err;
+	FILE *table = stdout;
+	uint64_t v;
+
+	memset(tg, 0, sizeof(tg));
+	memset(ser, 0, sizeof(ser));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+n:F:o:qvh", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'n':
+			if (cli__parse_u64(optarg, &v) || !v ||
+			    v > COLDSTART_MAX_RUNS) {
+				cli__error("invalid --runs '%s' (1..%d)", optarg,
+					   COLDSTART_MAX_RUNS);
+				goto usage;
+			}
+			o.runs = (int)v;
+			break;
+		case 'F':
+			if (cli__parse_u64(optarg, &v) || !v || v > 100000) {
+				cli__error("invalid frequency '%s' (1..100000 "
+					   "Hz)",
+					   optarg);
+				goto usage;
+			}
+			o.freq = v;
+			break;
+		case OPT_READY:
+			if (!*optarg) {
+				cli__error("--ready needs a function name");
+				goto usage;
+			}
+			ready = optarg;
+			break;
+		case OPT_COMPARE:
+			compare = true;
+			break;
+		case 'o':
+			if (noutputs == MAX_OUTPUTS) {
+				cli__error("too many outputs (at most %d)",
+					   MAX_OUTPUTS);
+				goto usage;
+			}
+			outputs[noutputs++] = optarg;
+			break;
+		case OPT_STACK:
+			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
+			    (v & 7)) {
+				cli__error("invalid --stack-size '%s' (8..65528, "
+					   "a multiple of 8)",
+					   optarg);
+				goto usage;
+			}
+			o.stack_size = (uint32_t)v;
+			break;
+		case 'q':
+			cli_flags.quiet = true;
+			break;
+		case 'v':
+			cli_flags.verbose++;
+			break;
+		case 'h':
+			fputs(usage_coldstart, stdout);
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind >= argc) {
+		cli__error("nothing to start: give -- CMD [ARGS]");
+		goto usage;
+	}
+	cmds[0] = &argv[optind];
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "---"))
+			continue;
+		argv[i] = NULL;
+		cmds[1] = &argv[i + 1];
+		ntargets = 2;
+		break;
+	}
+	if (ntargets == 2 && (!cmds[0][0] || !cmds[1][0])) {
+		cli__error("'---' needs a command on each side");
+		goto usage;
+	}
+	if (compare && ntargets == 1) {
+		cli__error("--compare needs two commands: -- CMD_A ... --- "
+			   "CMD_B ...");
+		goto usage;
+	}
+	for (int i = 0; i < noutputs; i++) {
+		if (!strcmp(outputs[i], "-"))
+			table = stderr;
+		if (cli__check_output(outputs[i])) {
+			cli__error("cannot write output '%s': %s", outputs[i],
+				   strerror(errno ? errno : EACCES));
+			goto out;
+		}
+	}
+	for (int k = 0; k < ntargets; k++) {
+		err = coldstart_target__init(&tg[k], cmds[k], ready);
+		if (err) {
+			target_error(err, &tg[k]);
+			goto out;
+		}
+		if (coldstart_series__init(&ser[k], &tg[k], o.runs)) {
+			cli__error("out of memory");
+			goto out;
+		}
+	}
+
+	o.on_run = on_run;
+	o.ctx = &fc;
+	if (coldstart__measure(ser, ntargets, &o, &ce)) {
+		measure_error(&ce);
+		goto out;
+	}
+	if (!ser[0].runs || (ntargets == 2 && !ser[1].runs)) {
+		cli__error("interrupted before a start was measured");
+		goto out;
+	}
+	ret = 0;
+	for (int k = 0; k < ntargets; k++)
+		if (ser[k].missed) {
+			pr_warn("'%s': %" PRIu64 " phase boundaries were never "
+				"hit (taken as the next one)",
+				tg[k].argv[0], ser[k].missed);
+			ret = EXIT_PARTIAL;
+		}
+	if (ntargets == 2)
+		rep.b = &ser[1];
+	for (int i = 0; i < noutputs; i++) {
+		err = export__coldstart_write(&rep, outputs[i]);
+		if (err) {
+			cli__error("cannot write '%s': %s", outputs[i],
+				   strerror(-err));
+			ret = EXIT_PARTIAL;
+		} else if (!cli_flags.quiet && strcmp(outputs[i], "-")) {
+			fprintf(stderr, "cgoprof: wrote %s\n", outputs[i]);
+		}
+	}
+	if (!cli_flags.quiet)
+		export__coldstart_text(&rep, table);
+out:
+	folded_merge__release(&folded);
+	for (int k = 0; k < 2; k++) {
+		coldstart_series__release(&ser[k]);
+		coldstart_target__release(&tg[k]);
+	}
+	return ret;
+usage:
+	fputs("Run 'cgoprof coldstart --help' for the options.\n", stderr);
+	return EXIT_USAGE;
+}

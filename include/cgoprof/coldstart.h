@@ -1,0 +1,272 @@
+/* Cold starts: starts a command N times and splits each start into phases
+ * (loader, runtime-init, package-init, main-to-ready for Go; loader, init,
+ * main-to-ready otherwise). The boundaries are the first hits of uprobes
+ * opened system-wide on every CPU before the command starts and filtered by
+ * its pid; exec and exit times come from COMM and EXIT records of a dummy
+ * event, page faults from a page-faults event counted by time. Every start
+ * is also profiled through the record API, each sample rooted at its phase.
+ * The method and its limits are in docs/coldstart.md.
+ *
+ * Four objects: the target (a command, its binary, the file offsets of its
+ * phase boundaries), the monitor (the system-wide events of one run), the
+ * run (what one start measured, and the record hooks that root its samples
+ * under phases) and the series (every run of one target: the statistics).
+ * The library never prints: it logs (log.h) and returns errors that say
+ * what failed. A target owns its command string, a series its arrays and
+ * last profile, a monitor its fds and rings. */
+#ifndef CGOPROF_COLDSTART_H
+#define CGOPROF_COLDSTART_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgoprof/perf.h"
+#include "cgoprof/profile.h"
+#include "cgoprof/record.h"
+#include "cgoprof/unwind.h"
+
+#define COLDSTART_MAX_RUNS 10000
+#define COLDSTART_NPHASES_MAX 4
+#define COLDSTART_MAX_EXECS 16
+#define COLDSTART_HIT_THREADS 16
+
+/* The phase boundaries, each a uprobe. */
+enum coldstart_probe {
+	COLDSTART_PROBE_ENTRY = 0,	/* ELF entry point */
+	COLDSTART_PROBE_RTMAIN,		/* runtime.main (Go only) */
+	COLDSTART_PROBE_MAIN,		/* main.main, or main */
+	COLDSTART_PROBE_READY,		/* --ready SYMBOL */
+	COLDSTART_PROBE__COUNT,
+};
+
+/* The root of the samples taken after the --ready function was called:
+ * they are in no phase. */
+extern const char coldstart_after_ready[];	/* "after-ready" */
+#define COLDSTART_AFTER_READY (-1)
+
+/* ---- the target --------------------------------------------------------- */
+
+struct coldstart_target {
+	char *const *argv;	/* NULL-terminated; borrowed */
+	char *command;		/* argv joined by spaces; owned */
+	const char *ready;	/* --ready function, or NULL; borrowed */
+	char path[PATH_MAX];	/* the binary the uprobes are put on */
+	uint64_t dev, ino;	/* of path, to know its mappings; 0 unknown */
+	bool is_go;
+	const char *const *phases;	/* names, static */
+	int nphases;
+	uint64_t off[COLDSTART_PROBE__COUNT];	/* file offsets */
+	bool have[COLDSTART_PROBE__COUNT];
+	/* the probes' sites, for the unwinder (a sample in a trap) */
+	struct probe_site sites[COLDSTART_PROBE__COUNT];
+	size_t nsites;
+};
+
+/* Finds the binary of @argv (as execvp would) and the file offsets of its
+ * phase boundaries (Go functions by their pclntab name, else ELF symbols).
+ * @t is overwritten; release it whatever this returns. 0; -ENOENT command
+ * not found; -EINVAL not ELF or no entry point; -ESRCH no function @ready;
+ * -ENOMEM. A missing main or runtime.main is a warning: that boundary is
+ * taken as the next one. */
+int coldstart_target__init(struct coldstart_target *t, char *const *argv,
+			   const char *ready);
+void coldstart_target__release(struct coldstart_target *t);
+
+/* ---- the monitor: the system-wide events of one run --------------------- */
+
+struct coldstart_monitor {
+	int ncpus;
+	int *fds;
+	size_t nfds, cap_fds;
+	struct ring *rings;	/* [cpu]; the dummy event's, shared by all */
+	struct coldstart_event {
+		uint64_t id;
+		int kind;	/* enum coldstart_probe, or the two below */
+	} *ids;
+	size_t nids;
+	char path[PATH_MAX];	/* config1 points here while opening */
+};
+
+/* The monitor's events that are no boundary. */
+#define COLDSTART_EV_FAULT COLDSTART_PROBE__COUNT	/* a page fault */
+#define COLDSTART_EV_DUMMY (COLDSTART_PROBE__COUNT + 1)	/* COMM, EXIT */
+
+/* Opens, on every CPU for every process, the uprobes of @t, a page-fault
+ * event and a dummy event for exec and exit records, all into one ring per
+ * CPU. 0 or -errno, and @what says what could not be opened ("the uprobe
+ * PMU": -ENOENT, the kernel has none); close @m in either case. */
+int coldstart_monitor__open(struct coldstart_monitor *m,
+			    const struct coldstart_target *t,
+			    const char **what);
+void coldstart_monitor__close(struct coldstart_monitor *m);
+
+/* ---- one run ------------------------------------------------------------ */
+
+struct coldstart_run {
+	const struct coldstart_target *t;
+	struct coldstart_monitor *mon;	/* NULL: nothing to read */
+	pid_t pid;		/* the started command; 0 before it is */
+	/* every exec of pid: the rings are per CPU, so an exec may be read
+	 * after the entry hit that follows it */
+	uint64_t execs[COLDSTART_MAX_EXECS];
+	size_t nexecs;
+	uint64_t hit[COLDSTART_PROBE__COUNT];	/* first hits; 0 none */
+	/* the latest hit of each thread (ip, sp): a sample in the uprobes'
+	 * page is stepping that probe's instruction out of line */
+	struct {
+		uint32_t tid;
+		struct probe_hit h;
+	} thread_hit[COLDSTART_HIT_THREADS];
+	unsigned nthread_hit;
+	uint64_t exit_t;	/* the last EXIT record of pid; 0 none */
+	uint64_t *fault_t;	/* page fault times, owned */
+	size_t nfaults, cap_faults;
+	uint64_t lost;		/* LOST records of the monitor */
+	/* set at the first --ready hit: the record stops (stop_hook) */
+	volatile sig_atomic_t stop;
+
+	/* coldstart_run__finish() */
+	uint64_t exec_t;	/* the start: the last exec before the entry */
+	uint64_t end;		/* the --ready hit, the exit, or given */
+	int nphases;
+	uint64_t bounds[COLDSTART_NPHASES_MAX + 1];
+	double phase_ms[COLDSTART_NPHASES_MAX];
+	double total_ms;
+	uint64_t faults[COLDSTART_NPHASES_MAX];
+	uint64_t missed;	/* boundaries never hit */
+};
+
+/* Zeroes @r for a start of @t whose events @mon (NULL: none) reads. */
+void coldstart_run__init(struct coldstart_run *r,
+			 const struct coldstart_target *t,
+			 struct coldstart_monitor *mon);
+void coldstart_run__release(struct coldstart_run *r);
+
+/* Points @ro's hooks at @r: sample_root (each sample rooted at its phase),
+ * the unwinder's probe sites and hits, and stop_hook (the --ready hit). */
+void coldstart_run__hook(struct coldstart_run *r, struct record_opts *ro);
+
+/* Reads every record of the monitor's rings into @r. */
+void coldstart_run__drain(struct coldstart_run *r);
+
+/* Once the command ended: its start (the last exec before the entry hit,
+ * else @before), its end (the --ready hit, else the exit, else @end), the
+ * phase times and the page faults of each phase. @run is the run's number
+ * from 1, for the warnings. */
+void coldstart_run__finish(struct coldstart_run *r, uint64_t before,
+			   uint64_t end, int run);
+
+/* ---- phases and statistics (pure) --------------------------------------- */
+
+/* The boundaries of a run as times: b[0] the exec, b[i] the start of phase
+ * i, b[nphases] the end. A boundary never hit (or after the next) is taken
+ * as the next one, a phase of zero length, and counted in *@missed (may be
+ * NULL). Returns the number of phases. */
+int coldstart__bounds(const struct coldstart_target *t, uint64_t exec_t,
+		      const uint64_t hit[COLDSTART_PROBE__COUNT], uint64_t end,
+		      uint64_t b[COLDSTART_NPHASES_MAX + 1], uint64_t *missed);
+
+/* The phase (index into t->phases) of a sample at @time, given the first
+ * hits so far, or COLDSTART_AFTER_READY. @at: the boundary whose first
+ * instruction the sample's leaf is at, or -1: such a sample is in the
+ * phase that boundary starts even when it precedes the hit's stamp. */
+int coldstart__phase_at(const struct coldstart_target *t,
+			const uint64_t hit[COLDSTART_PROBE__COUNT],
+			uint64_t time, int at);
+
+/* The index of the phase @name of @t, or -1. */
+int coldstart__phase_index(const struct coldstart_target *t,
+			   const char *name);
+
+struct coldstart_stat {
+	double median, p90, min, max;
+};
+
+/* Median (the mean of the middle two for an even @n), p90 (nearest rank),
+ * min and max of @v[0..n). Zeroes when @n is 0 (or out of memory). */
+struct coldstart_stat coldstart__stat(const double *v, int n);
+
+/* Milliseconds rounded to the microsecond: the rounding the table and the
+ * JSON show, so that the sums shown add up. */
+double coldstart__ms3(double ms);
+
+/* ---- the series: every run of one target -------------------------------- */
+
+struct coldstart_series {
+	const struct coldstart_target *t;	/* borrowed */
+	uint64_t freq;		/* the profile's sampling frequency, Hz */
+	int runs;		/* completed */
+	int max_runs;
+	double *phase_ms[COLDSTART_NPHASES_MAX];	/* [run] */
+	double *total_ms;	/* [run] */
+	double *faults[COLDSTART_NPHASES_MAX];	/* [run] */
+	/* on-CPU ns of every run by phase and leaf kind */
+	double cpu_ns[COLDSTART_NPHASES_MAX][FRAME_KIND__COUNT];
+	uint64_t missed;	/* boundaries never hit, all runs */
+	struct profile *last;	/* the latest run's profile, owned */
+};
+
+/* Room for @max_runs runs of @t. 0 or -ENOMEM; release @s either way. */
+int coldstart_series__init(struct coldstart_series *s,
+			   const struct coldstart_target *t, int max_runs);
+void coldstart_series__release(struct coldstart_series *s);
+/* Adds the finished run @r and its profile @p, which @s takes (it becomes
+ * s->last). 0, or -ENOSPC (@p freed) when @s is full. */
+int coldstart_series__add(struct coldstart_series *s,
+			  const struct coldstart_run *r, struct profile *p);
+/* The total's median as the table and the JSON define it: the sum of the
+ * phase medians, each rounded by coldstart__ms3(). */
+double coldstart_series__total_median(const struct coldstart_series *s);
+
+/* ---- measuring ---------------------------------------------------------- */
+
+struct coldstart_opts {
+	int runs;		/* starts per target */
+	uint64_t freq;		/* sampling frequency, Hz */
+	uint32_t stack_size;	/* user stack bytes per sample */
+	/* Optional: called after each run of @s with its profile (borrowed),
+	 * for what the caller keeps of every run (the merged folded stacks).
+	 * 0, or -errno which ends the measurement. */
+	int (*on_run)(void *ctx, const struct coldstart_series *s,
+		      const struct profile *p);
+	void *ctx;
+	/* the caller's stop (a signal): ends the measurement; a run cut
+	 * short is not counted */
+	const volatile sig_atomic_t *stop;
+};
+
+enum coldstart_stage {
+	COLDSTART_STAGE_NONE = 0,	/* no memory; or on_run's error */
+	COLDSTART_STAGE_PMU,		/* the kernel has no uprobe PMU */
+	COLDSTART_STAGE_MONITOR,	/* opening @what on every CPU */
+	COLDSTART_STAGE_RECORD,		/* the recording: @record says */
+	COLDSTART_STAGE_PROFILE,	/* the run's profile */
+};
+
+struct coldstart_error {
+	enum coldstart_stage stage;
+	int err;		/* positive errno */
+	const char *what;	/* static */
+	const struct coldstart_target *target;
+	struct record_error record;	/* COLDSTART_STAGE_RECORD */
+};
+
+/* Starts @s->t once and adds the run to @s. 0; -EINTR when *o->stop cut it
+ * short (not counted); or -errno and @e says what failed. */
+int coldstart__run_once(struct coldstart_series *s,
+			const struct coldstart_opts *o,
+			struct coldstart_error *e);
+
+/* Runs each of the @n targets of @s o->runs times, interleaved (A, B, A,
+ * B, ...) so that a drift of the machine hits them alike, until *o->stop.
+ * 0 (check each series' runs: a stop may come before any), or -errno and
+ * @e says what failed. */
+int coldstart__measure(struct coldstart_series *s, int n,
+		       const struct coldstart_opts *o,
+		       struct coldstart_error *e);
+
+#endif

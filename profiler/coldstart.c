@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+/* Cold starts: the target (a command's binary and the file offsets of its
+ * phase boundaries), one run (start the command under the record API with
+ * the monitor's events open, then turn what they saw into phase times and
+ * page faults) and the series of runs of a target. The events and the
+ * record hooks are in coldstart_monitor.c, the arithmetic in
+ * coldstart_stats.c. */
+#include <errno.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgoprof/coldstart.h"
+#include "cgoprof/elfobj.h"
+#include "cgoprof/log.h"
+
+static const char *const go_phases[] = { "loader", "runtime-init",
+					 "package-init", "main-to-ready" };
+static const char *const c_phases[] = { "loader", "init", "main-to-ready" };
+
+/* ---- the target ---------------------------------------------------------- */
+
+static char *join_command(char *const *argv)
+{
+	size_t n = 1;
+	char *s;
+
+	for (int i = 0; argv[i]; i++)
+		n += strlen(argv[i]) + 1;
+	s = calloc(1, n);
+	if (!s)
+		return NULL;
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+/* @cmd as execvp would find it, as a canonical path. */
+static bool resolve_command(const char *cmd, char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	char found_path[PATH_MAX];
+	bool found = false;
+
+	if (strchr(cmd, '/')) {
+		snprintf(found_path, sizeof(found_path), "%s", cmd);
+		found = !access(found_path, X_OK);
+	} else {
+		copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+		for (dir = copy ? strtok_r(copy, ":", &save) : NULL;
+		     dir && !found; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(found_path, sizeof(found_path), "%s/%s",
+				 *dir ? dir : ".", cmd);
+			found = !access(found_path, X_OK);
+		}
+		free(copy);
+	}
+	if (!found)
+		return false;
+	/* the uprobe is put on the inode: any name of the file will do */
+	if (!realpath(found_path, out))
+		snprintf(out, size, "%s", found_path);
+	return true;
+}
+
+/* An ELF function named @name in .symtab or .dynsym: its link-time
+ * address. 0 or -ENOENT. */
+static int elf_func_addr(Elf *elf, const char *name, uint64_t *vaddr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			if (!gelf_getsym(data, (int)i, &sym))
+				break;
+			if (GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (s && !strcmp(s, name)) {
+				*vaddr = sym.st_value;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+/* File offset of the function @name of @o: Go first (pclntab: stripped Go
+ * binaries keep it), then ELF symbols. 0 or -ENOENT. */
+static int func_offset(struct elf_obj *o, const char *name, uint64_t *off)
+{
+	struct go_func fn;
+	uint64_t vaddr;
+
+	if (o->go && !elf_obj__go_func(o, name, &fn))
+		vaddr = fn.entry;
+	else if (elf_func_addr(o->elf, name, &vaddr))
+		return -ENOENT;
+	return elf_obj__vaddr_to_offset(o, vaddr, off) ? -ENOENT : 0;
+}
+
+static int target_probe(struct coldstart_target *t, struct elf_obj *o)
+{
+	struct stat st;
+
+	if (!stat(t->path, &st)) {
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
+	}
+	t->is_go = o->go != NULL;
+	t->phases = t->is_go ? go_phases : c_phases;
+	t->nphases = t->is_go ? 4 : 3;
+	if (elf_obj__vaddr_to_offset(o, o->entry,
+				     &t->off[COLDSTART_PROBE_ENTRY]))
+		return -EINVAL;
+	t->have[COLDSTART_PROBE_ENTRY] = true;
+	if (t->is_go) {
+		t->have[COLDSTART_PROBE_RTMAIN] = !func_offset(
+			o, "runtime.main", &t->off[COLDSTART_PROBE_RTMAIN]);
+		t->have[COLDSTART_PROBE_MAIN] = !func_offset(
+			o, "main.main", &t->off[COLDSTART_PROBE_MAIN]);
+	} else {
+		t->have[COLDSTART_PROBE_MAIN] = !func_offset(
+			o, "main", &t->off[COLDSTART_PROBE_MAIN]);
+	}
+	if (t->ready) {
+		t->have[COLDSTART_PROBE_READY] = !func_offset(
+			o, t->ready, &t->off[COLDSTART_PROBE_READY]);
+		if (!t->have[COLDSTART_PROBE_READY])
+			return -ESRCH;
+	}
+	for (int k = COLDSTART_PROBE_RTMAIN; k <= COLDSTART_PROBE_MAIN; k++)
+		if ((k == COLDSTART_PROBE_MAIN || t->is_go) && !t->have[k])
+			pr_warn("'%s': no %s: that phase boundary is taken as "
+				"the next one",
+				t->path,
+				k == COLDSTART_PROBE_MAIN
+					? (t->is_go ? "main.main" : "main")
+					: "runtime.main");
+	/* for the unwinder: a sample in a probe's trap */
+	for (int k = 0; k < COLDSTART_PROBE__COUNT; k++)
+		if (t->have[k] && t->ino)
+			t->sites[t->nsites++] = (struct probe_site){
+				t->dev, t->ino, t->off[k] };
+	return 0;
+}
+
+int coldstart_target__init(struct coldstart_target *t, char *const *argv,
+			   const char *ready)
+{
+	struct elf_cache *cache;
+	struct elf_obj *o;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->argv = argv;
+	t->ready = ready;
+	t->command = join_command(argv);
+	if (!t->command)
+		return -ENOMEM;
+	if (!resolve_command(argv[0], t->path, sizeof(t->path)))
+		return -ENOENT;
+	cache = elf_cache__new();
+	if (!cache)
+		return -ENOMEM;
+	o = elf_cache__open(cache, t->path, t->path, 0, 0);
+	err = o ? target_probe(t, o) : -EINVAL;
+	elf_cache__free(cache);
+	return err;
+}
+
+void coldstart_target__release(struct coldstart_target *t)
+{
+	free(t->command);
+	t->command = NULL;
+}
+
+/* ---- one run ------------------------------------------------------------- */
+
+void coldstart_run__finish(struct coldstart_run *r, uint64_t before,
+			   uint64_t end, int run)
+{
+	const uint64_t *hit = r->hit;
+	int n;
+
+	r->exec_t = 0;
+	for (size_t k = 0; k < r->nexecs; k++)
+		if (r->execs[k] > r->exec_t &&
+		    (!hit[COLDSTART_PROBE_ENTRY] ||
+		     r->execs[k] <= hit[COLDSTART_PROBE_ENTRY]))
+			r->exec_t = r->execs[k];
+	if (!r->exec_t) {
+		pr_info("no exec record for pid %d: the start is taken as "
+			"before the fork", r->pid);
+		r->exec_t = before;
+	}
+	if (hit[COLDSTART_PROBE_READY])
+		end = hit[COLDSTART_PROBE_READY];
+	else if (r->exit_t)
+		end = r->exit_t;
+	else
+		pr_warn("run %d: no exit record for pid %d: the start ends "
+			"when the recording did", run, r->pid);
+	if (r->t->ready && !hit[COLDSTART_PROBE_READY])
+		pr_warn("run %d: '%s' was never called: the start ends at "
+			"exit", run, r->t->ready);
+	r->end = end;
+	r->missed = 0;
+	n = coldstart__bounds(r->t, r->exec_t, hit, end, r->bounds,
+			      &r->missed);
+	r->nphases = n;
+	r->total_ms = 0;
+	for (int p = 0; p < n; p++) {
+		const uint64_t *b = r->bounds;
+		uint64_t nf = 0;
+
+		r->phase_ms[p] = (double)(b[p + 1] - b[p]) / 1e6;
+		r->total_ms += r->phase_ms[p];
+		/* the last phase holds the faults at its end too */
+		for (size_t k = 0; k < r->nfaults; k++)
+			if (r->fault_t[k] >= b[p] &&
+			    (r->fault_t[k] < b[p + 1] ||
+			     (p == n - 1 && r->fault_t[k] == b[p + 1])))
+				nf++;
+		r->faults[p] = nf;
+	}
+	if (r->lost)
+		pr_warn("run %d: %" PRIu64 " records of the phase events "
+			"lost", run, r->lost);
+}
+
+/* ---- the series ---------------------------------------------------------- */
+
+int coldstart_series__init(struct coldstart_series *s,
+			   const struct coldstart_target *t, int max_runs)
+{
+	memset(s, 0, sizeof(*s));
+	s->t = t;
+	if (max_runs < 1)
+		max_runs = 1;
+	s->max_runs = max_runs;
+	for (int p = 0; p < t->nphases; p++) {
+		s->phase_ms[p] = calloc((size_t)max_runs, sizeof(double));
+		s->faults[p] = calloc((size_t)max_runs, sizeof(double));
+		if (!s->phase_ms[p] || !s->faults[p])
+			return -ENOMEM;
+	}
+	s->total_ms = calloc((size_t)max_runs, sizeof(double));
+	return s->total_ms ? 0 : -ENOMEM;
+}
+
+void coldstart_series__release(struct coldstart_series *s)
+{
+	for (int p = 0; p < COLDSTART_NPHASES_MAX; p++) {
+		free(s->phase_ms[p]);
+		free(s->faults[p]);
+	}
+	free(s->total_ms);
+	profile__free(s->last);
+	memset(s, 0, sizeof(*s));
+}
+
+/* On-CPU time per phase (the stack's root pseudo-frame) and leaf kind. */
+static void account_cpu(struct coldstart_series *s, const struct profile *p)
+{
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct profile_stack *st = &p->stacks[i];
+		const struct profile_location *root, *leaf;
+		enum frame_kind kind;
+		int ph;
+
+		if (!st->nlocs)
+			continue;
+		root = &p->locations[st->locs[st->nlocs - 1]];
+		if (root->frames[root->nframes - 1].kind != FRAME_KIND_PHASE)
+			continue;
+		ph = coldstart__phase_index(
+			s->t, root->frames[root->nframes - 1].name);
+		if (ph < 0)
+			continue;
+		leaf = &p->locations[st->locs[0]];
+		kind = st->nlocs > 1 ? leaf->frames[0].kind
+				     : FRAME_KIND_UNKNOWN;
+		if ((unsigned)kind >= FRAME_KIND__COUNT)
+			kind = FRAME_KIND_UNKNOWN;
+		s->cpu_ns[ph][kind] += (double)st->weight;
+	}
+}
+
+int coldstart_series__add(struct coldstart_series *s,
+			  const struct coldstart_run *r, struct profile *p)
+{
+	int i = s->runs;
+
+	if (i >= s->max_runs) {
+		profile__free(p);
+		return -ENOSPC;
+	}
+	for (int ph = 0; ph < r->nphases && ph < s->t->nphases; ph++) {
+		s->phase_ms[ph][i] = r->phase_ms[ph];
+		s->faults[ph][i] = (double)r->faults[ph];
+	}
+	s->total_ms[i] = r->total_ms;
+	s->missed += r->missed;
+	if (p) {
+		account_cpu(s, p);
+		/* the latest run's profile is the one written as svg and
+		 * pprof */
+		profile__free(s->last);
+		s->last = p;
+	}
+	s->runs++;
+	return 0;
+}
+
+/* ---- measuring ----------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool stopped(const struct coldstart_opts *o)
+{
+	return o->stop && *o->stop;
+}
+
+static int fail(struct coldstart_error *e, enum coldstart_stage stage,
+		int err, const char *what)
+{
+	e->stage = stage;
+	e->err = -err;
+	e->what = what;
+	return err;
+}
+
+int coldstart__run_once(struct coldstart_series *s,
+			const struct coldstart_opts *o,
+			struct coldstart_error *e)
+{
+	const struct coldstart_target *t = s->t;
+	struct record_opts ro = {
+		.argv = t->argv,
+		.freq = o->freq,
+		.stack_size = o->stack_size,
+		.unwind = { .live_reads = true },
+		.stop = o->stop,
+	};
+	struct coldstart_monitor mon;
+	struct coldstart_run run;
+	struct record *rec = NULL;
+	struct profile *prof = NULL;
+	uint64_t before, end;
+	const char *what;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->target = t;
+	s->freq = o->freq;
+	coldstart_run__init(&run, t, &mon);
+	coldstart_run__hook(&run, &ro);
+	err = coldstart_monitor__open(&mon, t, &what);
+	if (err) {
+		fail(e, err == -ENOENT && !strcmp(what, "the uprobe PMU")
+				? COLDSTART_STAGE_PMU
+				: COLDSTART_STAGE_MONITOR,
+		     err, what);
+		goto out;
+	}
+	rec = record__new(&ro);
+	if (!rec) {
+		err = fail(e, COLDSTART_STAGE_NONE, -ENOMEM, "the recording");
+		goto out;
+	}
+	before = mono_ns();
+	err = record__open(rec, &e->record);
+	if (err) {
+		fail(e, COLDSTART_STAGE_RECORD, err, "the recording");
+		goto out;
+	}
+	run.pid = record__child_pid(rec);
+	record__loop(rec);
+	end = mono_ns();
+	if (stopped(o)) {
+		err = -EINTR;	/* a start cut short is not a start */
+		goto out;
+	}
+	coldstart_run__drain(&run);
+	coldstart_run__finish(&run, before, end, s->runs + 1);
+	prof = record__profile(rec, t->command);
+	if (!prof) {
+		err = fail(e, COLDSTART_STAGE_PROFILE, errno ? -errno : -ENOMEM,
+			   "the profile");
+		goto out;
+	}
+	if (o->on_run) {
+		err = o->on_run(o->ctx, s, prof);
+		if (err) {
+			fail(e, COLDSTART_STAGE_NONE, err, "the profile");
+			goto out;
+		}
+	}
+	err = coldstart_series__add(s, &run, prof);
+	prof = NULL;
+	if (err) {
+		fail(e, COLDSTART_STAGE_NONE, err, "the runs");
+		goto out;
+	}
+	pr_info("%s run %d: %.3f ms", t->argv[0], s->runs, run.total_ms);
+out:
+	profile__free(prof);
+	record__free(rec);
+	coldstart_monitor__close(&mon);
+	coldstart_run__release(&run);
+	return err;
+}
+
+int coldstart__measure(struct coldstart_series *s, int n,
+		       const struct coldstart_opts *o,
+		       struct coldstart_error *e)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	for (int i = 0; i < o->runs && !stopped(o); i++) {
+		for (int k = 0; k < n && !stopped(o); k++) {
+			err = coldstart__run_once(&s[k], o, e);
+			if (err == -EINTR)
+				break;
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/* Cold starts: the system-wide events of one run and what a run reads from
+ * them. The record API forks and lets the child exec inside record__open,
+ * so there is no moment to open events on the child before it runs: the
+ * phase uprobes, a page-fault event and a dummy event (exec and exit
+ * records) are opened for every process on every CPU before the command
+ * starts, and only the records of its pid count. The record hooks root
+ * each sample at the phase its time falls in. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgoprof/coldstart.h"
+#include "cgoprof/perf.h"
+#include "cgoprof/uprobe.h"
+
+#define RING_PAGES 256
+
+/* The samples of the dummy and the page-fault events: the identifier first
+ * (it says which event, hence the layout of the rest), pid and time. */
+#define EVENT_SAMPLE_TYPE                                                      \
+	(PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME)
+/* A uprobe's: also where the hit was (ip, sp), for the samples taken in
+ * its single-step. */
+#define PROBE_SAMPLE_TYPE                                                      \
+	(EVENT_SAMPLE_TYPE | PERF_SAMPLE_IP | PERF_SAMPLE_REGS_USER)
+#define PROBE_REGS (1ULL << PERF_REG_SP)
+
+void coldstart_monitor__close(struct coldstart_monitor *m)
+{
+	if (m->rings)
+		for (int c = 0; c < m->ncpus; c++)
+			ring__release(&m->rings[c]);
+	for (size_t i = 0; i < m->nfds; i++)
+		close(m->fds[i]);
+	free(m->rings);
+	free(m->fds);
+	free(m->ids);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Opens @a on @cpu for every process, notes its id as @kind, and sends its
+ * records to @output_fd's ring (-1: its own). */
+static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
+		       int cpu, int kind, int output_fd, int *fd_out)
+{
+	uint64_t id;
+	int fd;
+	void *p;
+
+	fd = sys_perf_event_open(a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (m->nfds == m->cap_fds) {
+		size_t cap = m->cap_fds ? m->cap_fds * 2 : 16;
+
+		p = realloc(m->fds, cap * sizeof(*m->fds));
+		if (!p) {
+			close(fd);
+			return -ENOMEM;
+		}
+		m->fds = p;
+		p = realloc(m->ids, cap * sizeof(*m->ids));
+		if (!p) {
+			close(fd);
+			return -ENOMEM;
+		}
+		m->ids = p;
+		m->cap_fds = cap;
+	}
+	m->fds[m->nfds++] = fd;
+	if (ioctl(fd, PERF_EVENT_IOC_ID, &id))
+		return -errno;
+	m->ids[m->nids].id = id;
+	m->ids[m->nids++].kind = kind;
+	if (output_fd >= 0 &&
+	    ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, output_fd))
+		return -errno;
+	if (fd_out)
+		*fd_out = fd;
+	return 0;
+}
+
+int coldstart_monitor__open(struct coldstart_monitor *m,
+			    const struct coldstart_target *t,
+			    const char **what)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	int type = uprobe__pmu_type();
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	*what = "the uprobe PMU";
+	if (type < 0)
+		return -ENOENT;
+	if (ncpus < 1 || ncpus > 4096)
+		ncpus = 1;
+	m->ncpus = (int)ncpus;
+	m->rings = calloc((size_t)m->ncpus, sizeof(*m->rings));
+	if (!m->rings)
+		return -ENOMEM;
+	snprintf(m->path, sizeof(m->path), "%s", t->path);
+	for (int cpu = 0; cpu < m->ncpus; cpu++) {
+		struct perf_event_attr a = {
+			.size = sizeof(a),
+			.type = PERF_TYPE_SOFTWARE,
+			.config = PERF_COUNT_SW_DUMMY,
+			.sample_period = 1,
+			.sample_type = EVENT_SAMPLE_TYPE,
+			.comm = 1,
+			.comm_exec = 1,
+			.task = 1,
+			.sample_id_all = 1,
+			.use_clockid = 1,
+			.clockid = CLOCK_MONOTONIC,
+		};
+		int dummy;
+
+		*what = "the exec and exit event";
+		err = monitor_add(m, &a, cpu, COLDSTART_EV_DUMMY, -1, &dummy);
+		if (err == -ENODEV || err == -ENOENT)
+			continue;	/* an offline CPU */
+		if (err)
+			return err;
+		*what = "the ring buffer";
+		err = ring__mmap(&m->rings[cpu], dummy, RING_PAGES);
+		if (err)
+			return err;
+		*what = "the page-fault counter";
+		a.config = PERF_COUNT_SW_PAGE_FAULTS;
+		a.comm = a.comm_exec = a.task = 0;
+		err = monitor_add(m, &a, cpu, COLDSTART_EV_FAULT, dummy, NULL);
+		if (err)
+			return err;
+		*what = "a uprobe";
+		for (int k = 0; k < COLDSTART_PROBE__COUNT; k++) {
+			if (!t->have[k])
+				continue;
+			uprobe__attr(&a, m->path, t->off[k], PROBE_SAMPLE_TYPE);
+			a.sample_regs_user = PROBE_REGS;
+			a.sample_id_all = 1;
+			err = monitor_add(m, &a, cpu, k, dummy, NULL);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int monitor_kind(const struct coldstart_monitor *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->nids; i++)
+		if (m->ids[i].id == id)
+			return m->ids[i].kind;
+	return -1;
+}
+
+/* ---- what a run reads of its own process ------------------------------- */
+
+void coldstart_run__init(struct coldstart_run *r,
+			 const struct coldstart_target *t,
+			 struct coldstart_monitor *mon)
+{
+	memset(r, 0, sizeof(*r));
+	r->t = t;
+	r->mon = mon;
+}
+
+void coldstart_run__release(struct coldstart_run *r)
+{
+	free(r->fault_t);
+	r->fault_t = NULL;
+	r->nfaults = r->cap_faults = 0;
+}
+
+static void run_add_fault(struct coldstart_run *r, uint64_t t)
+{
+	if (r->nfaults == r->cap_faults) {
+		size_t cap = r->cap_faults ? r->cap_faults * 2 : 4096;
+		void *p = realloc(r->fault_t, cap * sizeof(*r->fault_t));
+
+		if (!p)
+			return;	/* a fault less in the counts */
+		r->fault_t = p;
+		r->cap_faults = cap;
+	}
+	r->fault_t[r->nfaults++] = t;
+}
+
+static void run_note_hit(struct coldstart_run *r, uint32_t tid, uint64_t time,
+			 uint64_t ip, uint64_t sp)
+{
+	unsigned i = 0;
+
+	while (i < r->nthread_hit && r->thread_hit[i].tid != tid)
+		i++;
+	if (i == COLDSTART_HIT_THREADS)
+		i = tid % COLDSTART_HIT_THREADS;	/* a start-up has few */
+	else if (i == r->nthread_hit)
+		r->nthread_hit++;
+	if (r->thread_hit[i].tid == tid && r->thread_hit[i].h.time > time)
+		return;
+	r->thread_hit[i].tid = tid;
+	r->thread_hit[i].h = (struct probe_hit){ time, ip, sp };
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void on_sample(struct coldstart_run *r,
+		      const struct perf_event_header *h)
+{
+	struct perf_sample s;
+	bool probe;
+	int kind;
+
+	if (h->size < sizeof(*h) + sizeof(uint64_t))
+		return;
+	kind = monitor_kind(r->mon, rd64((const uint8_t *)(h + 1)));
+	probe = kind >= 0 && kind < COLDSTART_PROBE__COUNT;
+	if (perf_sample__parse(h, probe ? PROBE_SAMPLE_TYPE : EVENT_SAMPLE_TYPE,
+			       probe ? PROBE_REGS : 0, &s))
+		return;
+	if (!r->pid || s.pid != (uint32_t)r->pid)
+		return;
+	if (kind == COLDSTART_EV_FAULT) {
+		run_add_fault(r, s.time);
+		return;
+	}
+	/* a hit without its registers is no hit of a user thread */
+	if (!probe || !s.regs_abi)
+		return;
+	run_note_hit(r, s.tid, s.time, s.ip, s.regs[PERF_REG_SP]);
+	if (!r->hit[kind]) {
+		r->hit[kind] = s.time;
+		if (kind == COLDSTART_PROBE_READY)
+			r->stop = 1;
+	}
+}
+
+static int on_record(const struct perf_event_header *h, void *ctx)
+{
+	struct coldstart_run *r = ctx;
+	const uint8_t *b = (const uint8_t *)(h + 1);
+	size_t len = h->size - sizeof(*h);
+	uint32_t pid;
+	uint64_t time;
+
+	if (h->size < sizeof(*h))
+		return 0;
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		on_sample(r, h);
+		return 0;
+	case PERF_RECORD_COMM:
+		/* pid tid comm[] ... then the sample id: pid tid, time, id */
+		if (len < 8 + 24 || !(h->misc & PERF_RECORD_MISC_COMM_EXEC))
+			return 0;
+		pid = rd32(b);
+		time = rd64(b + len - 16);
+		if (r->pid && pid == (uint32_t)r->pid &&
+		    r->nexecs < COLDSTART_MAX_EXECS)
+			r->execs[r->nexecs++] = time;
+		return 0;
+	case PERF_RECORD_EXIT:
+		/* pid ppid tid ptid time */
+		if (len < 24)
+			return 0;
+		pid = rd32(b);
+		time = rd64(b + 16);
+		if (r->pid && pid == (uint32_t)r->pid && time > r->exit_t)
+			r->exit_t = time;
+		return 0;
+	case PERF_RECORD_LOST:
+		r->lost++;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void coldstart_run__drain(struct coldstart_run *r)
+{
+	if (!r->mon || !r->mon->rings)
+		return;
+	for (int c = 0; c < r->mon->ncpus; c++)
+		if (r->mon->rings[c].meta)
+			ring__consume(&r->mon->rings[c], on_record, r);
+}
+
+/* ---- the record hooks --------------------------------------------------- */
+
+/* The boundary probe whose first instruction the sample's user leaf is
+ * at, or -1. Such a sample is in the function the boundary starts even
+ * when it precedes the hit's stamp: an interrupt can come between the
+ * call and the int3 the uprobe put there, and in the trap, until the
+ * kernel moves the ip back, the leaf is the byte after it. */
+static int at_boundary(const struct coldstart_target *t,
+		       const struct unwind_result *u)
+{
+	const struct unwind_frame *f = NULL;
+	uint64_t off;
+
+	for (uint32_t i = 0; i < u->n && !f; i++)
+		if (!(u->frames[i].flags & UNWIND_FRAME_KERNEL))
+			f = &u->frames[i];
+	if (!f || !(f->flags & UNWIND_FRAME_LEAF) || !f->map || !t->ino ||
+	    f->map->dev != t->dev || f->map->ino != t->ino)
+		return -1;
+	off = f->pc - f->map->start + f->map->pgoff;
+	for (int k = 0; k < COLDSTART_PROBE__COUNT; k++)
+		if (t->have[k] && (off == t->off[k] || off == t->off[k] + 1))
+			return k;
+	return -1;
+}
+
+/* The unwinder's question for a sample in the uprobes' page: the latest
+ * hit of thread @tid. */
+static bool probe_hit(void *ctx, uint32_t tid, uint64_t time,
+		      struct probe_hit *hit)
+{
+	struct coldstart_run *r = ctx;
+
+	coldstart_run__drain(r);
+	for (unsigned i = 0; i < r->nthread_hit; i++)
+		if (r->thread_hit[i].tid == tid &&
+		    r->thread_hit[i].h.time <= time) {
+			*hit = r->thread_hit[i].h;
+			return true;
+		}
+	return false;
+}
+
+/* The sample hook, called in time order: every uprobe hit older than the
+ * sample is in the rings by now, so they are read first. */
+static const char *sample_root(void *ctx, const struct perf_sample *s,
+			       const struct unwind_result *u)
+{
+	struct coldstart_run *r = ctx;
+	int phase;
+
+	coldstart_run__drain(r);
+	phase = coldstart__phase_at(r->t, r->hit, s->time,
+				    at_boundary(r->t, u));
+	return phase == COLDSTART_AFTER_READY ? coldstart_after_ready
+					      : r->t->phases[phase];
+}
+
+void coldstart_run__hook(struct coldstart_run *r, struct record_opts *ro)
+{
+	ro->sample_root = sample_root;
+	ro->hook_ctx = r;
+	ro->unwind.probe_sites = r->t->sites;
+	ro->unwind.nprobe_sites = r->t->nsites;
+	ro->unwind.probe_hit = probe_hit;
+	ro->unwind.probe_hit_ctx = r;
+	ro->stop_hook = &r->stop;
+}
