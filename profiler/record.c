@@ -120,7 +120,7 @@ struct record {
 	struct ms_binary *ms_bins;	/* binaries looked at, Go or not */
 	size_t nms_bins, cap_ms_bins;
 	/* goroutine stack snapshots: an eBPF program on the sampling events
-	 * (gosnap.c) writes to a BPF output event per CPU */
+	 * (gosnap.bpf.c) writes to a BPF output event per CPU */
 	struct gosnap *gosnap;
 	struct perf_event_attr snap_attr;
 	struct cgo_thread *cgo;		/* open addressing by tid */
@@ -862,7 +862,7 @@ static const struct go_morestack *morestack_lookup(void *ctx, uint32_t tid,
 	return &t->ms;
 }
 
-/* A record of the snapshot program (gosnap.c). The records of one sample
+/* A record of the snapshot program (gosnap.bpf.c). The records of one sample
  * are written one after the other into the sample's ring, before the
  * sample: @cont says this one follows another of the same thread there
  * (queue_record), and so belongs to the same sample: its region is added.

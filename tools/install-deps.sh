@@ -2,10 +2,13 @@
 # Installs what building, testing and the demo need, with apt-get (Debian).
 # Idempotent: installs only what is missing; run as root or with sudo.
 set -euo pipefail
+# clang, llvm (llvm-strip), bpftool and libbpf-dev build the goroutine
+# snapshot program (profiler/gosnap.bpf.c) and its skeleton.
 pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev libbpf-dev
+      clang llvm bpftool
       zlib1g-dev libcmocka-dev linux-perf golang-1.19-go python3 libc6-dbg
       libsqlite3-dev golang-github-mattn-go-sqlite3-dev protobuf-compiler
-      chromium clang libclang-rt-14-dev lld binutils musl-tools elfutils
+      chromium libclang-rt-14-dev lld binutils musl-tools elfutils
       restic rclone hugo)
 missing=()
 for p in "${pkgs[@]}"; do
