@@ -28,7 +28,8 @@ LDFLAGS += $(SANFLAGS)
 # tables), symbolizer/, profiler/, export/, cli/; a file includes headers of
 # its own layer or below. The library is every layer but the command line,
 # which only the cgoprof binary links.
-LIB_SRCS := $(wildcard base/*.c symbolizer/*.c profiler/*.c export/*.c)
+LIB_SRCS := $(filter-out %.bpf.c,$(wildcard base/*.c symbolizer/*.c \
+	    profiler/*.c export/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -40,6 +41,31 @@ all: $(BUILD)/cgoprof
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CGOPROF_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The goroutine snapshot program (profiler/gosnap.bpf.c), compiled for the
+# kernel, and its libbpf skeleton, which gosnap.c includes: the object with
+# its BTF (the CO-RE relocations and the maps' types; no DWARF), embedded.
+# The kernel's types come from profiler/bpf/vmlinux.h, not from the build
+# machine's kernel. fuzz/fuzz.mk uses this skeleton too.
+BPF_CC     ?= clang
+BPFTOOL    ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+LLVM_STRIP ?= llvm-strip
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -std=gnu11 \
+	      -ffreestanding $(WARNFLAGS) -Werror -MMD -MP -Iinclude \
+	      -Iprofiler/bpf
+SKEL_DIR   := $(BUILD)/profiler
+
+$(BUILD)/profiler/gosnap.bpf.o: profiler/gosnap.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CC) $(BPF_CFLAGS) -c -o $@ $<
+	$(LLVM_STRIP) -g $@
+
+$(SKEL_DIR)/gosnap.skel.h: $(BUILD)/profiler/gosnap.bpf.o
+	$(BPFTOOL) gen skeleton $< name gosnap_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/profiler/gosnap.o: $(SKEL_DIR)/gosnap.skel.h
+$(BUILD)/profiler/gosnap.o: CGOPROF_CFLAGS += -I$(SKEL_DIR)
 
 $(BUILD)/libcgoprof.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^

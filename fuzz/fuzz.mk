@@ -49,6 +49,10 @@ $(FUZZ_BUILD)/%.o: %.c | fuzz-check-cc
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
+# the Makefile's skeleton of the snapshot program: the same for every build
+$(FUZZ_BUILD)/profiler/gosnap.o: $(SKEL_DIR)/gosnap.skel.h
+$(FUZZ_BUILD)/profiler/gosnap.o: FUZZ_CFLAGS += -I$(SKEL_DIR)
+
 $(FUZZ_BUILD)/libcgoprof.a: $(FUZZ_LIB_OBJS)
 	$(AR) rcs $@ $^
 

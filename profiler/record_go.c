@@ -489,7 +489,7 @@ const struct go_morestack *rec_morestack_lookup(void *ctx, uint32_t tid,
 	return &t->ms;
 }
 
-/* A record of the snapshot program (gosnap.c). The records of one sample
+/* A record of the snapshot program (gosnap.bpf.c). The records of one sample
  * are written one after the other into the sample's ring, before the
  * sample: @cont says this one follows another of the same thread there
  * (rec_queue_record), and so belongs to the same sample: its region is added.

@@ -108,7 +108,7 @@ struct record {
 	struct ms_binary *ms_bins;	/* binaries looked at, Go or not */
 	size_t nms_bins, cap_ms_bins;
 	/* goroutine stack snapshots: an eBPF program on the sampling events
-	 * (gosnap.c) writes to a BPF output event per CPU */
+	 * (gosnap.bpf.c) writes to a BPF output event per CPU */
 	struct gosnap *gosnap;
 	struct perf_event_attr snap_attr;
 	struct cgo_thread *cgo;		/* threads seen in cgo calls */

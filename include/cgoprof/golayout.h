@@ -44,6 +44,16 @@
 #define GO_M_CURG_3 200
 #define GO_M_CURG_N 4
 
+/* runtime.asmcgocall's frame on g0, where it keeps the goroutine it came
+ * from and that goroutine's depth (stack.hi - sp) during the C call: at
+ * (g0.sched.sp - X) & ~15, the g at G and the depth at D from there. */
+#define GO_ASMCGOCALL_X 16		/* Go 1.21 and later */
+#define GO_ASMCGOCALL_G 8
+#define GO_ASMCGOCALL_D 0
+#define GO_ASMCGOCALL_X_PRE121 64	/* before Go 1.21 */
+#define GO_ASMCGOCALL_G_PRE121 48
+#define GO_ASMCGOCALL_D_PRE121 40
+
 /* How far below g0.sched.sp newstack's frame may hold its copy of
  * m.morebuf (sp, pc, g): 0x1b0 bytes of frame in Go 1.19, 0x130 in Go
  * 1.26; in 8-byte words. */

@@ -1,6 +1,8 @@
-/* Goroutine stack snapshots at sample time (profiler/gosnap.c): an eBPF
- * program on the sampling events copies the goroutine's stack of a thread
- * that is in a cgo call, into a BPF output event of the sample's CPU. */
+/* Goroutine stack snapshots at sample time (profiler/gosnap.bpf.c, loaded
+ * by profiler/gosnap.c): an eBPF program on the sampling events copies the
+ * goroutine's stack of a thread that is in a cgo call, into a BPF output
+ * event of the sample's CPU. The program includes this file too: plain C,
+ * nothing but <stdint.h>. */
 #ifndef CGOPROF_GOSNAP_H
 #define CGOPROF_GOSNAP_H
 

@@ -139,7 +139,7 @@ typedef const struct go_morestack *(*go_morestack_fn)(void *ctx, uint32_t tid,
 						      uint64_t time);
 
 /* Stack memory at the time of a sample, copied by an eBPF program in the
- * sample's overflow handler (see profiler/gosnap.c): the goroutine's stack
+ * sample's overflow handler (see profiler/gosnap.bpf.c): the goroutine's stack
  * of a thread in a cgo call, or the system stack of one in a callback,
  * and the rest of the sample's own stack where the kernel's copy of it
  * stopped short. Read like the sample's own stack copy. */
