@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cgoprof/profile.h"
 
@@ -13,5 +14,20 @@
  * locations -> mappings or UINT32_MAX), that every location has frames with
  * names and valid kinds (export/profile_check.c). Returns 0 or -EINVAL. */
 int export__check_profile(const struct profile *p);
+
+/* Text escaping (export/escape.c). */
+/* Decodes one UTF-8 sequence at @s; its length, or 0 when the byte at @s
+ * starts no valid sequence. */
+size_t escape__utf8_decode(const unsigned char *s, uint32_t *cp);
+/* XML 1.0 Char, less the controls a name has no business holding. */
+bool escape__xml_char_ok(uint32_t cp);
+/* @s as XML character data: & < > " ' escaped, bytes that are not valid
+ * UTF-8 or not XML characters dropped, spaces as '_' when @underscores, at
+ * most @max characters (SIZE_MAX: no limit). */
+void escape__xml_n(FILE *f, const char *s, size_t max, bool underscores);
+void escape__xml(FILE *f, const char *s);
+/* The characters, and the bytes, escape__xml() writes for @s. */
+size_t escape__xml_length(const char *s);
+size_t escape__xml_bytes(const char *s);
 
 #endif

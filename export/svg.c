@@ -276,144 +276,6 @@ out:
 	return err;
 }
 
-/* Decodes one UTF-8 sequence at @s; returns its length, or 0 when the byte
- * at @s starts no valid sequence. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return c ? 1 : 0;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		if (c == 0xf4)
-			hi = 0x8f; /* past U+10FFFF */
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		unsigned char cc = s[i];
-
-		if (cc < lo || cc > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xbf;
-		v = v << 6 | (cc & 0x3f);
-	}
-	*cp = v;
-	return n;
-}
-
-/* XML 1.0 Char, less the controls a name has no business holding. */
-static bool xml_char_ok(uint32_t cp)
-{
-	return (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
-	       (cp >= 0x10000 && cp <= 0x10ffff);
-}
-
-/* Writes @s as XML character data: escapes & < > " ', drops bytes that are
- * not valid UTF-8 or not XML characters, turns spaces into '_' when
- * @underscores, and stops after @max characters (SIZE_MAX: no limit). */
-static void put_xml_n(FILE *f, const char *s, size_t max, bool underscores)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t written = 0;
-
-	while (u && *u && written < max) {
-		uint32_t cp;
-		size_t n = utf8_decode(u, &cp);
-
-		if (n == 0 || !xml_char_ok(cp)) {
-			u += n ? n : 1;
-			continue;
-		}
-		switch (cp) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case ' ':
-			fputc(underscores ? '_' : ' ', f);
-			break;
-		default:
-			fwrite(u, 1, n, f);
-		}
-		u += n;
-		written++;
-	}
-}
-
-static void put_xml(FILE *f, const char *s)
-{
-	put_xml_n(f, s, SIZE_MAX, false);
-}
-
-/* The characters put_xml() writes for @s. */
-static size_t xml_length(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len = 0;
-
-	while (u && *u) {
-		uint32_t cp;
-		size_t n = utf8_decode(u, &cp);
-
-		if (n && xml_char_ok(cp))
-			len++;
-		u += n ? n : 1;
-	}
-	return len;
-}
-
-/* The bytes put_xml() writes for @s. */
-static size_t xml_bytes(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t bytes = 0;
-
-	while (u && *u) {
-		uint32_t cp;
-		size_t n = utf8_decode(u, &cp);
-
-		if (n && xml_char_ok(cp))
-			bytes += cp == '&'		   ? 5
-				 : cp == '<' || cp == '>'  ? 4
-				 : cp == '"' || cp == '\'' ? 6
-							   : n;
-		u += n ? n : 1;
-	}
-	return bytes;
-}
-
 static bool kept(const struct flame_node *n)
 {
 	return n->flags & FLAME_KEPT;
@@ -464,7 +326,7 @@ static int flame_select(struct flame *fl, struct flame_layout *lay)
 
 		/* the name twice: title and label */
 		fc->bytes = CGOPROF_SVG_FRAME_OVERHEAD +
-			    2 * xml_bytes(n->name) + xml_bytes(n->file);
+			    2 * escape__xml_bytes(n->name) + escape__xml_bytes(n->file);
 		bytes += fc->bytes;
 		for (c = fl->nodes[node].first_child; c != FLAME_NONE;
 		     c = fl->nodes[c].next_sibling) {
@@ -541,7 +403,7 @@ static void put_frame(FILE *f, const struct flame_node *n, uint64_t offset,
 
 	fprintf(f, "<g fg:x=\"%" PRIu64 "\" fg:w=\"%" PRIu64 "\"><title>",
 		offset, n->value);
-	put_xml_n(f, n->name, SIZE_MAX, process);
+	escape__xml_n(f, n->name, SIZE_MAX, process);
 	fprintf(f, "\n%s%s, %" PRIu64 " sample%s (%.2f%%)",
 		flame_kinds[n->kind].name,
 		n->flags & FLAME_INLINED ? " inlined" : "", n->value,
@@ -549,7 +411,7 @@ static void put_frame(FILE *f, const struct flame_node *n, uint64_t offset,
 		100.0 * (double)n->value / (double)lay->total);
 	if (n->file) {
 		fputc('\n', f);
-		put_xml(f, n->file);
+		escape__xml(f, n->file);
 		if (n->line && !(n->flags & FLAME_LINE_MIXED))
 			fprintf(f, ":%" PRIu32, n->line);
 	}
@@ -562,11 +424,11 @@ static void put_frame(FILE *f, const struct flame_node *n, uint64_t offset,
 		y + CGOPROF_SVG_FRAME_HEIGHT - 5);
 	/* the same fitting as the script's, which redoes it on zoom */
 	if (chars >= 3) {
-		len = xml_length(n->name);
+		len = escape__xml_length(n->name);
 		if (len <= chars) {
-			put_xml_n(f, n->name, SIZE_MAX, process);
+			escape__xml_n(f, n->name, SIZE_MAX, process);
 		} else {
-			put_xml_n(f, n->name, chars - 2, process);
+			escape__xml_n(f, n->name, chars - 2, process);
 			fputs("..", f);
 		}
 	}
@@ -873,13 +735,13 @@ static void put_header(FILE *f, const struct profile *p,
 	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"24\">",
 		CGOPROF_SVG_WIDTH / 2);
 	if (o && o->title) {
-		put_xml_n(f, o->title, CGOPROF_SVG_TITLE_MAX, false);
-		if (xml_length(o->title) > CGOPROF_SVG_TITLE_MAX)
+		escape__xml_n(f, o->title, CGOPROF_SVG_TITLE_MAX, false);
+		if (escape__xml_length(o->title) > CGOPROF_SVG_TITLE_MAX)
 			fputs("...", f);
 	} else {
 		fputs(o && o->icicle ? "Icicle Graph: " : "Flame Graph: ", f);
-		put_xml_n(f, command, CGOPROF_SVG_TITLE_MAX, false);
-		if (xml_length(command) > CGOPROF_SVG_TITLE_MAX)
+		escape__xml_n(f, command, CGOPROF_SVG_TITLE_MAX, false);
+		if (escape__xml_length(command) > CGOPROF_SVG_TITLE_MAX)
 			fputs("...", f);
 	}
 	fprintf(f,
@@ -889,7 +751,7 @@ static void put_header(FILE *f, const struct profile *p,
 		lay->total, all ? 100.0 * (double)complete / (double)all : 0.0);
 	if (p->event && *p->event) {
 		fputs(" (", f);
-		put_xml(f, p->event);
+		escape__xml(f, p->event);
 		fputc(')', f);
 	}
 	fprintf(f,
