@@ -39,7 +39,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CGOPROF_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# made anew: a source removed or moved must leave the archive with it
 $(BUILD)/libcgoprof.a: $(LIB_OBJS)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/cgoprof: $(CLI_OBJS) $(BUILD)/libcgoprof.a

@@ -87,6 +87,11 @@ struct proc *procmap__proc(struct procmap *pm, uint32_t pid, bool create)
 	return p;
 }
 
+struct elf_cache *procmap__cache(struct procmap *pm)
+{
+	return pm->cache;
+}
+
 void procmap__for_each(struct procmap *pm, void (*fn)(struct proc *, void *),
 		       void *ctx)
 {
