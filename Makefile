@@ -67,7 +67,9 @@ $(SKEL_DIR)/gosnap.skel.h: $(BUILD)/profiler/gosnap.bpf.o
 $(BUILD)/profiler/gosnap.o: $(SKEL_DIR)/gosnap.skel.h
 $(BUILD)/profiler/gosnap.o: CGOPROF_CFLAGS += -I$(SKEL_DIR)
 
+# made anew: a source removed or moved must leave the archive with it
 $(BUILD)/libcgoprof.a: $(LIB_OBJS)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/cgoprof: $(CLI_OBJS) $(BUILD)/libcgoprof.a

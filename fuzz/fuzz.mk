@@ -14,15 +14,17 @@
 # fuzz build must not break on them.
 # Targets (fuzz/fuzz_<name>.c): pclntab (ELF image -> pclntab__new and its
 # lookups), sample (perf_sample__parse, ring__consume), cfi (elf_cache__open,
-# CFI, elf_obj__symbolize), unwind (unwind__sample on hostile registers,
-# stack and callchain; a stripped Go seed binary is mapped into its process
-# model through CGOPROF_FUZZ_GO). Seeds come from fuzz/seeds.sh; what a run finds
+# CFI, elf_obj__symbolize, and what cgoprof mem asks of a mapped file),
+# unwind (unwind__sample on hostile registers, stack and callchain; a
+# stripped Go seed binary is mapped into its process model through
+# CGOPROF_FUZZ_GO), maps (the maps line parser, cgoprof mem's smaps parser,
+# its classifier and totals). Seeds come from fuzz/seeds.sh; what a run finds
 # is kept in build-fuzz/corpus/<target>, crashes in build-fuzz/crashes/<target>
 # (a crash fails the run; replay one with build-fuzz/fuzz_<target> FILE).
 FUZZ_CC       ?= clang
 FUZZ_BUILD    := build-fuzz
 FUZZ_SECONDS  ?= 60
-FUZZ_TARGETS  := pclntab sample cfi unwind
+FUZZ_TARGETS  := pclntab sample cfi unwind maps
 FUZZ_SANITIZE ?= address,undefined
 FUZZ_SANFLAGS := -fsanitize=$(FUZZ_SANITIZE) -fno-sanitize-recover=all \
 		 -fno-omit-frame-pointer
@@ -54,6 +56,7 @@ $(FUZZ_BUILD)/profiler/gosnap.o: $(SKEL_DIR)/gosnap.skel.h
 $(FUZZ_BUILD)/profiler/gosnap.o: FUZZ_CFLAGS += -I$(SKEL_DIR)
 
 $(FUZZ_BUILD)/libcgoprof.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o \

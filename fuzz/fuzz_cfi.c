@@ -3,9 +3,11 @@
  * maps it. It goes through the path a sample takes: elf_cache__open()
  * (through a /proc/self/fd path, as cgoprof opens /proc/PID/map_files),
  * elf_obj__cfi() and dwarf_cfi_addrframe() at a few addresses, the rules
- * for every register the unwinder restores, and elf_obj__symbolize(). The
- * last 8-byte words of the input choose addresses too. Build and run:
- * make fuzz (fuzz/fuzz.mk). */
+ * for every register the unwinder restores, and elf_obj__symbolize(); and
+ * the path cgoprof mem takes for a mapped file: elf_obj__is_go() and
+ * mem_elf__image_end() for a mapping of each segment. The last 8-byte
+ * words of the input choose addresses too. Build and run: make fuzz
+ * (fuzz/fuzz.mk). */
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgoprof/elfobj.h"
+#include "cgoprof/mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -129,6 +132,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (o->nloads)
 		elf_obj__read(o, o->loads[0].p_vaddr, word, sizeof(word));
+	/* cgoprof mem: is it Go, and where does the image of a mapping of
+	 * each segment's first page end (the bss rule) */
+	elf_obj__is_go(o);
+	for (size_t i = 0; i < o->nloads && i < 4; i++) {
+		struct mem_vma v = {
+			.start = 0x7f0000000000,
+			.end = 0x7f0000002000,
+			.pgoff = o->loads[i].p_offset & ~0xfffull,
+			.prot = PROT_READ | PROT_WRITE,
+			.name = (char *)"/nonexistent/cgoprof-fuzz/obj",
+		};
+
+		mem_elf__image_end(o, &v);
+	}
 	/* the same file again: the cache must hand out the same object */
 	if (elf_cache__open(cache, memfd_path, "/nonexistent/cgoprof-fuzz/obj",
 			    1, 1) != o)

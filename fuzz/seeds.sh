@@ -8,6 +8,9 @@
 #                  caller, a small system library, two hand-built Go images
 #   sample/        hand-built perf records (fuzz/seeds.py)
 #   unwind/        patches of a captured stack (fuzz/seeds.py)
+#   maps/          this shell's /proc maps and smaps, and a hand-written
+#                  smaps of a Go program with cgo (named, arena-shaped,
+#                  glibc-shaped and guard-page mappings, counters that lie)
 #   pclntab-real/, cfi-real/
 #                  fuzz/seed-go built stripped (-s -w) by every Go
 #                  toolchain here (/usr/local/go, Debian's
@@ -26,8 +29,9 @@ if [ -f "$stamp" ] && [ -z "$(find "$top/fuzz/seeds.sh" "$top/fuzz/seeds.py" \
 	"$top/fuzz/seed-go" "$top/tests/fixtures/c" -newer "$stamp" 2>/dev/null)" ]; then
 	exit 0
 fi
-rm -rf "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/*-real
-mkdir -p "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind \
+rm -rf "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/maps \
+	"$out"/*-real
+mkdir -p "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/maps \
 	"$out"/pclntab-real "$out"/cfi-real
 
 python3 "$top/fuzz/seeds.py" "$out"
@@ -65,4 +69,42 @@ for lib in libdl.so.2 libutil.so.1 libpthread.so.0; do
 		fi
 	done
 done
+cat /proc/$$/maps > "$out/maps/self-maps"
+cat /proc/$$/smaps > "$out/maps/self-smaps"
+cat > "$out/maps/go-cgo-smaps" <<'EOF'
+00400000-00402000 r--p 00000000 fe:00 7                   /app/bin
+Size:                  8 kB
+Rss:                   8 kB
+Pss:                   4 kB
+Swap:                  0 kB
+VmFlags: rd mr mw me sd
+00402000-00404000 rw-p 00002000 fe:00 7                   /app/bin
+Rss:                   8 kB
+00404000-00410000 rw-p 00000000 00:00 0
+Rss:                  48 kB
+01000000-02000000 rw-p 00000000 00:00 0                   [heap]
+Rss:                 100 kB
+c000000000-c004400000 rw-p 00000000 00:00 0
+Rss:               65536 kB
+c004400000-c008000000 ---p 00000000 00:00 0
+7f0000000000-7f0000433000 rw-p 00000000 00:00 0
+Rss:                4300 kB
+7f0000500000-7f0000501000 ---p 00000000 00:00 0
+7f0000501000-7f0000d01000 rw-p 00000000 00:00 0
+Rss:                  32 kB
+7f0000e00000-7f0000e01000 rw-s 00000000 00:05 77          /memfd:buf (deleted)
+Rss:             9999999 kB
+7f0000f00000-7f0000f01000 rw-p 00000000 00:00 0           [anon: Go: heap]
+7f0000f01000-7f0000f02000 rw-p 00000000 00:00 0           [anon: glibc: malloc arena]
+7f34d0000000-7f34d0021000 rw-p 00000000 00:00 0
+Rss:                 132 kB
+7f34d0021000-7f34d4000000 ---p 00000000 00:00 0
+7f4000000000-7f4000001000 r-xp 00000000 fe:00 8           /usr/lib/x86_64-linux-gnu/libc.so.6
+7f4000001000-7f4000002000 rw-p 00001000 fe:00 8           /usr/lib/x86_64-linux-gnu/libc.so.6
+7f4000002000-7f4000004000 rw-p 00000000 00:00 0
+7f4000010000-7f4000011000 r-xp 00000000 fe:00 9           /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0           [stack]
+Rss:                  16 kB
+ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0   [vsyscall]
+EOF
 touch "$stamp"

@@ -161,8 +161,38 @@ static void go_build_id(Elf *elf, char *dst, size_t size)
 	}
 }
 
+/* Whether @elf has a section only Go's linker writes (-s -w keeps them):
+ * a Go program even where its pclntab cannot be found. */
+static bool has_go_section(Elf *elf)
+{
+	static const char *const go_names[] = {
+		".go.buildinfo", ".gopclntab", ".note.go.buildid",
+	};
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		for (size_t i = 0;
+		     i < sizeof(go_names) / sizeof(go_names[0]); i++)
+			if (!strcmp(name, go_names[i]))
+				return true;
+	}
+	return false;
+}
+
 static int load_elf(struct elf_obj *o)
 {
+	GElf_Ehdr eh;
 	size_t nph;
 	const void *bid;
 	int n;
@@ -172,6 +202,12 @@ static int load_elf(struct elf_obj *o)
 	if (elf_getphdrnum(o->elf, &nph))
 		return -EINVAL;
 	if (nph > 4096)
+		return -EINVAL;
+	/* libelf reads program headers at its own size, whatever e_phentsize
+	 * says: headers of another size would be read as garbage */
+	if (nph && (!gelf_getehdr(o->elf, &eh) ||
+		    eh.e_phentsize != gelf_fsize(o->elf, ELF_T_PHDR, 1,
+						 EV_CURRENT)))
 		return -EINVAL;
 	o->loads = calloc(nph ? nph : 1, sizeof(*o->loads));
 	if (!o->loads)
@@ -189,12 +225,9 @@ static int load_elf(struct elf_obj *o)
 		hex(o->build_id, sizeof(o->build_id), bid, (size_t)n);
 	else
 		go_build_id(o->elf, o->build_id, sizeof(o->build_id));
-	{
-		GElf_Ehdr eh;
-
-		if (gelf_getehdr(o->elf, &eh))
-			o->entry = eh.e_entry;
-	}
+	if (gelf_getehdr(o->elf, &eh))
+		o->entry = eh.e_entry;
+	o->go_sections = has_go_section(o->elf);
 	o->go = pclntab__new(o->elf);
 	if (o->go) {
 		pclntab__text_range(o->go, &o->go_lo, &o->go_hi);
@@ -565,6 +598,11 @@ bool elf_obj__in_plt(struct elf_obj *o, uint64_t vaddr)
 		if (vaddr >= o->plt[i][0] && vaddr < o->plt[i][1])
 			return true;
 	return false;
+}
+
+bool elf_obj__is_go(const struct elf_obj *o)
+{
+	return o->go || o->go_sections;
 }
 
 bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr)

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/sysmacros.h>
 
 #include "cgoprof/log.h"
+#include "cgoprof/procfs.h"
 #include "cgoprof/procmap.h"
 
 struct procmap {
@@ -85,6 +85,11 @@ struct proc *procmap__proc(struct procmap *pm, uint32_t pid, bool create)
 	snprintf(p->comm, sizeof(p->comm), "%u", pid);
 	pm->procs[pm->nprocs++] = p;
 	return p;
+}
+
+struct elf_cache *procmap__cache(struct procmap *pm)
+{
+	return pm->cache;
 }
 
 void procmap__for_each(struct procmap *pm, void (*fn)(struct proc *, void *),
@@ -320,47 +325,40 @@ void procmap__exit(struct procmap *pm, uint32_t pid, uint32_t tid)
 
 int procmap__load_proc(struct procmap *pm, uint32_t pid)
 {
-	char path[64], line[4096 + 256], comm[64] = "";
+	char path[64], comm[64] = "", *text, *line, *end;
 	struct proc *p;
 	FILE *f;
 	DIR *d;
 	struct dirent *de;
-	int err = 0;
+	size_t len;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
+	err = procfs__read_file(path, &text, &len);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
 	p = procmap__proc(pm, pid, true);
 	if (!p) {
-		fclose(f);
+		free(text);
 		return -ENOMEM;
 	}
 	maps_clear(p);
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t start, end, pgoff, ino;
-		unsigned int maj, min;
-		char perms[8];
-		int pos = 0;
-		uint32_t prot = 0;
-		char *name;
+	/* a line that does not parse is skipped (the kernel writes none) */
+	for (line = text, end = text + len; line < end && !err;) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		char *le = nl ? nl : end;
+		struct procfs_map m;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64
-				 " %x:%x %" SCNu64 " %n",
-			   &start, &end, perms, &pgoff, &maj, &min, &ino,
-			   &pos) < 7)
-			continue;
-		name = line + pos;
-		name[strcspn(name, "\n")] = 0;
-		prot |= perms[0] == 'r' ? PROT_READ : 0;
-		prot |= perms[1] == 'w' ? PROT_WRITE : 0;
-		prot |= perms[2] == 'x' ? PROT_EXEC : 0;
-		err = procmap__mmap(pm, pid, start, end - start, pgoff,
-				    makedev(maj, min), ino, prot, name);
-		if (err)
-			break;
+		if (!procfs__parse_maps_line(line, (size_t)(le - line), &m)) {
+			/* the name ends the line: terminate it in place */
+			*le = 0;
+			err = procmap__mmap(pm, pid, m.start, m.end - m.start,
+					    m.pgoff, makedev(m.major, m.minor),
+					    m.ino, m.prot, m.name);
+		}
+		line = le + 1;
 	}
-	fclose(f);
+	free(text);
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	f = fopen(path, "re");
 	if (f) {

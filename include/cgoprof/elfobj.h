@@ -44,7 +44,9 @@ struct elf_obj {
 	struct obj_cu *cus;	/* CU ranges by address, when .debug_aranges
 				 * misses some (clang objects in a Go link) */
 	size_t ncus;
-	struct pclntab *go;	/* NULL: not Go */
+	struct pclntab *go;	/* NULL: not Go, or no pclntab found */
+	bool go_sections;	/* has .go.buildinfo, .gopclntab or
+				 * .note.go.buildid */
 	uint64_t go_lo, go_hi;	/* Go text, link-time vaddrs */
 	char go_version[32];
 	/* Go runtime facts the unwinder needs, found once (elf_obj__go_rt) */
@@ -83,6 +85,10 @@ struct elf_obj *elf_cache__vdso(struct elf_cache *c);
  * and pgoff say which segment it is, not how far it goes. */
 int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
 		      uint32_t prot, uint64_t *delta, uint64_t *seg_end);
+/* Whether @o is a Go program: its pclntab was found, or it has a section
+ * only Go's linker writes (.go.buildinfo, .gopclntab, .note.go.buildid:
+ * kept by -s -w). */
+bool elf_obj__is_go(const struct elf_obj *o);
 /* Whether link-time @vaddr is Go code described by the pclntab. */
 bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr);
 /* CFI for @vaddr: .eh_frame first, then .debug_frame. NULL when none. */

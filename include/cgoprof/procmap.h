@@ -51,6 +51,8 @@ void procmap__free(struct procmap *pm);
 struct proc *procmap__proc(struct procmap *pm, uint32_t pid, bool create);
 struct thread *procmap__thread(struct procmap *pm, uint32_t tid, uint32_t pid,
 			       bool create);
+/* The ELF cache the model opens objects with (borrowed: the caller's). */
+struct elf_cache *procmap__cache(struct procmap *pm);
 /* Calls @fn for every process known, in pid order of creation. */
 void procmap__for_each(struct procmap *pm, void (*fn)(struct proc *, void *),
 		       void *ctx);

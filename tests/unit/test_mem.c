@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* cgoprof mem's smaps parser, classifier, totals and ELF header reader on
- * hand-written smaps text, a fake process memory and hand-built ELF
- * headers, with truncated and hostile input. */
+/* cgoprof mem's smaps parser, classifier and totals on hand-written smaps
+ * text and a fake process memory, and what mem asks of the ELF cache (the
+ * PT_LOAD that a file mapping maps, whether a program is Go) on hand-built
+ * ELF files, with truncated and hostile input. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "../../profiler/internal.h"
+#include "cgoprof/elfobj.h"
+#include "cgoprof/mem.h"
 
 #define MIB (1ULL << 20)
 
@@ -584,24 +587,7 @@ static void test_mem__totals(void **state)
 	fake_free(&f);
 }
 
-/* ---- ELF headers --------------------------------------------------------- */
-
-struct buf {
-	const uint8_t *p;
-	size_t len;
-};
-
-static long buf_pread(void *ctx, void *dst, size_t len, uint64_t off)
-{
-	const struct buf *b = ctx;
-
-	if (off >= b->len)
-		return 0;
-	if (len > b->len - off)
-		len = b->len - off;
-	memcpy(dst, b->p + off, len);
-	return (long)len;
-}
+/* ---- ELF files, through the ELF cache ------------------------------------ */
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -636,6 +622,8 @@ static size_t build_elf(uint8_t *e, const char *go_section)
 	put32(ph + 56, 4);	/* PT_NOTE */
 	put32(sh + 64, 1);	/* .text */
 	put32(sh + 128, 7);	/* .shstrtab */
+	/* SHT_STRTAB: libelf reads names from no other section type */
+	put32(sh + 128 + 4, 3);
 	put64(sh + 128 + 24, 704);
 	put64(sh + 128 + 32, sizeof(strtab));
 	memcpy(e + 704, strtab, sizeof(strtab));
@@ -644,62 +632,156 @@ static size_t build_elf(uint8_t *e, const char *go_section)
 	return 704 + sizeof(strtab);
 }
 
+/* The first @len bytes of @e as a file, opened as cgoprof mem opens a
+ * mapped file: through a /proc path (map_files there, /proc/self/fd here)
+ * by a fresh cache. NULL: the cache refused it. */
+static struct elf_obj *open_elf(struct elf_cache **cache, const uint8_t *e,
+				size_t len)
+{
+	char path[64];
+	int fd = memfd_create("cgoprof-test-mem", MFD_CLOEXEC);
+	struct elf_obj *o;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, e, len, 0), (ssize_t)len);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	*cache = elf_cache__new();
+	assert_non_null(*cache);
+	o = elf_cache__open(*cache, path, "/app/bin", 1, 2);
+	close(fd);	/* the cache keeps its own descriptor */
+	return o;
+}
+
+/* The file mapping of /app/bin at @start from file offset @pgoff. */
+static struct mem_vma file_vma(uint64_t start, uint64_t pgoff)
+{
+	return (struct mem_vma){
+		.start = start,
+		.end = start + 0x1000,
+		.pgoff = pgoff,
+		.prot = PROT_READ | PROT_WRITE,
+		.name = (char *)"/app/bin",
+	};
+}
+
+/* The image end of the mapping at 0x7f0000001000 from offset 0x1000 in
+ * the first @len bytes of @e; 0 when the cache refuses the file. */
+static uint64_t image_end_of(const uint8_t *e, size_t len, bool *is_go)
+{
+	struct elf_cache *cache;
+	struct elf_obj *o = open_elf(&cache, e, len);
+	struct mem_vma v = file_vma(0x7f0000001000, 0x1000);
+	uint64_t end = o ? mem_elf__image_end(o, &v) : 0;
+
+	if (is_go)
+		*is_go = o && elf_obj__is_go(o);
+	elf_cache__free(cache);
+	return end;
+}
+
+static bool refused(const uint8_t *e, size_t len)
+{
+	struct elf_cache *cache;
+	struct elf_obj *o = open_elf(&cache, e, len);
+
+	elf_cache__free(cache);
+	return !o;
+}
+
 static void test_mem__elf(void **state)
 {
 	uint8_t e[1024];
-	struct buf b = { .p = e };
-	struct mem_elf elf;
+	struct elf_cache *cache;
+	struct elf_obj *o;
+	struct mem_vma v;
+	size_t len;
+	bool is_go;
 
 	(void)state;
-	b.len = build_elf(e, NULL);
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), 0);
-	assert_false(elf.is_go);
-	assert_int_equal(elf.nloads, 1);
-	assert_int_equal(elf.loads[0].offset, 0x1000);
-	assert_int_equal(elf.loads[0].vaddr, 0x401000);
-	assert_int_equal(elf.loads[0].filesz, 0x2000);
-	assert_int_equal(elf.loads[0].memsz, 0x5000);
-	b.len = build_elf(e, ".go.buildinfo");
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), 0);
-	assert_true(elf.is_go);
+	len = build_elf(e, NULL);
+	o = open_elf(&cache, e, len);
+	assert_non_null(o);
+	assert_false(elf_obj__is_go(o));
+	/* the PT_LOAD, not the PT_NOTE */
+	assert_int_equal(o->nloads, 1);
+	assert_int_equal(o->loads[0].p_offset, 0x1000);
+	assert_int_equal(o->loads[0].p_vaddr, 0x401000);
+	assert_int_equal(o->loads[0].p_filesz, 0x2000);
+	assert_int_equal(o->loads[0].p_memsz, 0x5000);
+	/* a mapping of the segment's first page: the image goes on to
+	 * vaddr + memsz, 0x5000 from there; of its second page, 0x4000 */
+	v = file_vma(0x7f0000001000, 0x1000);
+	assert_int_equal(mem_elf__image_end(o, &v), 0x7f0000006000);
+	v = file_vma(0x7f0000002000, 0x2000);
+	assert_int_equal(mem_elf__image_end(o, &v), 0x7f0000006000);
+	/* before the segment's page, past its file bytes: none */
+	v = file_vma(0x7f0000000000, 0);
+	assert_int_equal(mem_elf__image_end(o, &v), 0);
+	v = file_vma(0x7f0000003000, 0x3000);
+	assert_int_equal(mem_elf__image_end(o, &v), 0);
+	elf_cache__free(cache);
 
-	/* truncated anywhere */
-	for (size_t len = 0; len < b.len; len += 7) {
-		struct buf t = { .p = e, .len = len };
-		int err = mem_elf__read(&elf, buf_pread, &t);
+	len = build_elf(e, ".go.buildinfo");
+	assert_int_equal(image_end_of(e, len, &is_go), 0x7f0000006000);
+	assert_true(is_go);
 
-		assert_true(err == -EFAULT || err == -EINVAL || err == 0);
-		if (len < 64)
-			assert_int_equal(err, -EFAULT);
+	/* truncated anywhere: refused without a whole ELF header, no
+	 * segment without a whole program header, and never Go without the
+	 * string table that names .go.buildinfo */
+	for (size_t n = 0; n < len; n += 7) {
+		o = open_elf(&cache, e, n);
+		v = file_vma(0x7f0000001000, 0x1000);
+		if (n < 64)
+			assert_null(o);
+		if (o && n < 64 + 56)
+			assert_int_equal(o->nloads, 0);
+		if (o && n >= 64 + 2 * 56)
+			assert_int_equal(mem_elf__image_end(o, &v),
+					 0x7f0000006000);
+		if (o)
+			assert_false(elf_obj__is_go(o));
+		elf_cache__free(cache);
 	}
-	/* not ELF, 32-bit, big-endian */
+	/* not ELF, big-endian: refused; 32-bit: these bytes then hold no
+	 * program header, so no segment to go by, and no section */
 	e[1] = 'X';
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_true(refused(e, len));
 	e[1] = 'E';
 	e[4] = 1;
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_false(refused(e, len));
+	assert_int_equal(image_end_of(e, len, &is_go), 0);
+	assert_false(is_go);
 	e[4] = 2;
 	e[5] = 2;
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_true(refused(e, len));
 	e[5] = 1;
-	/* offsets that wrap, sizes that lie */
+	/* offsets that wrap, sizes that lie: refused, or no image end */
 	put64(e + 32, UINT64_MAX - 8);
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_true(refused(e, len));
 	put64(e + 32, 64);
 	put16(e + 54, 32);
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_true(refused(e, len));
 	put16(e + 54, 56);
 	put64(e + 64 + 32, 0x9000);	/* filesz > memsz */
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_int_equal(image_end_of(e, len, NULL), 0);
 	put64(e + 64 + 32, 0x2000);
+	put64(e + 64 + 16, UINT64_MAX - 0x1000);	/* vaddr + memsz */
+	assert_int_equal(image_end_of(e, len, NULL), 0);
+	put64(e + 64 + 16, 0x401000);
+	assert_int_equal(image_end_of(e, len, &is_go), 0x7f0000006000);
+	assert_true(is_go);
+	/* section names that cannot be read: not Go, the segments still
+	 * read */
 	put64(e + 512 + 128 + 32, 1ULL << 40);	/* huge string table */
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), -EINVAL);
+	assert_int_equal(image_end_of(e, len, &is_go), 0x7f0000006000);
+	assert_false(is_go);
 	put64(e + 512 + 128 + 32, 32);
 	put32(e + 512 + 64, 5000);	/* a name past the string table */
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), 0);
-	assert_false(elf.is_go);
+	assert_int_equal(image_end_of(e, len, &is_go), 0x7f0000006000);
+	assert_false(is_go);
 	put16(e + 62, 7);		/* e_shstrndx past the sections */
-	assert_int_equal(mem_elf__read(&elf, buf_pread, &b), 0);
+	assert_int_equal(image_end_of(e, len, &is_go), 0x7f0000006000);
+	assert_false(is_go);
 }
 
 static void test_mem__names(void **state)
