@@ -75,13 +75,9 @@ $(BUILD)/libcgoprof.a: $(LIB_OBJS)
 $(BUILD)/cgoprof: $(CLI_OBJS) $(BUILD)/libcgoprof.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# (until mem and coldstart leave cli/: the unit tests link it but main)
-$(BUILD)/libcgoprof-cli.a: $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
-	$(AR) rcs $@ $^
-
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcgoprof.a $(BUILD)/libcgoprof-cli.a
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcgoprof.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(BUILD)/libcgoprof.a $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 deps:
 	@tools/install-deps.sh check

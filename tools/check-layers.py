@@ -37,6 +37,7 @@ HEADERS = {
     "coldstart.h": "profiler",
     "export.h": "export",
     "protobuf.h": "export",
+    "mem_report.h": "export",
 }
 
 # Headers a build generates or a system provides, by the folder allowed to

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/* Names for addresses of a cached ELF object: Go's from its pclntab, C's
+ * from DWARF (with inline frames and source lines), .symtab, .dynsym and
+ * the debug files libdwfl finds; the vdso's from its own symbol table. */
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgoprof/elfobj.h"
+#include "cgoprof/log.h"
+#include "elfobj_internal.h"
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
+						     &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(
+			die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_name, &attr));
+	return name;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int symbolize_go(struct elf_obj *o, uint64_t pc, struct sym_frame *fr,
+			int max)
+{
+	struct go_frame gf[32];
+	struct go_func fn;
+	int n;
+
+	if (pclntab__find_func(o->go, pc, &fn))
+		return 0;
+	n = pclntab__frames(o->go, &fn, pc, gf, max < 32 ? max : 32);
+	if (n <= 0) {
+		fr[0] = (struct sym_frame){ .name = strdup(fn.name) };
+		fr[0].kind = frame_kind__classify(fn.name, o->cls, true);
+		return fr[0].name ? 1 : -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		fr[i].name = strdup(gf[i].name);
+		fr[i].file = xstrdup_or_null(gf[i].file);
+		fr[i].line = gf[i].line;
+		fr[i].inlined = gf[i].inlined;
+		fr[i].kind = frame_kind__classify(gf[i].name, o->cls, true);
+	}
+	return n;
+}
+
+/* An address range of a compilation unit (dwfl addresses). */
+struct obj_cu {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr bias;	/* dwfl address - CU address */
+	Dwarf_Die die;
+};
+
+static int obj_cu_cmp(const void *a, const void *b)
+{
+	const struct obj_cu *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every CU's ranges, sorted: read once per object, when a lookup through
+ * .debug_aranges fails. Go's linker writes .debug_aranges only for the
+ * objects that had one, and clang writes none: its CUs (cgo code compiled
+ * with CC=clang) are found only by their own ranges. */
+static void obj_cus_load(struct elf_obj *o)
+{
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias;
+	size_t cap = 0;
+
+	o->cus_tried = true;
+	while ((cu = dwfl_module_nextcu(o->mod, cu, &bias))) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (o->ncus == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct obj_cu *n =
+				    realloc(o->cus, ncap * sizeof(*n));
+
+				if (!n)
+					return;
+				o->cus = n;
+				cap = ncap;
+			}
+			o->cus[o->ncus++] = (struct obj_cu){
+			    .lo = lo + bias, .hi = hi + bias, .bias = bias,
+			    .die = *cu};
+		}
+	}
+	if (o->ncus)
+		qsort(o->cus, o->ncus, sizeof(*o->cus), obj_cu_cmp);
+}
+
+/* The CU whose ranges hold dwfl address @addr, and its bias. */
+static Dwarf_Die *obj_addrdie(struct elf_obj *o, Dwarf_Addr addr,
+			      Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(o->mod, addr, bias);
+	size_t lo = 0, hi;
+
+	if (cu)
+		return cu;
+	if (!o->cus_tried)
+		obj_cus_load(o);
+	/* last range starting at or below addr, then a few before it
+	 * (ranges of different CUs may nest) */
+	hi = o->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->cus[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i > 0 && lo - i < 8; i--) {
+		struct obj_cu *c = &o->cus[i - 1];
+
+		if (addr >= c->lo && addr < c->hi) {
+			*bias = c->bias;
+			return &c->die;
+		}
+	}
+	return NULL;
+}
+
+/* The ELF symbol covering @addr (a dwfl address), without version suffix. */
+static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name;
+
+	name = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (!name || !*name)
+		return NULL;
+	/* a symbol with a size must cover the address */
+	if (sym.st_size && off >= sym.st_size)
+		return NULL;
+	return name;
+}
+
+/* Copies @name without a symbol version ("memcpy@@GLIBC_2.14"). */
+static char *strdup_unversioned(const char *name)
+{
+	const char *at = strchr(name, '@');
+
+	return at && at != name ? strndup(name, (size_t)(at - name))
+				: strdup(name);
+}
+
+int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
+		       struct sym_frame *fr, int max)
+{
+	uint64_t pc = is_leaf ? vaddr : vaddr - 1;
+	Dwarf_Addr addr, cu_bias;
+	Dwarf_Die *cu, *scopes = NULL;
+	const char *sym, *file = NULL;
+	int nscopes, n = 0, lineno = 0;
+	Dwfl_Line *line;
+
+	if (max <= 0)
+		return 0;
+	if (elf_obj__is_go_pc(o, pc)) {
+		n = symbolize_go(o, pc, fr, max);
+		if (n)
+			return n;
+	}
+	if (o->image) {
+		/* vdso: its own symbol table through libelf */
+		if (obj_dwfl(o) == -ENODATA && !o->mod) {
+			Elf_Scn *scn = NULL;
+			const char *best = NULL;
+			uint64_t best_val = 0;
+
+			while ((scn = elf_nextscn(o->elf, scn))) {
+				GElf_Shdr sh;
+				Elf_Data *d;
+
+				if (!gelf_getshdr(scn, &sh) ||
+				    (sh.sh_type != SHT_DYNSYM &&
+				     sh.sh_type != SHT_SYMTAB) ||
+				    !sh.sh_entsize)
+					continue;
+				d = elf_getdata(scn, NULL);
+				for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+					GElf_Sym s;
+
+					if (!gelf_getsym(d, (int)i, &s) ||
+					    GELF_ST_TYPE(s.st_info) != STT_FUNC)
+						continue;
+					if (s.st_value <= pc &&
+					    pc < s.st_value + (s.st_size ? s.st_size : 1) &&
+					    s.st_value >= best_val) {
+						best = elf_strptr(o->elf, sh.sh_link, s.st_name);
+						best_val = s.st_value;
+					}
+				}
+			}
+			if (!best)
+				return 0;
+			fr[0] = (struct sym_frame){ .name = strdup(best),
+						    .kind = FRAME_KIND_VDSO };
+			return fr[0].name ? 1 : -ENOMEM;
+		}
+	}
+	if (obj_dwfl(o))
+		return 0;
+	addr = pc + o->mod_bias;
+	sym = elf_symbol(o, addr);
+
+	cu = obj_addrdie(o, addr, &cu_bias);
+	line = dwfl_module_getsrc(o->mod, addr);
+	if (line) {
+		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	} else if (cu) {
+		/* a CU found by its ranges: its line table directly */
+		Dwarf_Line *dl = dwarf_getsrc_die(cu, addr - cu_bias);
+
+		if (dl && (file = dwarf_linesrc(dl, NULL, NULL)))
+			dwarf_lineno(dl, &lineno);
+	}
+	nscopes = cu ? dwarf_getscopes(cu, addr - cu_bias, &scopes) : 0;
+	/* the innermost function-like scope at the address */
+	{
+		Dwarf_Die die;
+		bool have = false;
+
+		for (int i = 0; i < nscopes; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+
+			if (tag == DW_TAG_inlined_subroutine ||
+			    tag == DW_TAG_subprogram) {
+				die = scopes[i];
+				have = true;
+				break;
+			}
+		}
+		/* Walk outwards: an inlined instance's caller is the next
+		 * function-like DIE that contains it (dwarf_getscopes_die),
+		 * at the inlined call site (DW_AT_call_file/line). */
+		while (have && n < max) {
+			Dwarf_Attribute attr;
+			Dwarf_Word call_file = 0, call_line = 0;
+			Dwarf_Files *files;
+			Dwarf_Die *outer = NULL;
+			const char *name = die_name(&die);
+			size_t nfiles;
+			int nouter;
+
+			if (dwarf_tag(&die) == DW_TAG_subprogram) {
+				/* the outermost: the ELF symbol, as perf */
+				fr[n].name = strdup_unversioned(sym ? sym : name ? name : "??");
+				fr[n].file = xstrdup_or_null(file);
+				fr[n].line = (uint32_t)lineno;
+				fr[n].inlined = false;
+				n++;
+				break;
+			}
+			fr[n].name = strdup(name ? name : "??");
+			fr[n].file = xstrdup_or_null(file);
+			fr[n].line = (uint32_t)lineno;
+			fr[n].inlined = true;
+			n++;
+			dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr),
+					&call_file);
+			dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attr),
+					&call_line);
+			file = NULL;
+			if (call_file && !dwarf_getsrcfiles(cu, &files, &nfiles) &&
+			    call_file < nfiles)
+				file = dwarf_filesrc(files, call_file, NULL, NULL);
+			lineno = (int)call_line;
+			have = false;
+			nouter = dwarf_getscopes_die(&die, &outer);
+			for (int i = 1; i < nouter; i++) {
+				int tag = dwarf_tag(&outer[i]);
+
+				if (tag == DW_TAG_inlined_subroutine ||
+				    tag == DW_TAG_subprogram) {
+					die = outer[i];
+					have = true;
+					break;
+				}
+			}
+			free(outer);
+		}
+	}
+	free(scopes);
+	if (!n && sym) {
+		fr[0] = (struct sym_frame){ .name = strdup_unversioned(sym),
+					    .file = xstrdup_or_null(file),
+					    .line = (uint32_t)lineno };
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!fr[i].name)
+			return -ENOMEM;
+		fr[i].kind = frame_kind__classify(fr[i].name, o->cls, false);
+	}
+	return n;
+}
