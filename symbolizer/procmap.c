@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "cgoprof/htab.h"
 #include "cgoprof/log.h"
 #include "cgoprof/procfs.h"
 #include "cgoprof/procmap.h"
@@ -15,8 +16,9 @@ struct procmap {
 	struct elf_cache *cache;
 	struct proc **procs;
 	size_t nprocs, cap_procs;
-	struct thread *threads;	/* open addressing by tid */
+	struct thread *threads;	/* every thread seen */
 	size_t nthreads, cap_threads;
+	struct htab thread_index;	/* tid -> index into threads */
 	uint32_t next_map_id;
 };
 
@@ -27,12 +29,6 @@ struct procmap *procmap__new(struct elf_cache *cache)
 	if (!pm)
 		return NULL;
 	pm->cache = cache;
-	pm->cap_threads = 256;
-	pm->threads = calloc(pm->cap_threads, sizeof(*pm->threads));
-	if (!pm->threads) {
-		free(pm);
-		return NULL;
-	}
 	return pm;
 }
 
@@ -55,6 +51,7 @@ void procmap__free(struct procmap *pm)
 	}
 	free(pm->procs);
 	free(pm->threads);
+	htab__release(&pm->thread_index);
 	free(pm);
 }
 
@@ -99,49 +96,32 @@ void procmap__for_each(struct procmap *pm, void (*fn)(struct proc *, void *),
 		fn(pm->procs[i], ctx);
 }
 
-static int threads_grow(struct procmap *pm)
-{
-	size_t cap = pm->cap_threads * 2;
-	struct thread *t = calloc(cap, sizeof(*t));
-
-	if (!t)
-		return -ENOMEM;
-	for (size_t i = 0; i < pm->cap_threads; i++) {
-		struct thread *o = &pm->threads[i];
-		size_t j;
-
-		if (!o->tid)
-			continue;
-		for (j = o->tid & (cap - 1); t[j].tid; j = (j + 1) & (cap - 1))
-			;
-		t[j] = *o;
-	}
-	free(pm->threads);
-	pm->threads = t;
-	pm->cap_threads = cap;
-	return 0;
-}
-
 struct thread *procmap__thread(struct procmap *pm, uint32_t tid, uint32_t pid,
 			       bool create)
 {
-	size_t mask = pm->cap_threads - 1, i;
+	uint32_t i;
 
 	if (!tid)
 		return NULL;
-	for (i = tid & mask; pm->threads[i].tid; i = (i + 1) & mask)
-		if (pm->threads[i].tid == tid)
-			return &pm->threads[i];
+	i = htab__find(&pm->thread_index, tid, NULL, NULL, NULL);
+	if (i != HTAB_NONE)
+		return &pm->threads[i];
 	if (!create)
 		return NULL;
-	if ((pm->nthreads + 1) * 2 > pm->cap_threads) {
-		if (threads_grow(pm))
+	if (pm->nthreads == pm->cap_threads) {
+		size_t cap = pm->cap_threads ? pm->cap_threads * 2 : 256;
+		struct thread *t = realloc(pm->threads, cap * sizeof(*t));
+
+		if (!t)
 			return NULL;
-		return procmap__thread(pm, tid, pid, create);
+		pm->threads = t;
+		pm->cap_threads = cap;
 	}
-	pm->threads[i] = (struct thread){ .tid = tid, .pid = pid, .alive = true };
-	pm->nthreads++;
-	return &pm->threads[i];
+	if (htab__insert(&pm->thread_index, tid, (uint32_t)pm->nthreads))
+		return NULL;
+	pm->threads[pm->nthreads] =
+		(struct thread){ .tid = tid, .pid = pid, .alive = true };
+	return &pm->threads[pm->nthreads++];
 }
 
 /* Replaces [start, end) in @p's maps by a new mapping (mmap semantics). */
