@@ -91,6 +91,7 @@ units: $(UNIT_BINS)
 # sanitizer builds: they do not depend on how cgoprof is built
 check: deps
 	$(MAKE) all units
+	python3 tools/check-layers.py
 	BUILD=$(BUILD) FIXTURES=$${FIXTURES:-$(CURDIR)/build/fixtures} \
 		CGOPROF_PCLNTAB_BINS=$${CGOPROF_PCLNTAB_BINS:-$(CURDIR)/build/pclntab-bins} \
 		tests/run.sh
