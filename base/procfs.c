@@ -211,3 +211,23 @@ int procfs__parse_smaps_field(const char *line, size_t len,
 	}
 	return 0;
 }
+
+bool procfs__which(const char *cmd, char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	bool found = false;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, size, "%s", cmd);
+		return !access(out, X_OK);
+	}
+	copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, size, "%s/%s", *dir ? dir : ".", cmd);
+		found = !access(out, X_OK);
+	}
+	free(copy);
+	return found;
+}

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/clock.h"
 #include "cgoprof/export.h"
 #include "cgoprof/log.h"
 #include "cgoprof/mem.h"
@@ -211,14 +212,6 @@ static void report_status(int status)
 			WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL),
@@ -240,7 +233,7 @@ static unsigned snapshots(const struct mem_sampler *s)
 static int run_snapshots(struct mem_sampler *s, const struct mem_opts *o,
 			 pid_t child, int *child_status)
 {
-	uint64_t start = mono_ns(), next = start;
+	uint64_t start = clock__ns(CLOCK_MONOTONIC), next = start;
 	uint64_t deadline =
 		o->duration > 0 ? start + (uint64_t)(o->duration * 1e9) : 0;
 	bool one = !child && !(o->duration > 0);
@@ -248,7 +241,7 @@ static int run_snapshots(struct mem_sampler *s, const struct mem_opts *o,
 
 	*child_status = -1;
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = clock__ns(CLOCK_MONOTONIC);
 
 		if (child > 0 &&
 		    waitpid(child, child_status, WNOHANG) == child) {

@@ -15,9 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/clock.h"
 #include "cgoprof/coldstart.h"
 #include "cgoprof/elfobj.h"
 #include "cgoprof/log.h"
+#include "cgoprof/procfs.h"
 
 static const char *const go_phases[] = { "loader", "runtime-init",
 					 "package-init", "main-to-ready" };
@@ -43,32 +45,16 @@ static char *join_command(char *const *argv)
 	return s;
 }
 
-/* @cmd as execvp would find it, as a canonical path. */
+/* @cmd as execvp would find it, its real path: the uprobes are put on the
+ * inode, and any name of the file will do. */
 static bool resolve_command(const char *cmd, char *out, size_t size)
 {
-	const char *path = getenv("PATH");
-	char *copy, *dir, *save = NULL;
-	char found_path[PATH_MAX];
-	bool found = false;
+	char found[PATH_MAX];
 
-	if (strchr(cmd, '/')) {
-		snprintf(found_path, sizeof(found_path), "%s", cmd);
-		found = !access(found_path, X_OK);
-	} else {
-		copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
-		for (dir = copy ? strtok_r(copy, ":", &save) : NULL;
-		     dir && !found; dir = strtok_r(NULL, ":", &save)) {
-			snprintf(found_path, sizeof(found_path), "%s/%s",
-				 *dir ? dir : ".", cmd);
-			found = !access(found_path, X_OK);
-		}
-		free(copy);
-	}
-	if (!found)
+	if (!procfs__which(cmd, found, sizeof(found)))
 		return false;
-	/* the uprobe is put on the inode: any name of the file will do */
-	if (!realpath(found_path, out))
-		snprintf(out, size, "%s", found_path);
+	if (!realpath(found, out))
+		snprintf(out, size, "%s", found);
 	return true;
 }
 
@@ -340,14 +326,6 @@ int coldstart_series__add(struct coldstart_series *s,
 
 /* ---- measuring ----------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static bool stopped(const struct coldstart_opts *o)
 {
 	return o->stop && *o->stop;
@@ -400,7 +378,7 @@ int coldstart__run_once(struct coldstart_series *s,
 		err = fail(e, COLDSTART_STAGE_NONE, -ENOMEM, "the recording");
 		goto out;
 	}
-	before = mono_ns();
+	before = clock__ns(CLOCK_MONOTONIC);
 	err = record__open(rec, &e->record);
 	if (err) {
 		fail(e, COLDSTART_STAGE_RECORD, err, "the recording");
@@ -408,7 +386,7 @@ int coldstart__run_once(struct coldstart_series *s,
 	}
 	run.pid = record__child_pid(rec);
 	record__loop(rec);
-	end = mono_ns();
+	end = clock__ns(CLOCK_MONOTONIC);
 	if (stopped(o)) {
 		err = -EINTR;	/* a start cut short is not a start */
 		goto out;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/clock.h"
 #include "cgoprof/elfobj.h"
 #include "cgoprof/procmap.h"
 #include "cgoprof/record.h"
@@ -84,7 +85,7 @@ static void hook_reload(struct mem_faults *h, struct fault_view *v,
 		return;
 	}
 	v->loaded = true;
-	v->loaded_ns = mem__mono_ns();
+	v->loaded_ns = clock__ns(CLOCK_MONOTONIC);
 	v->newest_id = 0;
 	for (size_t i = 0; p && i < p->nmaps; i++)
 		if (p->maps[i].id > v->newest_id)
@@ -94,7 +95,7 @@ static void hook_reload(struct mem_faults *h, struct fault_view *v,
 /* Whether to load the maps again for a fault in unrecognised memory. */
 static bool view_recheck(struct fault_view *v, uint64_t lo)
 {
-	uint64_t now = mem__mono_ns();
+	uint64_t now = clock__ns(CLOCK_MONOTONIC);
 	struct recheck *r = NULL;
 
 	for (int i = 0; i < CGOPROF_MEM_RECHECK_SLOTS && !r; i++)

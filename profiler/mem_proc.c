@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/clock.h"
 #include "cgoprof/elfobj.h"
 #include "cgoprof/log.h"
 #include "cgoprof/procfs.h"
@@ -32,14 +33,6 @@
 /* Mapped files looked at per process: a bound on what a process that maps
  * and unmaps files forever can make us keep. */
 #define MEM_MAX_MEMO 4096
-
-uint64_t mem__mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void sleep_ns(uint64_t ns)
 {
@@ -576,8 +569,8 @@ int mem_sampler__snapshot(struct mem_sampler *s)
 	if (err)
 		return s->err = err;
 	if (!s->nsnaps)
-		s->t0 = mem__mono_ns();
-	s->cur.time = (double)(mem__mono_ns() - s->t0) / 1e9;
+		s->t0 = clock__ns(CLOCK_MONOTONIC);
+	s->cur.time = (double)(clock__ns(CLOCK_MONOTONIC) - s->t0) / 1e9;
 	if (!s->nsnaps || s->cur.rss > s->peak.rss)
 		err = mem_totals__copy(&s->peak, &s->cur);
 	if (!err)
@@ -591,10 +584,10 @@ int mem_sampler__snapshot(struct mem_sampler *s)
 static void *sampler_thread(void *arg)
 {
 	struct mem_sampler *s = arg;
-	uint64_t next = mem__mono_ns();
+	uint64_t next = clock__ns(CLOCK_MONOTONIC);
 
 	while (!atomic_load(&s->done)) {
-		uint64_t now = mem__mono_ns();
+		uint64_t now = clock__ns(CLOCK_MONOTONIC);
 		int err;
 
 		if (now < next) {

@@ -60,7 +60,4 @@ int mem_maps__load(pid_t pid, bool smaps, struct mem_maps *m);
 void mem_evidence__add(struct mem_evidence *ev, pid_t pid, uint64_t lo,
 		       bool go);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t mem__mono_ns(void);
-
 #endif

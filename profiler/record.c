@@ -27,6 +27,7 @@
 #include "cgoprof/gosnap.h"
 #include "cgoprof/kallsyms.h"
 #include "cgoprof/log.h"
+#include "cgoprof/procfs.h"
 #include "cgoprof/record.h"
 #include "cgoprof/stacks.h"
 #include "cgoprof/uprobe.h"
@@ -382,27 +383,6 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 	return err;
 }
 
-/* @cmd as execvp would find it. */
-static bool resolve_command(const char *cmd, char *out, size_t size)
-{
-	const char *path = getenv("PATH");
-	char *copy, *dir, *save = NULL;
-	bool found = false;
-
-	if (strchr(cmd, '/')) {
-		snprintf(out, size, "%s", cmd);
-		return !access(out, X_OK);
-	}
-	copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
-		snprintf(out, size, "%s/%s", *dir ? dir : ".", cmd);
-		found = !access(out, X_OK);
-	}
-	free(copy);
-	return found;
-}
-
 static int launch(struct record *r, struct record_error *e)
 {
 	int go[2], status[2], err, n, child_errno = 0;
@@ -426,6 +406,8 @@ static int launch(struct record *r, struct record_error *e)
 		/* wait until the events are open; EOF means give up */
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
+		/* the command's own SIGPIPE, not the one cgoprof ignores */
+		signal(SIGPIPE, SIG_DFL);
 		execvp(r->o.argv[0], r->o.argv);
 		err = errno;
 		if (write(status[1], &err, sizeof(err)) < 0)
@@ -440,7 +422,7 @@ static int launch(struct record *r, struct record_error *e)
 	{
 		char resolved[4096];
 
-		if (resolve_command(r->o.argv[0], resolved, sizeof(resolved)))
+		if (procfs__which(r->o.argv[0], resolved, sizeof(resolved)))
 			rec_probe_prepare(r, resolved);
 	}
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
@@ -453,8 +435,8 @@ static int launch(struct record *r, struct record_error *e)
 	}
 	procmap__proc(r->pm, (uint32_t)r->child, true);
 	rec_gosnap_setup(r);
-	r->t_start = now_ns(CLOCK_MONOTONIC);
-	r->wall_start = now_ns(CLOCK_REALTIME);
+	r->t_start = clock__ns(CLOCK_MONOTONIC);
+	r->wall_start = clock__ns(CLOCK_REALTIME);
 	if (write(r->go_fd, "g", 1) != 1) {
 		err = -errno;
 		close(status[0]);
@@ -490,8 +472,8 @@ int record__open(struct record *r, struct record_error *e)
 			return err;
 	}
 	rec_gosnap_setup(r);
-	r->t_start = now_ns(CLOCK_MONOTONIC);
-	r->wall_start = now_ns(CLOCK_REALTIME);
+	r->t_start = clock__ns(CLOCK_MONOTONIC);
+	r->wall_start = clock__ns(CLOCK_REALTIME);
 	return 0;
 }
 
@@ -560,7 +542,7 @@ int record__loop(struct record *r)
 		bool ended;
 
 		poll(pfd, (nfds_t)n, 50);
-		now = now_ns(CLOCK_MONOTONIC);
+		now = clock__ns(CLOCK_MONOTONIC);
 		rec_drain(r, now - CGOPROF_ORDER_HORIZON_NS);
 		if (r->o.progress && now - last_progress > 250000000ULL) {
 			rec_progress(r, now, false);
@@ -584,7 +566,7 @@ int record__loop(struct record *r)
 	for (size_t i = 0; i < r->nfds; i++)
 		ioctl(r->fds[i], PERF_EVENT_IOC_DISABLE, 0);
 	rec_drain(r, 0);
-	r->t_end = now_ns(CLOCK_MONOTONIC);
+	r->t_end = clock__ns(CLOCK_MONOTONIC);
 	r->stats.ns_elapsed = r->t_end - r->t_start;
 	if (r->o.progress)
 		rec_progress(r, r->t_end, true);

@@ -82,7 +82,7 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 	}
 	r->stats.samples++;
 	{
-		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		uint64_t now = clock__ns(CLOCK_MONOTONIC);
 
 		if (now > s.time)
 			r->stats.latency_ns += now - s.time;

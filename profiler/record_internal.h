@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "cgoprof/clock.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/htab.h"
 #include "cgoprof/record.h"
@@ -133,13 +134,6 @@ struct record {
 	uint64_t wall_start;		/* CLOCK_REALTIME ns */
 };
 
-static inline uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* record.c */
 void rec_close_in_ring(struct record *r, int fd);

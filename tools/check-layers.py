@@ -21,6 +21,7 @@ HEADERS = {
     "procfs.h": "base",
     "htab.h": "base",
     "arena.h": "base",
+    "clock.h": "base",
     "profile.h": "base",
     "perf.h": "base",
     "golayout.h": "symbolizer",

@@ -54,4 +54,9 @@ struct procfs_field {
 int procfs__parse_smaps_field(const char *line, size_t len,
 			      struct procfs_field *f);
 
+/* @cmd as execvp would find it (a name with a '/' as it is, else the
+ * first executable file of that name in $PATH), into @out. Whether there
+ * is one. */
+bool procfs__which(const char *cmd, char *out, size_t size);
+
 #endif
