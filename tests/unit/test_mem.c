@@ -587,6 +587,32 @@ static void test_mem__totals(void **state)
 	fake_free(&f);
 }
 
+/* No library at all: nothing to sort (qsort(NULL, 0) is undefined; found
+ * by fuzz_maps, fuzz/regress/maps). */
+static void test_mem__totals_no_library(void **state)
+{
+	static const char text[] =
+		"7f0000000000-7f0000010000 rw-p 00000000 00:00 0\n"
+		"Rss: 16 kB\n";
+	struct fake f = { .touched = -1 };
+	struct mem_probe p = probe_of(&f, false);
+	struct mem_maps m;
+	struct mem_class c = { 0 };
+	struct mem_totals t = { 0 };
+
+	(void)state;
+	parse(&m, text);
+	assert_int_equal(mem_class__build(&c, &m, &p), 0);
+	assert_int_equal(mem_totals__sum(&t, &m, &c, &p), 0);
+	assert_int_equal(t.nlibs, 0);
+	assert_null(t.libs);
+	assert_int_equal(t.cat[MEM_OTHER_ANON], 16 * 1024);
+	mem_totals__release(&t);
+	mem_class__release(&c);
+	mem_maps__release(&m);
+	fake_free(&f);
+}
+
 /* ---- ELF files, through the ELF cache ------------------------------------ */
 
 static void put16(uint8_t *p, uint16_t v)
@@ -806,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_mem__classify_stacks),
 		cmocka_unit_test(test_mem__classify_touched_by),
 		cmocka_unit_test(test_mem__totals),
+		cmocka_unit_test(test_mem__totals_no_library),
 		cmocka_unit_test(test_mem__elf),
 		cmocka_unit_test(test_mem__names),
 	};
