@@ -182,3 +182,28 @@ int cli__check_output(const char *path)
 	free(dir);
 	return ok ? 0 : -EACCES;
 }
+
+int cli__parse_stack_size(const char *arg, uint32_t *out)
+{
+	uint64_t v;
+
+	if (cli__parse_u64(arg, &v) || v < 8 || v > 65528 || (v & 7)) {
+		cli__error("invalid --stack-size '%s' (8..65528, a multiple of 8)",
+			   arg);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cli__parse_mmap_pages(const char *arg, size_t *out)
+{
+	uint64_t v;
+
+	if (cli__parse_u64(arg, &v) || !v || (v & (v - 1)) || v > (1 << 20)) {
+		cli__error("invalid --mmap-pages '%s' (a power of two)", arg);
+		return -EINVAL;
+	}
+	*out = (size_t)v;
+	return 0;
+}

@@ -198,14 +198,8 @@ int cmd_coldstart(int argc, char **argv)
 			outputs[noutputs++] = optarg;
 			break;
 		case OPT_STACK:
-			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
-			    (v & 7)) {
-				cli__error("invalid --stack-size '%s' (8..65528, "
-					   "a multiple of 8)",
-					   optarg);
+			if (cli__parse_stack_size(optarg, &o.stack_size))
 				goto usage;
-			}
-			o.stack_size = (uint32_t)v;
 			break;
 		case 'q':
 			cli_flags.quiet = true;

@@ -511,24 +511,12 @@ int cmd_mem(int argc, char **argv)
 			o.live_reads = false;
 			break;
 		case 'm':
-			if (cli__parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
-			    v > (1 << 20)) {
-				cli__error("invalid --mmap-pages '%s' (a power "
-					   "of two)",
-					   optarg);
+			if (cli__parse_mmap_pages(optarg, &o.mmap_pages))
 				goto usage;
-			}
-			o.mmap_pages = v;
 			break;
 		case OPT_STACK:
-			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
-			    (v & 7)) {
-				cli__error("invalid --stack-size '%s' "
-					   "(8..65528, a multiple of 8)",
-					   optarg);
+			if (cli__parse_stack_size(optarg, &o.stack_size))
 				goto usage;
-			}
-			o.stack_size = (uint32_t)v;
 			break;
 		case OPT_CGO_PROBE:
 			o.cgo_probe = true;

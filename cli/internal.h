@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit statuses of every command. */
@@ -40,6 +41,10 @@ void cli__open_error(const struct record_error *e, const char *event,
 		     const char *command);
 /* "123", "0x7b": 0 or -EINVAL. */
 int cli__parse_u64(const char *s, uint64_t *v);
+/* The options every recording command takes, checked the same way: the
+ * value, or the error printed and -EINVAL. */
+int cli__parse_stack_size(const char *arg, uint32_t *out);
+int cli__parse_mmap_pages(const char *arg, size_t *out);
 /* 0 when @path ("-" is stdout) can be written, else -EACCES (or -ENOMEM). */
 int cli__check_output(const char *path);
 /* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is

@@ -269,23 +269,12 @@ static int cmd_record(int argc, char **argv)
 			outputs[noutputs++] = optarg;
 			break;
 		case 'm':
-			if (cli__parse_u64(optarg, &v) || !v || (v & (v - 1)) ||
-			    v > (1 << 20)) {
-				error("invalid --mmap-pages '%s' (a power of two)",
-				      optarg);
+			if (cli__parse_mmap_pages(optarg, &ro.mmap_pages))
 				goto usage;
-			}
-			ro.mmap_pages = v;
 			break;
 		case OPT_STACK:
-			if (cli__parse_u64(optarg, &v) || v < 8 || v > 65528 ||
-			    (v & 7)) {
-				error("invalid --stack-size '%s' (8..65528, a "
-				      "multiple of 8)",
-				      optarg);
+			if (cli__parse_stack_size(optarg, &ro.stack_size))
 				goto usage;
-			}
-			ro.stack_size = (uint32_t)v;
 			break;
 		case OPT_NO_KERNEL:
 			ro.no_kernel = true;
