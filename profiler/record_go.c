@@ -315,18 +315,23 @@ const struct cgo_callback *rec_cgo_callback_lookup(void *ctx, uint32_t tid,
 	/* crosscall2 and cgocallback's frames lie between the C caller's
 	 * stack pointer and cgocallback's frame record: 0x58 bytes (0x60
 	 * where crosscall2 has its own frame, Go >= 1.21) */
-	if (best && best->regs[7] > bp_cb && best->regs[7] - bp_cb <= 0x100)
+	if (best && best->regs[UNWIND_REG_SP] > bp_cb &&
+	    best->regs[UNWIND_REG_SP] - bp_cb <= 0x100)
 		return best;
 	return NULL;
 }
 
+/* perf's register numbers to the unwinder's (DWARF) ones; -1: not kept */
 static const int dwarf_from_perf[PERF_REG__COUNT] = {
-	[PERF_REG_AX] = 0, [PERF_REG_DX] = 1, [PERF_REG_CX] = 2,
-	[PERF_REG_BX] = 3, [PERF_REG_SI] = 4, [PERF_REG_DI] = 5,
-	[PERF_REG_BP] = 6, [PERF_REG_SP] = 7, [PERF_REG_R8] = 8,
-	[PERF_REG_R9] = 9, [PERF_REG_R10] = 10, [PERF_REG_R11] = 11,
-	[PERF_REG_R12] = 12, [PERF_REG_R13] = 13, [PERF_REG_R14] = 14,
-	[PERF_REG_R15] = 15, [PERF_REG_IP] = 16, [PERF_REG_FLAGS] = -1,
+	[PERF_REG_AX] = UNWIND_REG_AX, [PERF_REG_DX] = UNWIND_REG_DX,
+	[PERF_REG_CX] = UNWIND_REG_CX, [PERF_REG_BX] = UNWIND_REG_BX,
+	[PERF_REG_SI] = UNWIND_REG_SI, [PERF_REG_DI] = UNWIND_REG_DI,
+	[PERF_REG_BP] = UNWIND_REG_BP, [PERF_REG_SP] = UNWIND_REG_SP,
+	[PERF_REG_R8] = UNWIND_REG_R8, [PERF_REG_R9] = UNWIND_REG_R9,
+	[PERF_REG_R10] = UNWIND_REG_R10, [PERF_REG_R11] = UNWIND_REG_R11,
+	[PERF_REG_R12] = UNWIND_REG_R12, [PERF_REG_R13] = UNWIND_REG_R13,
+	[PERF_REG_R14] = UNWIND_REG_R14, [PERF_REG_R15] = UNWIND_REG_R15,
+	[PERF_REG_IP] = UNWIND_REG_IP, [PERF_REG_FLAGS] = -1,
 	[PERF_REG_CS] = -1, [PERF_REG_SS] = -1, [PERF_REG_DS] = -1,
 	[PERF_REG_ES] = -1, [PERF_REG_FS] = -1, [PERF_REG_GS] = -1,
 };
