@@ -60,8 +60,8 @@ static void set_rodata(struct gosnap_bpf *skel, uint32_t copy_bytes)
 
 /* libbpf's messages (a refused program's verifier log among them) go to
  * the debug log: the user gets gosnap__open's sentence. */
-static int print_libbpf(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
+static int __attribute__((format(printf, 2, 0)))
+print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char *msg;
 	int n;
