@@ -58,10 +58,10 @@ static void set_rodata(struct gosnap_bpf *skel, uint32_t copy_bytes)
 	ro->copy_bytes = copy_bytes;
 }
 
-/* libbpf's messages (a refused program's verifier log among them) go to
- * the debug log: the user gets gosnap__open's sentence. */
-static int print_libbpf(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
+/* libbpf's messages go to the debug log, never to the user's terminal:
+ * the user gets gosnap__open's sentence. */
+static int __attribute__((format(printf, 2, 0)))
+print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char *msg;
 	int n;
@@ -130,17 +130,15 @@ static const char *refusal(int err)
 int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 		 const char **why)
 {
-	libbpf_print_fn_t print = libbpf_set_print(print_libbpf);
 	struct gosnap *g;
 	int err;
 
 	*out = NULL;
 	*why = NULL;
+	libbpf_set_print(print_libbpf);
 	g = calloc(1, sizeof(*g));
-	if (!g) {
-		libbpf_set_print(print);
+	if (!g)
 		return -ENOMEM;
-	}
 	/* with GOSNAP_DEEP records, then (kernels before 5.15 have no
 	 * bpf_task_pt_regs) without */
 	g->skel = load(ncpus, copy_bytes, &err);
@@ -148,7 +146,6 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 		pr_debug("BPF program refused with deep goroutine copies");
 		g->skel = load(ncpus, 0, &err);
 	}
-	libbpf_set_print(print);
 	if (!g->skel) {
 		*why = refusal(err);
 		free(g);
