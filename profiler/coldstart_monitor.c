@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/coldstart.h"
 #include "cgoprof/perf.h"
 #include "cgoprof/uprobe.h"
@@ -49,28 +50,20 @@ static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
 		       int cpu, int kind, int output_fd, int *fd_out)
 {
 	uint64_t id;
+	size_t cap;
 	int fd;
-	void *p;
 
 	fd = sys_perf_event_open(a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (m->nfds == m->cap_fds) {
-		size_t cap = m->cap_fds ? m->cap_fds * 2 : 16;
-
-		p = realloc(m->fds, cap * sizeof(*m->fds));
-		if (!p) {
-			close(fd);
-			return -ENOMEM;
-		}
-		m->fds = p;
-		p = realloc(m->ids, cap * sizeof(*m->ids));
-		if (!p) {
-			close(fd);
-			return -ENOMEM;
-		}
-		m->ids = p;
-		m->cap_fds = cap;
+	/* fds and ids: one capacity, the one of ids grown last */
+	cap = m->cap_fds;
+	if (array__grow((void **)&m->fds, &cap, m->nfds + 1, sizeof(*m->fds),
+			16) ||
+	    array__grow((void **)&m->ids, &m->cap_fds, m->nfds + 1,
+			sizeof(*m->ids), 16)) {
+		close(fd);
+		return -ENOMEM;
 	}
 	m->fds[m->nfds++] = fd;
 	if (ioctl(fd, PERF_EVENT_IOC_ID, &id))
@@ -179,15 +172,9 @@ void coldstart_run__release(struct coldstart_run *r)
 
 static void run_add_fault(struct coldstart_run *r, uint64_t t)
 {
-	if (r->nfaults == r->cap_faults) {
-		size_t cap = r->cap_faults ? r->cap_faults * 2 : 4096;
-		void *p = realloc(r->fault_t, cap * sizeof(*r->fault_t));
-
-		if (!p)
-			return;	/* a fault less in the counts */
-		r->fault_t = p;
-		r->cap_faults = cap;
-	}
+	if (array__grow((void **)&r->fault_t, &r->cap_faults, r->nfaults + 1,
+			sizeof(*r->fault_t), 4096))
+		return;	/* a fault less in the counts */
 	r->fault_t[r->nfaults++] = t;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/mem.h"
 
 #define MEM_PAGE 4096ULL
@@ -119,16 +120,8 @@ static bool name_rule(const struct mem_vma *v, const struct mem_probe *p,
 
 static int class_grow(struct mem_class *c)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		void *q = realloc(c->segs, cap * sizeof(*c->segs));
-
-		if (!q)
-			return -ENOMEM;
-		c->segs = q;
-		c->cap = cap;
-	}
-	return 0;
+	return array__grow((void **)&c->segs, &c->cap, c->n + 1,
+			   sizeof(*c->segs), 64);
 }
 
 /* Index of the first segment ending after @addr (c->n when none). */

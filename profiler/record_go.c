@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/htab.h"
 #include "cgoprof/kallsyms.h"
@@ -34,15 +35,9 @@ void rec_probe_close(struct record *r, uint32_t tid);
 int rec_add_site(struct record *r, uint64_t dev, uint64_t ino,
 		    uint64_t off)
 {
-	if (r->nsites == r->cap_sites) {
-		size_t cap = r->cap_sites ? r->cap_sites * 2 : 8;
-		void *p = realloc(r->sites, cap * sizeof(*r->sites));
-
-		if (!p)
-			return -ENOMEM;
-		r->sites = p;
-		r->cap_sites = cap;
-	}
+	if (array__grow((void **)&r->sites, &r->cap_sites, r->nsites + 1,
+			sizeof(*r->sites), 8))
+		return -ENOMEM;
 	r->sites[r->nsites++] = (struct probe_site){ dev, ino, off };
 	r->o.unwind.probe_sites = r->sites;
 	r->o.unwind.nprobe_sites = r->nsites;
@@ -125,15 +120,9 @@ static int probe_id_cmp(const void *a, const void *b)
 int rec_add_probe_id(struct record *r, uint64_t id, int kind, int fd,
 			uint32_t tid)
 {
-	if (r->nprobe_ids == r->cap_probe_ids) {
-		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
-		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
-
-		if (!p)
-			return -ENOMEM;
-		r->probe_ids = p;
-		r->cap_probe_ids = cap;
-	}
+	if (array__grow((void **)&r->probe_ids, &r->cap_probe_ids,
+			r->nprobe_ids + 1, sizeof(*r->probe_ids), 16))
+		return -ENOMEM;
 	r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, kind, fd, tid };
 	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
 	      probe_id_cmp);
@@ -187,15 +176,9 @@ void rec_morestack_prepare(struct record *r, uint32_t pid)
 	for (size_t i = 0; i < r->nms_bins; i++)
 		if (r->ms_bins[i].dev == st.st_dev && r->ms_bins[i].ino == st.st_ino)
 			return;
-	if (r->nms_bins == r->cap_ms_bins) {
-		size_t cap = r->cap_ms_bins ? r->cap_ms_bins * 2 : 8;
-		void *p = realloc(r->ms_bins, cap * sizeof(*r->ms_bins));
-
-		if (!p)
-			return;
-		r->ms_bins = p;
-		r->cap_ms_bins = cap;
-	}
+	if (array__grow((void **)&r->ms_bins, &r->cap_ms_bins, r->nms_bins + 1,
+			sizeof(*r->ms_bins), 8))
+		return;
 	r->ms_bins[r->nms_bins++] = (struct ms_binary){ st.st_dev, st.st_ino };
 	o = elf_cache__open(r->cache, path, path, 0, 0);
 	if (!o || !o->go || elf_obj__go_func(o, "runtime.morestack", &fn) ||
@@ -254,15 +237,9 @@ struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 		return &r->cgo[i];
 	if (!create || !tid)
 		return NULL;
-	if (r->ncgo == r->cap_cgo) {
-		size_t cap = r->cap_cgo ? r->cap_cgo * 2 : 64;
-		struct cgo_thread *t = realloc(r->cgo, cap * sizeof(*t));
-
-		if (!t)
-			return NULL;
-		r->cgo = t;
-		r->cap_cgo = cap;
-	}
+	if (array__grow((void **)&r->cgo, &r->cap_cgo, r->ncgo + 1,
+			sizeof(*r->cgo), 64))
+		return NULL;
 	if (htab__insert(&r->cgo_index, tid, (uint32_t)r->ncgo))
 		return NULL;
 	r->cgo[r->ncgo] = (struct cgo_thread){ .tid = tid };
