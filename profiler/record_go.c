@@ -246,55 +246,70 @@ struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 	return &r->cgo[r->ncgo++];
 }
 
+/* Which of a thread's CGO_ENTRIES records, @size bytes apart from the
+ * first one's @time and @used words, is the latest at or before @at (the
+ * first of equals): its index, or -1. A record is used when @used is not
+ * 0: a cgo entry's frame count, a callback's stack length. */
+static int latest_record(const uint64_t *time, const uint32_t *used,
+			 size_t size, uint64_t at)
+{
+	uint64_t best_time = 0;
+	int best = -1;
+
+	for (int i = 0; i < CGO_ENTRIES; i++) {
+		uint64_t t = *(const uint64_t *)((const char *)time + i * size);
+
+		if (!*(const uint32_t *)((const char *)used + i * size) ||
+		    t > at)
+			continue;
+		if (best < 0 || t > best_time) {
+			best = i;
+			best_time = t;
+		}
+	}
+	return best;
+}
+
 const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,
 						uint64_t bp, uint64_t time)
 {
-	struct record *r = ctx;
-	struct cgo_thread *t = rec_cgo_thread(r, tid, false);
-	const struct cgo_entry *best = NULL;
+	struct cgo_thread *t = rec_cgo_thread(ctx, tid, false);
+	const struct cgo_entry *e;
+	int i;
 
 	if (!t)
 		return NULL;
 	/* the call in progress is the latest entry before the sample; its
 	 * frame pointer is asmcgocall's frame (Go >= 1.21: sp - 8) or
 	 * cgocall's (before: rbp unchanged at entry) */
-	for (int i = 0; i < CGO_ENTRIES; i++) {
-		const struct cgo_entry *e = &t->e[i];
-
-		if (!e->n || e->time > time)
-			continue;
-		if (!best || e->time > best->time)
-			best = e;
-	}
-	if (best && (bp == best->sp - 8 || bp == best->bp))
-		return best;
-	return NULL;
+	i = latest_record(&t->e[0].time, &t->e[0].n, sizeof(t->e[0]), time);
+	if (i < 0)
+		return NULL;
+	e = &t->e[i];
+	return bp == e->sp - 8 || bp == e->bp ? e : NULL;
 }
 
 const struct cgo_callback *rec_cgo_callback_lookup(void *ctx, uint32_t tid,
 						      uint64_t bp_cb,
 						      uint64_t time)
 {
-	struct record *r = ctx;
-	struct cgo_thread *t = rec_cgo_thread(r, tid, false);
-	const struct cgo_callback *best = NULL;
+	struct cgo_thread *t = rec_cgo_thread(ctx, tid, false);
+	const struct cgo_callback *e;
+	int i;
 
 	if (!t)
 		return NULL;
-	for (int i = 0; i < CGO_ENTRIES; i++) {
-		const struct cgo_callback *e = &t->cb[i];
-
-		if (!e->len || e->time > time)
-			continue;
-		if (!best || e->time > best->time)
-			best = e;
-	}
+	i = latest_record(&t->cb[0].time, &t->cb[0].len, sizeof(t->cb[0]),
+			  time);
+	if (i < 0)
+		return NULL;
 	/* crosscall2 and cgocallback's frames lie between the C caller's
 	 * stack pointer and cgocallback's frame record: 0x58 bytes (0x60
 	 * where crosscall2 has its own frame, Go >= 1.21) */
-	if (best && best->regs[UNWIND_REG_SP] > bp_cb &&
-	    best->regs[UNWIND_REG_SP] - bp_cb <= 0x100)
-		return best;
+	e = &t->cb[i];
+	if (e->regs[UNWIND_REG_SP] > bp_cb &&
+	    e->regs[UNWIND_REG_SP] - bp_cb <= 0x100)
+		return e;
 	return NULL;
 }
 
@@ -334,6 +349,22 @@ bool rec_probe_hit_lookup(void *ctx, uint32_t tid, uint64_t time,
 	return true;
 }
 
+/* A record of the cgo probe @probe (0: asmcgocall, 1: crosscall2) parsed
+ * into *@s, and its thread's records: NULL when it is malformed (counted)
+ * or out of memory. */
+static struct cgo_thread *probe_record(struct record *r, int probe,
+				       const struct perf_event_header *h,
+				       struct perf_sample *s)
+{
+	if (perf_sample__parse(h, r->probe_attr[probe].sample_type,
+			       r->probe_attr[probe].sample_regs_user, s) ||
+	    !s->regs_abi || s->stack_dyn_size < 8) {
+		r->stats.bad_records++;
+		return NULL;
+	}
+	return rec_cgo_thread(r, s->tid, true);
+}
+
 void rec_on_callback_probe(struct record *r,
 			      const struct perf_event_header *h)
 {
@@ -341,13 +372,7 @@ void rec_on_callback_probe(struct record *r,
 	struct cgo_thread *t;
 	struct cgo_callback *e;
 
-	if (perf_sample__parse(h, r->probe_attr[1].sample_type,
-			       r->probe_attr[1].sample_regs_user, &s) ||
-	    !s.regs_abi || s.stack_dyn_size < 8) {
-		r->stats.bad_records++;
-		return;
-	}
-	t = rec_cgo_thread(r, s.tid, true);
+	t = probe_record(r, 1, h, &s);
 	if (!t)
 		return;
 	e = &t->cb[t->next_cb++ % CGO_ENTRIES];
@@ -376,13 +401,7 @@ void rec_on_probe(struct record *r, const struct perf_event_header *h)
 	struct cgo_entry *e;
 	uint64_t i = 0;
 
-	if (perf_sample__parse(h, r->probe_attr[0].sample_type,
-			       r->probe_attr[0].sample_regs_user, &s) ||
-	    !s.regs_abi || s.stack_dyn_size < 8) {
-		r->stats.bad_records++;
-		return;
-	}
-	t = rec_cgo_thread(r, s.tid, true);
+	t = probe_record(r, 0, h, &s);
 	if (!t)
 		return;
 	e = &t->e[t->next++ % CGO_ENTRIES];
