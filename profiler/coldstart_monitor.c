@@ -203,14 +203,6 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static void on_sample(struct coldstart_run *r,
 		      const struct perf_event_header *h)
 {
@@ -245,10 +237,8 @@ static void on_sample(struct coldstart_run *r,
 static int on_record(const struct perf_event_header *h, void *ctx)
 {
 	struct coldstart_run *r = ctx;
-	const uint8_t *b = (const uint8_t *)(h + 1);
-	size_t len = h->size - sizeof(*h);
-	uint32_t pid;
-	uint64_t time;
+	struct perf_comm c;
+	struct perf_fork f;
 
 	if (h->size < sizeof(*h))
 		return 0;
@@ -257,23 +247,18 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 		on_sample(r, h);
 		return 0;
 	case PERF_RECORD_COMM:
-		/* pid tid comm[] ... then the sample id: pid tid, time, id */
-		if (len < 8 + 24 || !(h->misc & PERF_RECORD_MISC_COMM_EXEC))
+		/* the dummy event's: its sample id has the time */
+		if (perf_comm__parse(h, EVENT_SAMPLE_TYPE, &c) || !c.exec)
 			return 0;
-		pid = rd32(b);
-		time = rd64(b + len - 16);
-		if (r->pid && pid == (uint32_t)r->pid &&
+		if (r->pid && c.pid == (uint32_t)r->pid &&
 		    r->nexecs < COLDSTART_MAX_EXECS)
-			r->execs[r->nexecs++] = time;
+			r->execs[r->nexecs++] = c.time;
 		return 0;
 	case PERF_RECORD_EXIT:
-		/* pid ppid tid ptid time */
-		if (len < 24)
+		if (perf_fork__parse(h, &f))
 			return 0;
-		pid = rd32(b);
-		time = rd64(b + 16);
-		if (r->pid && pid == (uint32_t)r->pid && time > r->exit_t)
-			r->exit_t = time;
+		if (r->pid && f.pid == (uint32_t)r->pid && f.time > r->exit_t)
+			r->exit_t = f.time;
 		return 0;
 	case PERF_RECORD_LOST:
 		r->lost++;
