@@ -492,12 +492,7 @@ int export__pprof(const struct profile *p, const struct export_opts *o, FILE *f)
 	err = gzip_run(gz, Z_FINISH);
 	if (err)
 		goto out;
-	if (fflush(f)) {
-		err = -errno;
-		goto out;
-	}
-	if (ferror(f))
-		err = -EIO;
+	err = export__flush(f);
 out:
 	if (gz && gz->live)
 		deflateEnd(&gz->z);

@@ -837,12 +837,7 @@ int export__svg(const struct profile *p, const struct export_opts *o, FILE *f)
 		goto out;
 	fputs("</g>\n", f);
 	put_footer(f, &lay, icicle, height);
-	if (fflush(f)) {
-		err = -errno;
-		goto out;
-	}
-	if (ferror(f))
-		err = -EIO;
+	err = export__flush(f);
 out:
 	flame_release(&fl);
 	return err;
