@@ -313,21 +313,6 @@ const struct cgo_callback *rec_cgo_callback_lookup(void *ctx, uint32_t tid,
 	return NULL;
 }
 
-/* perf's register numbers to the unwinder's (DWARF) ones; -1: not kept */
-static const int dwarf_from_perf[PERF_REG__COUNT] = {
-	[PERF_REG_AX] = UNWIND_REG_AX, [PERF_REG_DX] = UNWIND_REG_DX,
-	[PERF_REG_CX] = UNWIND_REG_CX, [PERF_REG_BX] = UNWIND_REG_BX,
-	[PERF_REG_SI] = UNWIND_REG_SI, [PERF_REG_DI] = UNWIND_REG_DI,
-	[PERF_REG_BP] = UNWIND_REG_BP, [PERF_REG_SP] = UNWIND_REG_SP,
-	[PERF_REG_R8] = UNWIND_REG_R8, [PERF_REG_R9] = UNWIND_REG_R9,
-	[PERF_REG_R10] = UNWIND_REG_R10, [PERF_REG_R11] = UNWIND_REG_R11,
-	[PERF_REG_R12] = UNWIND_REG_R12, [PERF_REG_R13] = UNWIND_REG_R13,
-	[PERF_REG_R14] = UNWIND_REG_R14, [PERF_REG_R15] = UNWIND_REG_R15,
-	[PERF_REG_IP] = UNWIND_REG_IP, [PERF_REG_FLAGS] = -1,
-	[PERF_REG_CS] = -1, [PERF_REG_SS] = -1, [PERF_REG_DS] = -1,
-	[PERF_REG_ES] = -1, [PERF_REG_FS] = -1, [PERF_REG_GS] = -1,
-};
-
 /* Files the hit of a uprobe at @s->ip for the unwinder's uprobe_leaf(). */
 static void note_hit(struct cgo_thread *t, const struct perf_sample *s)
 {
@@ -349,20 +334,57 @@ bool rec_probe_hit_lookup(void *ctx, uint32_t tid, uint64_t time,
 	return true;
 }
 
-/* A record of the cgo probe @probe (0: asmcgocall, 1: crosscall2) parsed
- * into *@s, and its thread's records: NULL when it is malformed (counted)
- * or out of memory. */
-static struct cgo_thread *probe_record(struct record *r, int probe,
+/* The record of thread @s->tid, for a record of a system-wide probe or
+ * output event: NULL unless the process is one of the targets. */
+static struct cgo_thread *target_thread(struct record *r,
+					const struct perf_sample *s)
+{
+	if (!procmap__proc(r->pm, s->pid, false))
+		return NULL;
+	return rec_cgo_thread(r, s->tid, true);
+}
+
+/* A record of the probe opened with @a parsed into *@s, and its thread's
+ * records: NULL when it is malformed (counted: no registers, less than
+ * @min_stack bytes of stack), out of memory, or (@targets_only: a
+ * system-wide probe) of a process that is not a target. */
+static struct cgo_thread *probe_record(struct record *r,
+				       const struct perf_event_attr *a,
+				       uint64_t min_stack, bool targets_only,
 				       const struct perf_event_header *h,
 				       struct perf_sample *s)
 {
-	if (perf_sample__parse(h, r->probe_attr[probe].sample_type,
-			       r->probe_attr[probe].sample_regs_user, s) ||
-	    !s->regs_abi || s->stack_dyn_size < 8) {
+	if (perf_sample__parse(h, a->sample_type, a->sample_regs_user, s) ||
+	    !s->regs_abi || s->stack_dyn_size < min_stack) {
 		r->stats.bad_records++;
 		return NULL;
 	}
+	if (targets_only)
+		return target_thread(r, s);
 	return rec_cgo_thread(r, s->tid, true);
+}
+
+/* Where the callers in @s's user callchain start: past its context
+ * marker and the ip. */
+static uint64_t user_callers(const struct perf_sample *s)
+{
+	uint64_t i = 0;
+
+	while (i < s->callchain_nr && s->callchain[i] != PERF_CONTEXT_USER)
+		i++;
+	return i + 2;
+}
+
+/* Appends @s's callchain from @i to @pcs (*@n of CGOPROF_MAX_FRAMES used)
+ * up to a context marker. */
+static void append_callers(const struct perf_sample *s, uint64_t i,
+			   uint64_t *pcs, uint32_t *n)
+{
+	for (; i < s->callchain_nr && *n < CGOPROF_MAX_FRAMES; i++) {
+		if (s->callchain[i] >= (uint64_t)-4095)
+			break;
+		pcs[(*n)++] = s->callchain[i];
+	}
 }
 
 void rec_on_callback_probe(struct record *r,
@@ -372,20 +394,12 @@ void rec_on_callback_probe(struct record *r,
 	struct cgo_thread *t;
 	struct cgo_callback *e;
 
-	t = probe_record(r, 1, h, &s);
+	t = probe_record(r, &r->probe_attr[1], 8, false, h, &s);
 	if (!t)
 		return;
 	e = &t->cb[t->next_cb++ % CGO_ENTRIES];
 	e->time = s.time;
-	e->valid = 0;
-	for (int i = 0; i < PERF_REG__COUNT; i++) {
-		int d = dwarf_from_perf[i];
-
-		if (d < 0)
-			continue;
-		e->regs[d] = s.regs[i];
-		e->valid |= 1u << d;
-	}
+	unwind__sample_regs(&s, e->regs, &e->valid);
 	e->len = (uint32_t)(s.stack_dyn_size < CGOPROF_CALLBACK_STACK
 				    ? s.stack_dyn_size
 				    : CGOPROF_CALLBACK_STACK);
@@ -399,9 +413,9 @@ void rec_on_probe(struct record *r, const struct perf_event_header *h)
 	struct perf_sample s;
 	struct cgo_thread *t;
 	struct cgo_entry *e;
-	uint64_t i = 0;
+	uint64_t i;
 
-	t = probe_record(r, 0, h, &s);
+	t = probe_record(r, &r->probe_attr[0], 8, false, h, &s);
 	if (!t)
 		return;
 	e = &t->e[t->next++ % CGO_ENTRIES];
@@ -411,31 +425,15 @@ void rec_on_probe(struct record *r, const struct perf_event_header *h)
 	e->n = 0;
 	memcpy(&e->pcs[e->n++], s.stack, 8);
 	/* the user callchain: ip, then the frame records from rbp */
-	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
-		i++;
-	i += 2;
+	i = user_callers(&s);
 	/* kernels from 6.11 add the return address at sp themselves for a
 	 * uprobe at a function entry that pushes rbp (Go >= 1.21's
 	 * asmcgocall): it is already pcs[0] */
 	if (i < s.callchain_nr && s.callchain[i] == e->pcs[0])
 		i++;
-	for (; i < s.callchain_nr && e->n < CGOPROF_MAX_FRAMES; i++) {
-		if (s.callchain[i] >= (uint64_t)-4095)
-			break;
-		e->pcs[e->n++] = s.callchain[i];
-	}
+	append_callers(&s, i, e->pcs, &e->n);
 	note_hit(t, &s);
 	r->stats.cgo_entries++;
-}
-
-/* The record of thread @s->tid, for a record of a system-wide probe or
- * output event: NULL unless the process is one of the targets. */
-static struct cgo_thread *target_thread(struct record *r,
-					const struct perf_sample *s)
-{
-	if (!procmap__proc(r->pm, s->pid, false))
-		return NULL;
-	return rec_cgo_thread(r, s->tid, true);
 }
 
 void rec_on_morestack_probe(struct record *r,
@@ -444,15 +442,9 @@ void rec_on_morestack_probe(struct record *r,
 	struct perf_sample s;
 	struct cgo_thread *t;
 	struct go_morestack *m;
-	uint64_t i = 0;
+	uint64_t i;
 
-	if (perf_sample__parse(h, r->ms_attr.sample_type,
-			       r->ms_attr.sample_regs_user, &s) ||
-	    !s.regs_abi || s.stack_dyn_size < 16) {
-		r->stats.bad_records++;
-		return;
-	}
-	t = target_thread(r, &s);
+	t = probe_record(r, &r->ms_attr, 16, true, h, &s);
 	if (!t)
 		return;
 	m = &t->ms;
@@ -464,17 +456,11 @@ void rec_on_morestack_probe(struct record *r,
 	memcpy(&m->pcs[m->n++], s.stack + 8, 8);
 	/* the user callchain: ip, then the frame records from rbp, which is
 	 * still f's caller's (f has not pushed it yet) */
-	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
-		i++;
-	i += 2;
+	i = user_callers(&s);
 	while (i < s.callchain_nr && (s.callchain[i] == m->pcs[0] ||
 				      s.callchain[i] == m->pcs[1]))
 		i++;
-	for (; i < s.callchain_nr && m->n < CGOPROF_MAX_FRAMES; i++) {
-		if (s.callchain[i] >= (uint64_t)-4095)
-			break;
-		m->pcs[m->n++] = s.callchain[i];
-	}
+	append_callers(&s, i, m->pcs, &m->n);
 	note_hit(t, &s);
 	r->stats.morestack_entries++;
 }
