@@ -670,3 +670,20 @@ bool elf_obj__cfi_covers(struct elf_obj *o, uint64_t vaddr)
 	}
 	return false;
 }
+
+Elf_Data *elf__next_table(Elf *elf, Elf_Scn **scn, GElf_Shdr *sh,
+			  uint32_t types, uint64_t flags)
+{
+	Elf_Data *data;
+
+	while ((*scn = elf_nextscn(elf, *scn))) {
+		if (!gelf_getshdr(*scn, sh) || sh->sh_type >= 32 ||
+		    !(types & (1u << sh->sh_type)) ||
+		    (sh->sh_flags & flags) != flags || sh->sh_entsize == 0)
+			continue;
+		data = elf_getdata(*scn, NULL);
+		if (data)
+			return data;
+	}
+	return NULL;
+}

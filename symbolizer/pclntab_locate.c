@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/elfobj.h"
 #include "pclntab_internal.h"
 
 static int region_cmp(const void *a, const void *b)
@@ -145,22 +146,16 @@ static bool relative_relocs(Elf *elf,
 			    void *ctx)
 {
 	GElf_Ehdr ehdr;
+	GElf_Shdr shdr;
 	Elf_Scn *scn = NULL;
+	Elf_Data *data;
 
 	if (!gelf_getehdr(elf, &ehdr) || ehdr.e_machine != EM_X86_64)
 		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		size_t nrel;
+	while ((data = elf__next_table(elf, &scn, &shdr, 1u << SHT_RELA,
+				       SHF_ALLOC))) {
+		size_t nrel = data->d_size / shdr.sh_entsize;
 
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA ||
-		    !(shdr.sh_flags & SHF_ALLOC) || shdr.sh_entsize == 0)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		nrel = data->d_size / shdr.sh_entsize;
 		for (size_t i = 0; i < nrel; i++) {
 			GElf_Rela rela;
 
@@ -218,24 +213,19 @@ static const struct go_syms *syms_get(struct go_syms *syms)
 {
 	Elf *elf = syms->elf;
 	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	Elf_Data *data;
 
 	if (syms->loaded)
 		return syms;
 	memset(syms, 0, sizeof(*syms));
 	syms->elf = elf;
 	syms->loaded = true;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		size_t nsym;
+	/* the first symbol table only */
+	data = elf__next_table(elf, &scn, &shdr, 1u << SHT_SYMTAB, 0);
+	if (data) {
+		size_t nsym = data->d_size / shdr.sh_entsize;
 
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_SYMTAB ||
-		    shdr.sh_entsize == 0)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		nsym = data->d_size / shdr.sh_entsize;
 		for (size_t i = 1; i < nsym; i++) {
 			GElf_Sym sym;
 			const char *name;
@@ -267,7 +257,6 @@ static const struct go_syms *syms_get(struct go_syms *syms)
 				syms->has_text = true;
 			}
 		}
-		break;
 	}
 	return syms;
 }
