@@ -204,8 +204,8 @@ int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
 	uint64_t v;
 
 	if (cli__parse_u64(arg, &v) || !v || v > max) {
-		cli__error("invalid frequency '%s' (1..%" PRIu64 " %s)", arg, max,
-			   unit);
+		cli__error("invalid frequency '%s' (1..%" PRIu64 " %s)", arg,
+			   max, unit);
 		return -EINVAL;
 	}
 	*out = v;
