@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,4 +84,25 @@ void arena__release(struct arena *a)
 	}
 	a->chunks = NULL;
 	a->nchunks = 0;
+}
+
+int array__grow(void **items, size_t *cap, size_t need, size_t size,
+		size_t first)
+{
+	size_t cap2;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > SIZE_MAX / 2 / size)
+		return -ENOMEM;
+	cap2 = *cap ? *cap * 2 : first;
+	while (cap2 < need)
+		cap2 *= 2;
+	p = realloc(*items, cap2 * size);
+	if (!p)
+		return -ENOMEM;
+	*items = p;
+	*cap = cap2;
+	return 0;
 }

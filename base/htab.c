@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/htab.h"
 
 /* Slots are indexed by a 32-bit hash, and 2^31 of them (16 GiB, 2^30
@@ -133,18 +134,9 @@ int64_t strintern__intern(struct strintern *si, const char *s)
 		return id;
 	if (si->len >= HTAB_NONE - 1)
 		return -ENOMEM;
-	if (si->len == si->cap) {
-		size_t cap = si->cap ? si->cap * 2 : 64;
-		const char **strs;
-
-		if (cap > SIZE_MAX / sizeof(*strs))
-			return -ENOMEM;
-		strs = realloc(si->strs, cap * sizeof(*strs));
-		if (!strs)
-			return -ENOMEM;
-		si->strs = strs;
-		si->cap = cap;
-	}
+	if (array__grow((void **)&si->strs, &si->cap, si->len + 1,
+			sizeof(*si->strs), 64))
+		return -ENOMEM;
 	/* a failed insert leaves the copy in the arena, unreachable until
 	 * release: harmless, and no undo path to get wrong */
 	copy = arena__strndup(&si->arena, s, len);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* PERF_RECORD_SAMPLE parser. The record's bytes come from the kernel but are
- * treated as untrusted: every field is bounds checked against hdr->size. */
+/* The parsers of PERF_RECORD_SAMPLE and of the task records (COMM, FORK,
+ * EXIT). The record's bytes come from the kernel but are treated as
+ * untrusted: every field is bounds checked against hdr->size. */
 #include <errno.h>
 #include <string.h>
 
@@ -118,5 +119,64 @@ int perf_sample__parse(const struct perf_event_header *hdr,
 				return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* Bytes of the sample id that sample_id_all appends to a non-sample record,
+ * and where in it (from its end) the time is: the fields in the kernel's
+ * order, TID, TIME, ID, STREAM_ID, CPU, IDENTIFIER, 8 bytes each. */
+static size_t sample_id_size(uint64_t sample_type, size_t *time_from_end)
+{
+	static const uint64_t fields[] = {
+		PERF_SAMPLE_TID, PERF_SAMPLE_TIME, PERF_SAMPLE_ID,
+		PERF_SAMPLE_STREAM_ID, PERF_SAMPLE_CPU, PERF_SAMPLE_IDENTIFIER,
+	};
+	size_t size = 0;
+
+	*time_from_end = 0;
+	for (size_t i = sizeof(fields) / sizeof(fields[0]); i-- > 0;) {
+		if (!(sample_type & fields[i]))
+			continue;
+		size += 8;
+		if (fields[i] == PERF_SAMPLE_TIME)
+			*time_from_end = size;
+	}
+	return size;
+}
+
+int perf_comm__parse(const struct perf_event_header *hdr,
+		     uint64_t sample_type, struct perf_comm *c)
+{
+	const uint8_t *body = (const uint8_t *)(hdr + 1);
+	const uint8_t *end = (const uint8_t *)hdr + hdr->size;
+	size_t time_at, id_size = sample_id_size(sample_type, &time_at);
+
+	/* pid, tid, then the name (padded to 8 bytes), then the sample id */
+	if (hdr->size < sizeof(*hdr) + 8 + id_size)
+		return -EFAULT;
+	memset(c, 0, sizeof(*c));
+	memcpy(&c->pid, body, sizeof(c->pid));
+	memcpy(&c->tid, body + 4, sizeof(c->tid));
+	c->comm = (const char *)body + 8;
+	if (!memchr(c->comm, 0, (size_t)(end - (body + 8))))
+		return -EFAULT;
+	c->exec = hdr->misc & PERF_RECORD_MISC_COMM_EXEC;
+	if (time_at)
+		memcpy(&c->time, end - time_at, sizeof(c->time));
+	return 0;
+}
+
+int perf_fork__parse(const struct perf_event_header *hdr,
+		     struct perf_fork *f)
+{
+	const uint8_t *body = (const uint8_t *)(hdr + 1);
+
+	if (hdr->size < sizeof(*hdr) + 24)
+		return -EFAULT;
+	memcpy(&f->pid, body, sizeof(f->pid));
+	memcpy(&f->ppid, body + 4, sizeof(f->ppid));
+	memcpy(&f->tid, body + 8, sizeof(f->tid));
+	memcpy(&f->ptid, body + 12, sizeof(f->ptid));
+	memcpy(&f->time, body + 16, sizeof(f->time));
 	return 0;
 }

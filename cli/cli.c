@@ -4,11 +4,13 @@
  * and the user-facing error text: one wording for one failure, as perf's
  * evsel__open_strerror. CLI code: it prints. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgoprof/log.h"
@@ -196,6 +198,20 @@ int cli__parse_stack_size(const char *arg, uint32_t *out)
 	return 0;
 }
 
+int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
+		    uint64_t *out)
+{
+	uint64_t v;
+
+	if (cli__parse_u64(arg, &v) || !v || v > max) {
+		cli__error("invalid frequency '%s' (1..%" PRIu64 " %s)", arg,
+			   max, unit);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 int cli__parse_mmap_pages(const char *arg, size_t *out)
 {
 	uint64_t v;
@@ -206,4 +222,133 @@ int cli__parse_mmap_pages(const char *arg, size_t *out)
 	}
 	*out = (size_t)v;
 	return 0;
+}
+
+/* Takes option @c: 0, 1 when it is not a common one, or -EINVAL. */
+static int common_opt(struct cli_common *co, int c, const char *arg)
+{
+	switch (c) {
+	case 'o':
+		if (co->noutputs == CLI_MAX_OUTPUTS) {
+			cli__error("too many outputs (at most %d)",
+				   CLI_MAX_OUTPUTS);
+			return -EINVAL;
+		}
+		co->outputs[co->noutputs++] = arg;
+		return 0;
+	case 'm':
+		return cli__parse_mmap_pages(arg, &co->mmap_pages);
+	case CLI_OPT_STACK_SIZE:
+		return cli__parse_stack_size(arg, &co->stack_size);
+	case 'q':
+		cli_flags.quiet = true;
+		return 0;
+	case 'v':
+		cli_flags.verbose++;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int cli__getopt(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, struct cli_common *co)
+{
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		err = common_opt(co, c, optarg);
+		if (err < 0)
+			return '?';
+		if (err)
+			return c;
+	}
+	return -1;
+}
+
+int cli__target(int argc, char **argv, bool pids, const char *what,
+		char ***cmd)
+{
+	*cmd = NULL;
+	if (optind < argc) {
+		if (pids) {
+			cli__error("give either -p PID or a command, not both");
+			return -EINVAL;
+		}
+		*cmd = &argv[optind];
+	} else if (!pids) {
+		cli__error("nothing to %s: give -p PID or -- CMD [ARGS]", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli__usage_error(const char *command)
+{
+	fprintf(stderr, "Run 'cgoprof %s --help' for the options.\n", command);
+	return EXIT_USAGE;
+}
+
+int cli__check_outputs(const struct cli_common *co)
+{
+	for (int i = 0; i < co->noutputs; i++) {
+		if (cli__check_output(co->outputs[i])) {
+			cli__error("cannot write output '%s': %s",
+				   co->outputs[i],
+				   strerror(errno ? errno : EACCES));
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
+int cli__wrote(const char *path, int err)
+{
+	if (err) {
+		cli__error("cannot write '%s': %s", path, strerror(-err));
+		return EXIT_PARTIAL;
+	}
+	if (!cli_flags.quiet && strcmp(path, "-"))
+		fprintf(stderr, "cgoprof: wrote %s\n", path);
+	return 0;
+}
+
+void cli__report_status(int status)
+{
+	if (status < 0)
+		return;
+	if (WIFEXITED(status))
+		fprintf(stderr, "command exited with status %d\n",
+			WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		fprintf(stderr, "command killed by signal %d (%s)\n",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
+}
+
+char *cli__command_line(char *const *argv, const pid_t *pids, int npids)
+{
+	size_t n = 1;
+	char *s;
+
+	if (argv) {
+		for (int i = 0; argv[i]; i++)
+			n += strlen(argv[i]) + 1;
+	} else {
+		n += 8 + (size_t)npids * 12;
+	}
+	s = calloc(1, n);
+	if (!s)
+		return NULL;
+	if (argv) {
+		for (int i = 0; argv[i]; i++) {
+			if (i)
+				strcat(s, " ");
+			strcat(s, argv[i]);
+		}
+	} else {
+		strcpy(s, "pid");
+		for (int i = 0; i < npids; i++)
+			sprintf(s + strlen(s), "%s%d", i ? "," : " ", pids[i]);
+	}
+	return s;
 }

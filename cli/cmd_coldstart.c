@@ -13,8 +13,6 @@
 #include "cgoprof/log.h"
 #include "internal.h"
 
-#define MAX_OUTPUTS 16
-
 static const char usage_coldstart[] =
 	"usage: cgoprof coldstart [options] -- CMD [ARGS...]\n"
 	"       cgoprof coldstart [options] -- CMD_A [ARGS...] --- CMD_B "
@@ -122,44 +120,38 @@ static void measure_error(const struct coldstart_error *e)
 
 int cmd_coldstart(int argc, char **argv)
 {
-	enum { OPT_READY = 256, OPT_COMPARE, OPT_STACK };
+	enum { OPT_READY = 256, OPT_COMPARE };
 	static const struct option longopts[] = {
 		{ "runs", required_argument, NULL, 'n' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "ready", required_argument, NULL, OPT_READY },
 		{ "compare", no_argument, NULL, OPT_COMPARE },
-		{ "output", required_argument, NULL, 'o' },
-		{ "stack-size", required_argument, NULL, OPT_STACK },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		CLI_LONGOPTS,
 	};
 	struct coldstart_opts o = {
 		.runs = 10,
 		.freq = 9999,
-		.stack_size = 16384,
 		.stop = &cli_stop,
 	};
+	struct cli_common co = { .stack_size = 16384 };
 	struct coldstart_target tg[2];
 	struct coldstart_series ser[2];
 	struct folded_merge folded = { 0 };
 	struct fold_ctx fc = { &ser[0], &folded };
 	struct coldstart_report rep = { &ser[0], NULL, &folded };
 	struct coldstart_error ce;
-	const char *outputs[MAX_OUTPUTS];
 	const char *ready = NULL;
 	char **cmds[2] = { NULL, NULL };
 	bool compare = false;
-	int c, ret = EXIT_FATAL, ntargets = 1, noutputs = 0, err;
+	int c, ret = EXIT_FATAL, ntargets = 1, err;
 	FILE *table = stdout;
 	uint64_t v;
 
 	memset(tg, 0, sizeof(tg));
 	memset(ser, 0, sizeof(ser));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+n:F:o:qvh", longopts, NULL)) !=
-	       -1) {
+	while ((c = cli__getopt(argc, argv, "+n:F:o:qvh", longopts,
+				&co)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli__parse_u64(optarg, &v) || !v ||
@@ -171,13 +163,8 @@ int cmd_coldstart(int argc, char **argv)
 			o.runs = (int)v;
 			break;
 		case 'F':
-			if (cli__parse_u64(optarg, &v) || !v || v > 100000) {
-				cli__error("invalid frequency '%s' (1..100000 "
-					   "Hz)",
-					   optarg);
+			if (cli__parse_freq(optarg, 100000, "Hz", &o.freq))
 				goto usage;
-			}
-			o.freq = v;
 			break;
 		case OPT_READY:
 			if (!*optarg) {
@@ -188,24 +175,6 @@ int cmd_coldstart(int argc, char **argv)
 			break;
 		case OPT_COMPARE:
 			compare = true;
-			break;
-		case 'o':
-			if (noutputs == MAX_OUTPUTS) {
-				cli__error("too many outputs (at most %d)",
-					   MAX_OUTPUTS);
-				goto usage;
-			}
-			outputs[noutputs++] = optarg;
-			break;
-		case OPT_STACK:
-			if (cli__parse_stack_size(optarg, &o.stack_size))
-				goto usage;
-			break;
-		case 'q':
-			cli_flags.quiet = true;
-			break;
-		case 'v':
-			cli_flags.verbose++;
 			break;
 		case 'h':
 			fputs(usage_coldstart, stdout);
@@ -236,15 +205,12 @@ int cmd_coldstart(int argc, char **argv)
 			   "CMD_B ...");
 		goto usage;
 	}
-	for (int i = 0; i < noutputs; i++) {
-		if (!strcmp(outputs[i], "-"))
+	for (int i = 0; i < co.noutputs; i++)
+		if (!strcmp(co.outputs[i], "-"))
 			table = stderr;
-		if (cli__check_output(outputs[i])) {
-			cli__error("cannot write output '%s': %s", outputs[i],
-				   strerror(errno ? errno : EACCES));
-			goto out;
-		}
-	}
+	if (cli__check_outputs(&co))
+		goto out;
+	o.stack_size = co.stack_size;
 	for (int k = 0; k < ntargets; k++) {
 		err = coldstart_target__init(&tg[k], cmds[k], ready);
 		if (err) {
@@ -277,16 +243,10 @@ int cmd_coldstart(int argc, char **argv)
 		}
 	if (ntargets == 2)
 		rep.b = &ser[1];
-	for (int i = 0; i < noutputs; i++) {
-		err = export__coldstart_write(&rep, outputs[i]);
-		if (err) {
-			cli__error("cannot write '%s': %s", outputs[i],
-				   strerror(-err));
+	for (int i = 0; i < co.noutputs; i++)
+		if (cli__wrote(co.outputs[i],
+			       export__coldstart_write(&rep, co.outputs[i])))
 			ret = EXIT_PARTIAL;
-		} else if (!cli_flags.quiet && strcmp(outputs[i], "-")) {
-			fprintf(stderr, "cgoprof: wrote %s\n", outputs[i]);
-		}
-	}
 	if (!cli_flags.quiet)
 		export__coldstart_text(&rep, table);
 out:
@@ -297,6 +257,5 @@ out:
 	}
 	return ret;
 usage:
-	fputs("Run 'cgoprof coldstart --help' for the options.\n", stderr);
-	return EXIT_USAGE;
+	return cli__usage_error("coldstart");
 }

@@ -24,8 +24,6 @@
 #include "cgoprof/record.h"
 #include "internal.h"
 
-#define MAX_OUTPUTS 16
-
 static const char usage_mem[] =
 	"usage: cgoprof mem [options] -p PID\n"
 	"       cgoprof mem [options] -- CMD [ARGS...]\n"
@@ -100,10 +98,7 @@ struct mem_opts {
 	double duration;
 	double interval;
 	bool faults, live_reads, cgo_probe;
-	size_t mmap_pages;
-	uint32_t stack_size;
-	const char *outputs[MAX_OUTPUTS];
-	int noutputs;
+	struct cli_common co;	/* -o, --stack-size, -m */
 };
 
 static int parse_seconds(const char *s, double min, double max, double *v)
@@ -176,40 +171,6 @@ static pid_t spawn(char **argv, int *exec_err)
 		return -child_errno;
 	}
 	return pid;
-}
-
-static char *join_command(char *const *argv, pid_t pid)
-{
-	size_t n = 32;
-	char *s;
-
-	for (int i = 0; argv && argv[i]; i++)
-		n += strlen(argv[i]) + 1;
-	s = calloc(1, n);
-	if (!s)
-		return NULL;
-	if (!argv) {
-		snprintf(s, n, "pid %d", pid);
-		return s;
-	}
-	for (int i = 0; argv[i]; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
-static void report_status(int status)
-{
-	if (cli_flags.quiet || status < 0)
-		return;
-	if (WIFEXITED(status))
-		fprintf(stderr, "command exited with status %d\n",
-			WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		fprintf(stderr, "command killed by signal %d (%s)\n",
-			WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
 static void sleep_ns(uint64_t ns)
@@ -344,8 +305,8 @@ static int measure_faults(const struct mem_opts *o, struct mem_evidence *ev,
 		.event = "page-faults",
 		.period = 1,
 		.duration = o->duration,
-		.stack_size = o->stack_size,
-		.mmap_pages = o->mmap_pages,
+		.stack_size = o->co.stack_size,
+		.mmap_pages = o->co.mmap_pages,
 		.sample_addr = true,
 		.mmap_data = true,
 		.cgo_probe = o->cgo_probe,
@@ -421,28 +382,17 @@ static bool is_json(const char *path)
 
 int cmd_mem(int argc, char **argv)
 {
-	enum { OPT_INTERVAL = 256, OPT_FAULTS, OPT_NO_LIVE, OPT_STACK,
-	       OPT_CGO_PROBE };
+	enum { OPT_INTERVAL = 256, OPT_FAULTS };
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "freq", required_argument, NULL, 'F' },
+		CLI_LONGOPTS_TARGET,
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "output", required_argument, NULL, 'o' },
 		{ "faults", no_argument, NULL, OPT_FAULTS },
-		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
-		{ "mmap-pages", required_argument, NULL, 'm' },
-		{ "stack-size", required_argument, NULL, OPT_STACK },
-		{ "cgo-probe", no_argument, NULL, OPT_CGO_PROBE },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		CLI_LONGOPTS,
 	};
 	struct mem_opts o = {
 		.interval = 0.1,
 		.live_reads = true,
-		.stack_size = 16384,
+		.co = { .stack_size = 16384 },
 	};
 	struct mem_sampler *s = NULL;
 	struct mem_faults *h = NULL;
@@ -459,8 +409,8 @@ int cmd_mem(int argc, char **argv)
 	double d;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:d:F:o:m:qvh", longopts,
-				NULL)) != -1) {
+	while ((c = cli__getopt(argc, argv, "+p:d:F:o:m:qvh", longopts,
+				&o.co)) != -1) {
 		switch (c) {
 		case 'p':
 			if (cli__parse_u64(optarg, &v) || !v || v > INT_MAX) {
@@ -479,12 +429,9 @@ int cmd_mem(int argc, char **argv)
 			o.duration = d;
 			break;
 		case 'F':
-			if (cli__parse_u64(optarg, &v) || !v || v > 1000) {
-				cli__error("invalid frequency '%s' (1..1000 "
-					   "snapshots a second)",
-					   optarg);
+			if (cli__parse_freq(optarg, 1000, "snapshots a second",
+					    &v))
 				goto usage;
-			}
 			o.interval = 1.0 / (double)v;
 			break;
 		case OPT_INTERVAL:
@@ -496,36 +443,14 @@ int cmd_mem(int argc, char **argv)
 			}
 			o.interval = d;
 			break;
-		case 'o':
-			if (o.noutputs == MAX_OUTPUTS) {
-				cli__error("too many outputs (at most %d)",
-					   MAX_OUTPUTS);
-				goto usage;
-			}
-			o.outputs[o.noutputs++] = optarg;
-			break;
 		case OPT_FAULTS:
 			o.faults = true;
 			break;
-		case OPT_NO_LIVE:
+		case CLI_OPT_NO_LIVE:
 			o.live_reads = false;
 			break;
-		case 'm':
-			if (cli__parse_mmap_pages(optarg, &o.mmap_pages))
-				goto usage;
-			break;
-		case OPT_STACK:
-			if (cli__parse_stack_size(optarg, &o.stack_size))
-				goto usage;
-			break;
-		case OPT_CGO_PROBE:
+		case CLI_OPT_CGO_PROBE:
 			o.cgo_probe = true;
-			break;
-		case 'q':
-			cli_flags.quiet = true;
-			break;
-		case 'v':
-			cli_flags.verbose++;
 			break;
 		case 'h':
 			fputs(usage_mem, stdout);
@@ -534,19 +459,11 @@ int cmd_mem(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind < argc) {
-		if (o.pid) {
-			cli__error("give either -p PID or a command, not both");
-			goto usage;
-		}
-		o.argv = &argv[optind];
-	} else if (!o.pid) {
-		cli__error("nothing to measure: give -p PID or -- CMD [ARGS]");
+	if (cli__target(argc, argv, o.pid, "measure", &o.argv))
 		goto usage;
-	}
 	table = stdout;
-	for (int i = 0; i < o.noutputs; i++) {
-		const char *path = o.outputs[i];
+	for (int i = 0; i < o.co.noutputs; i++) {
+		const char *path = o.co.outputs[i];
 
 		if (!strcmp(path, "-"))
 			table = stderr;
@@ -557,13 +474,8 @@ int cmd_mem(int argc, char **argv)
 			goto usage;
 		}
 	}
-	for (int i = 0; i < o.noutputs; i++) {
-		if (cli__check_output(o.outputs[i])) {
-			cli__error("cannot write output '%s': %s", o.outputs[i],
-				   strerror(errno ? errno : EACCES));
-			goto out;
-		}
-	}
+	if (cli__check_outputs(&o.co))
+		goto out;
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH) {
 		read_error(o.pid, -ESRCH);
 		goto out;
@@ -582,7 +494,7 @@ int cmd_mem(int argc, char **argv)
 	}
 
 	mem_sampler__result(s, &res);
-	command = join_command(o.argv, o.pid);
+	command = cli__command_line(o.argv, &o.pid, 1);
 	if (!command) {
 		cli__error("out of memory");
 		goto out;
@@ -612,25 +524,20 @@ int cmd_mem(int argc, char **argv)
 		.lost = rec ? record__stats(rec)->lost : 0,
 	};
 	ret = 0;
-	for (int i = 0; i < o.noutputs; i++) {
-		const char *path = o.outputs[i];
+	for (int i = 0; i < o.co.noutputs; i++) {
+		const char *path = o.co.outputs[i];
 
 		if (is_json(path))
 			err = mem_report__write_json(&rep, path);
 		else
 			err = export__write_file(prof, &eo, path);
-		if (err) {
-			cli__error("cannot write '%s': %s", path,
-				   strerror(-err));
+		if (cli__wrote(path, err))
 			ret = EXIT_PARTIAL;
-		} else if (!cli_flags.quiet && strcmp(path, "-")) {
-			fprintf(stderr, "cgoprof: wrote %s\n", path);
-		}
 	}
 	if (!cli_flags.quiet) {
 		mem_report__text(&rep, table);
 		if (o.argv)
-			report_status(status);
+			cli__report_status(status);
 		if (res.bad_lines)
 			pr_info("%" PRIu64 " malformed smaps lines skipped",
 				res.bad_lines);
@@ -650,6 +557,5 @@ out:
 	free(command);
 	return ret;
 usage:
-	fputs("Run 'cgoprof mem --help' for the options.\n", stderr);
-	return EXIT_USAGE;
+	return cli__usage_error("mem");
 }

@@ -4,15 +4,46 @@
 #ifndef CGOPROF_CLI_INTERNAL_H
 #define CGOPROF_CLI_INTERNAL_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Exit statuses of every command. */
 #define EXIT_PARTIAL 1		/* outputs written, something went wrong */
 #define EXIT_FATAL 2		/* nothing could be recorded */
 #define EXIT_USAGE 64
+
+/* The options every command takes alike: -o FILE (repeatable, at most
+ * CLI_MAX_OUTPUTS), --stack-size BYTES, -q, -v; and -m N where a command
+ * lists it. Their long forms end each command's table: CLI_LONGOPTS. */
+#define CLI_MAX_OUTPUTS 16
+/* long options without a letter, below each command's own (from 256) */
+enum { CLI_OPT_STACK_SIZE = 250, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE };
+#define CLI_LONGOPTS                                                      \
+	{ "output", required_argument, NULL, 'o' },                         \
+	{ "stack-size", required_argument, NULL, CLI_OPT_STACK_SIZE },      \
+	{ "quiet", no_argument, NULL, 'q' },                                \
+	{ "verbose", no_argument, NULL, 'v' },                              \
+	{ "help", no_argument, NULL, 'h' },                                 \
+	{ 0 }
+/* The long options of the commands that attach to a process or launch
+ * one (record, mem): -p, -d, -F, -m, --no-live-reads, --cgo-probe. */
+#define CLI_LONGOPTS_TARGET                                               \
+	{ "pid", required_argument, NULL, 'p' },                            \
+	{ "duration", required_argument, NULL, 'd' },                       \
+	{ "freq", required_argument, NULL, 'F' },                           \
+	{ "mmap-pages", required_argument, NULL, 'm' },                     \
+	{ "no-live-reads", no_argument, NULL, CLI_OPT_NO_LIVE },            \
+	{ "cgo-probe", no_argument, NULL, CLI_OPT_CGO_PROBE }
+struct cli_common {
+	const char *outputs[CLI_MAX_OUTPUTS];
+	int noutputs;
+	uint32_t stack_size;	/* the command's default until given */
+	size_t mmap_pages;
+};
 
 /* -v (counted) and -q of the running command; the log callback reads them. */
 struct cli_flags {
@@ -39,12 +70,39 @@ void cli__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct record_error;
 void cli__open_error(const struct record_error *e, const char *event,
 		     const char *command);
+/* getopt_long(), the common options taken into @co (-q and -v into
+ * cli_flags): the next option of the command's own, -1 at the end, or '?'
+ * on a usage error (printed). Set optind to 1 before the first call. */
+int cli__getopt(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, struct cli_common *co);
+/* The command line after the options, or -p: exactly one of them. *@cmd
+ * is &argv[optind], or NULL with @pids. 0, or the error printed ("nothing
+ * to @what") and -EINVAL. */
+int cli__target(int argc, char **argv, bool pids, const char *what,
+		char ***cmd);
+/* Prints how to get @command's options; returns EXIT_USAGE. */
+int cli__usage_error(const char *command);
+/* Every output of @co can be written (checked before recording): 0, or
+ * the error printed and -EACCES. */
+int cli__check_outputs(const struct cli_common *co);
+/* Reports the write of @path, which returned @err: 0 ("wrote" unless -q or
+ * stdout), or the error printed and EXIT_PARTIAL. */
+int cli__wrote(const char *path, int err);
+/* "command exited with status N" or "killed by signal N" on stderr;
+ * nothing for @status < 0. */
+void cli__report_status(int status);
+/* The profiled command as one string (its words, or "pid P[,P...]"):
+ * the caller frees it; NULL when out of memory. */
+char *cli__command_line(char *const *argv, const pid_t *pids, int npids);
 /* "123", "0x7b": 0 or -EINVAL. */
 int cli__parse_u64(const char *s, uint64_t *v);
 /* The options every recording command takes, checked the same way: the
  * value, or the error printed and -EINVAL. */
 int cli__parse_stack_size(const char *arg, uint32_t *out);
 int cli__parse_mmap_pages(const char *arg, size_t *out);
+/* -F: 1..@max, "invalid frequency '...' (1..@max @unit)" otherwise. */
+int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
+		    uint64_t *out);
 /* 0 when @path ("-" is stdout) can be written, else -EACCES (or -ENOMEM). */
 int cli__check_output(const char *path);
 /* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is

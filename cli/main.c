@@ -11,15 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgoprof/export.h"
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
 #include "internal.h"
-
-#define MAX_OUTPUTS 16
 
 /* The line a terminal sees while recording, erased at the end. */
 static void progress_line(void *ctx, double seconds,
@@ -139,52 +136,16 @@ static int parse_pids(const char *s, pid_t **pids, int *npids)
 	return err;
 }
 
-static char *join_command(char *const *argv, const pid_t *pids, int npids)
-{
-	size_t n = 1;
-	char *s;
-
-	if (argv) {
-		for (int i = 0; argv[i]; i++)
-			n += strlen(argv[i]) + 1;
-	} else {
-		n += 8 + (size_t)npids * 12;
-	}
-	s = calloc(1, n);
-	if (!s)
-		return NULL;
-	if (argv) {
-		for (int i = 0; argv[i]; i++) {
-			if (i)
-				strcat(s, " ");
-			strcat(s, argv[i]);
-		}
-	} else {
-		strcpy(s, "pid");
-		for (int i = 0; i < npids; i++)
-			sprintf(s + strlen(s), "%s%d", i ? "," : " ", pids[i]);
-	}
-	return s;
-}
-
-
 static int cmd_record(int argc, char **argv)
 {
-	enum { OPT_STACK = 256, OPT_NO_KERNEL, OPT_TID, OPT_ANNOTATE,
-	       OPT_WEIGHT, OPT_ICICLE, OPT_PID_ROOT, OPT_NO_LIVE,
-	       OPT_CGO_PROBE, OPT_UNWINDER, OPT_MS_PROBE, OPT_NO_BPF };
+	enum { OPT_NO_KERNEL = 256, OPT_TID, OPT_ANNOTATE, OPT_WEIGHT,
+	       OPT_ICICLE, OPT_PID_ROOT, OPT_UNWINDER, OPT_MS_PROBE,
+	       OPT_NO_BPF };
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "freq", required_argument, NULL, 'F' },
+		CLI_LONGOPTS_TARGET,
 		{ "count", required_argument, NULL, 'c' },
 		{ "event", required_argument, NULL, 'e' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "mmap-pages", required_argument, NULL, 'm' },
-		{ "stack-size", required_argument, NULL, OPT_STACK },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
-		{ "no-live-reads", no_argument, NULL, OPT_NO_LIVE },
-		{ "cgo-probe", no_argument, NULL, OPT_CGO_PROBE },
 		{ "morestack-probe", no_argument, NULL, OPT_MS_PROBE },
 		{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
 		{ "unwinder", required_argument, NULL, OPT_UNWINDER },
@@ -193,33 +154,29 @@ static int cmd_record(int argc, char **argv)
 		{ "annotate", no_argument, NULL, OPT_ANNOTATE },
 		{ "weight", no_argument, NULL, OPT_WEIGHT },
 		{ "icicle", no_argument, NULL, OPT_ICICLE },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		CLI_LONGOPTS,
 	};
 	struct record_opts ro = {
 		.freq = 999,
-		.stack_size = 16384,
 		.unwind = { .live_reads = true },
 		.stop = &cli_stop,
 	};
+	struct cli_common co = { .stack_size = 16384 };
 	struct export_opts eo = { 0 };
-	const char *outputs[MAX_OUTPUTS];
-	int noutputs = 0, c, ret = EXIT_FATAL, err, status;
+	int c, ret = EXIT_FATAL, err;
 	pid_t *pids = NULL;
 	int npids = 0;
 	struct record *rec = NULL;
 	struct record_error re;
 	struct profile *prof = NULL;
-	char *command = NULL;
+	char *command = NULL, **cmd;
 	uint64_t v;
 	char *endp;
 	double d;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:F:c:e:d:o:m:qvh", longopts,
-				NULL)) != -1) {
+	while ((c = cli__getopt(argc, argv, "+p:F:c:e:d:o:m:qvh", longopts,
+				&co)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pids(optarg, &pids, &npids)) {
@@ -230,12 +187,8 @@ static int cmd_record(int argc, char **argv)
 			}
 			break;
 		case 'F':
-			if (cli__parse_u64(optarg, &v) || !v || v > 100000) {
-				error("invalid frequency '%s' (1..100000 Hz)",
-				      optarg);
+			if (cli__parse_freq(optarg, 100000, "Hz", &ro.freq))
 				goto usage;
-			}
-			ro.freq = v;
 			ro.period = 0;
 			break;
 		case 'c':
@@ -260,30 +213,14 @@ static int cmd_record(int argc, char **argv)
 			}
 			ro.duration = d;
 			break;
-		case 'o':
-			if (noutputs == MAX_OUTPUTS) {
-				error("too many outputs (at most %d)",
-				      MAX_OUTPUTS);
-				goto usage;
-			}
-			outputs[noutputs++] = optarg;
-			break;
-		case 'm':
-			if (cli__parse_mmap_pages(optarg, &ro.mmap_pages))
-				goto usage;
-			break;
-		case OPT_STACK:
-			if (cli__parse_stack_size(optarg, &ro.stack_size))
-				goto usage;
-			break;
 		case OPT_NO_KERNEL:
 			ro.no_kernel = true;
 			ro.unwind.user_only = true;
 			break;
-		case OPT_NO_LIVE:
+		case CLI_OPT_NO_LIVE:
 			ro.unwind.live_reads = false;
 			break;
-		case OPT_CGO_PROBE:
+		case CLI_OPT_CGO_PROBE:
 			ro.cgo_probe = true;
 			break;
 		case OPT_MS_PROBE:
@@ -321,12 +258,6 @@ static int cmd_record(int argc, char **argv)
 		case OPT_ICICLE:
 			eo.icicle = true;
 			break;
-		case 'q':
-			cli_flags.quiet = true;
-			break;
-		case 'v':
-			cli_flags.verbose++;
-			break;
 		case 'h':
 			fputs(usage_record, stdout);
 			free(pids);
@@ -335,27 +266,17 @@ static int cmd_record(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind < argc) {
-		if (npids) {
-			error("give either -p PID or a command, not both");
-			goto usage;
-		}
-		ro.argv = &argv[optind];
-	} else if (!npids) {
-		error("nothing to profile: give -p PID or -- CMD [ARGS]");
+	if (cli__target(argc, argv, npids, "profile", &cmd))
 		goto usage;
-	}
+	ro.argv = cmd;
 	ro.pids = pids;
 	ro.npids = npids;
-	if (!noutputs)
-		outputs[noutputs++] = "cgoprof.folded";
-	for (int i = 0; i < noutputs; i++) {
-		if (cli__check_output(outputs[i])) {
-			error("cannot write output '%s': %s", outputs[i],
-			      strerror(errno ? errno : EACCES));
-			goto out;
-		}
-	}
+	ro.stack_size = co.stack_size;
+	ro.mmap_pages = co.mmap_pages;
+	if (!co.noutputs)
+		co.outputs[co.noutputs++] = "cgoprof.folded";
+	if (cli__check_outputs(&co))
+		goto out;
 	if (!cli_flags.quiet && isatty(STDERR_FILENO))
 		ro.progress = progress_line;
 
@@ -375,23 +296,17 @@ static int cmd_record(int argc, char **argv)
 			"(perf_event_paranoid): recording user space only");
 	record__loop(rec);
 
-	command = join_command(ro.argv, pids, npids);
+	command = cli__command_line(ro.argv, pids, npids);
 	prof = record__profile(rec, command);
 	if (!prof) {
 		error("cannot build the profile: %s", strerror(errno));
 		goto out;
 	}
 	ret = 0;
-	for (int i = 0; i < noutputs; i++) {
-		err = export__write_file(prof, &eo, outputs[i]);
-		if (err) {
-			error("cannot write '%s': %s", outputs[i],
-			      strerror(-err));
+	for (int i = 0; i < co.noutputs; i++)
+		if (cli__wrote(co.outputs[i],
+			       export__write_file(prof, &eo, co.outputs[i])))
 			ret = EXIT_PARTIAL;
-		} else if (!cli_flags.quiet && strcmp(outputs[i], "-")) {
-			fprintf(stderr, "cgoprof: wrote %s\n", outputs[i]);
-		}
-	}
 	if (!cli_flags.quiet) {
 		const struct record_stats *st = record__stats(rec);
 
@@ -441,16 +356,8 @@ static int cmd_record(int argc, char **argv)
 				"samples not in the profile: %" PRIu64
 				" not unwound, %" PRIu64 " out of memory\n",
 				st->unwind_failed, st->aggregate_failed);
-		status = record__child_status(rec);
-		if (ro.argv && status >= 0) {
-			if (WIFEXITED(status))
-				fprintf(stderr, "command exited with status %d\n",
-					WEXITSTATUS(status));
-			else if (WIFSIGNALED(status))
-				fprintf(stderr, "command killed by signal %d (%s)\n",
-					WTERMSIG(status),
-					strsignal(WTERMSIG(status)));
-		}
+		if (ro.argv)
+			cli__report_status(record__child_status(rec));
 	}
 	if (!prof->total_samples && !cli_flags.quiet)
 		pr_warn("no samples were recorded");
@@ -461,9 +368,8 @@ out:
 	free(pids);
 	return ret;
 usage:
-	fputs("Run 'cgoprof record --help' for the options.\n", stderr);
 	free(pids);
-	return EXIT_USAGE;
+	return cli__usage_error("record");
 }
 
 int main(int argc, char **argv)

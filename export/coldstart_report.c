@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/coldstart.h"
 #include "cgoprof/export.h"
 
@@ -19,15 +20,9 @@
 static int merge_add(struct folded_merge *m, const char *stack, size_t len,
 		     uint64_t count)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		void *p = realloc(m->lines, cap * sizeof(*m->lines));
-
-		if (!p)
-			return -ENOMEM;
-		m->lines = p;
-		m->cap = cap;
-	}
+	if (array__grow((void **)&m->lines, &m->cap, m->n + 1,
+			sizeof(*m->lines), 256))
+		return -ENOMEM;
 	m->lines[m->n].stack = strndup(stack, len);
 	if (!m->lines[m->n].stack)
 		return -ENOMEM;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/export.h"
 #include "cgoprof/htab.h"
 
@@ -98,32 +99,11 @@ static int folder_add(struct folder *f, const uint32_t *ids, uint32_t n,
 		f->lines[idx].count += count;
 		return 0;
 	}
-	if (f->nseqs + n + 1 > f->cap_seqs) {
-		size_t cap = f->cap_seqs ? f->cap_seqs * 2 : 65536;
-		uint32_t *p;
-
-		while (cap < f->nseqs + n + 1)
-			cap *= 2;
-		if (cap > SIZE_MAX / sizeof(*p))
-			return -ENOMEM;
-		p = realloc(f->seqs, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		f->seqs = p;
-		f->cap_seqs = cap;
-	}
-	if (f->nlines == f->cap_lines) {
-		size_t cap = f->cap_lines ? f->cap_lines * 2 : 1024;
-		struct fline *p;
-
-		if (cap > SIZE_MAX / sizeof(*p))
-			return -ENOMEM;
-		p = realloc(f->lines, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		f->lines = p;
-		f->cap_lines = cap;
-	}
+	if (array__grow((void **)&f->seqs, &f->cap_seqs, f->nseqs + n + 1,
+			sizeof(*f->seqs), 65536) ||
+	    array__grow((void **)&f->lines, &f->cap_lines, f->nlines + 1,
+			sizeof(*f->lines), 1024))
+		return -ENOMEM;
 	f->lines[f->nlines] = (struct fline){ count, f->nseqs };
 	if (htab__insert(&f->index, h, (uint32_t)f->nlines))
 		return -ENOMEM;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgoprof/export.h"
+#include "internal.h"
 
 static const char *const folded_suffixes[] = { ".folded", ".txt", NULL };
 static const char *const folded_gz_suffixes[] = { ".folded.gz", ".gz", NULL };
@@ -167,4 +168,11 @@ int export__write_file(const struct profile *p, const struct export_opts *o,
 	};
 
 	return export__write_atomic(path, export_job_write, &j);
+}
+
+int export__flush(FILE *f)
+{
+	if (fflush(f))
+		return -errno;
+	return ferror(f) ? -EIO : 0;
 }

@@ -1,5 +1,5 @@
-/* Shared inside export/: the profile checks every exporter runs first. Borrows the
- * profile it checks. */
+/* Shared inside export/: the profile checks every exporter runs first, the
+ * end of a write, text escaping. Borrows the profile it checks. */
 #ifndef CGOPROF_EXPORT_INTERNAL_H
 #define CGOPROF_EXPORT_INTERNAL_H
 
@@ -14,6 +14,10 @@
  * locations -> mappings or UINT32_MAX), that every location has frames with
  * names and valid kinds (export/profile_check.c). Returns 0 or -EINVAL. */
 int export__check_profile(const struct profile *p);
+
+/* The end of a writer (export/format.c): @f flushed; 0, -errno when the
+ * flush fails, or -EIO when an earlier write did. */
+int export__flush(FILE *f);
 
 /* Text escaping (export/escape.c). */
 /* Decodes one UTF-8 sequence at @s; its length, or 0 when the byte at @s

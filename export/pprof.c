@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/export.h"
 #include "cgoprof/protobuf.h"
 #include "internal.h"
@@ -87,18 +88,9 @@ static int64_t function_table_id(struct function_table *ft, int64_t name,
 
 	if (idx != HTAB_NONE)
 		return (int64_t)idx + 1;
-	if (ft->len == ft->cap) {
-		size_t cap = ft->cap ? ft->cap * 2 : 256;
-		struct function_key *funcs;
-
-		if (cap > SIZE_MAX / sizeof(*funcs))
-			return -ENOMEM;
-		funcs = realloc(ft->funcs, cap * sizeof(*funcs));
-		if (!funcs)
-			return -ENOMEM;
-		ft->funcs = funcs;
-		ft->cap = cap;
-	}
+	if (array__grow((void **)&ft->funcs, &ft->cap, ft->len + 1,
+			sizeof(*ft->funcs), 256))
+		return -ENOMEM;
 	ft->funcs[ft->len] = key;
 	if (htab__insert(&ft->index, hash, (uint32_t)ft->len))
 		return -ENOMEM;
@@ -500,12 +492,7 @@ int export__pprof(const struct profile *p, const struct export_opts *o, FILE *f)
 	err = gzip_run(gz, Z_FINISH);
 	if (err)
 		goto out;
-	if (fflush(f)) {
-		err = -errno;
-		goto out;
-	}
-	if (ferror(f))
-		err = -EIO;
+	err = export__flush(f);
 out:
 	if (gz && gz->live)
 		deflateEnd(&gz->z);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/export.h"
 #include "cgoprof/htab.h"
 #include "internal.h"
@@ -147,18 +148,9 @@ static int64_t flame_child(struct flame *fl, uint32_t parent, const char *name,
 		return idx;
 	if (fl->len >= FLAME_NONE - 1)
 		return -ENOMEM;
-	if (fl->len == fl->cap) {
-		size_t cap = fl->cap ? fl->cap * 2 : 1024;
-		struct flame_node *nodes;
-
-		if (cap > SIZE_MAX / sizeof(*nodes))
-			return -ENOMEM;
-		nodes = realloc(fl->nodes, cap * sizeof(*nodes));
-		if (!nodes)
-			return -ENOMEM;
-		fl->nodes = nodes;
-		fl->cap = cap;
-	}
+	if (array__grow((void **)&fl->nodes, &fl->cap, fl->len + 1,
+			sizeof(*fl->nodes), 1024))
+		return -ENOMEM;
 	if (htab__insert(&fl->index, hash, (uint32_t)fl->len))
 		return -ENOMEM;
 	n = &fl->nodes[fl->len];
@@ -845,12 +837,7 @@ int export__svg(const struct profile *p, const struct export_opts *o, FILE *f)
 		goto out;
 	fputs("</g>\n", f);
 	put_footer(f, &lay, icicle, height);
-	if (fflush(f)) {
-		err = -errno;
-		goto out;
-	}
-	if (ferror(f))
-		err = -EIO;
+	err = export__flush(f);
 out:
 	flame_release(&fl);
 	return err;

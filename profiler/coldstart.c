@@ -62,21 +62,14 @@ static bool resolve_command(const char *cmd, char *out, size_t size)
  * address. 0 or -ENOENT. */
 static int elf_func_addr(Elf *elf, const char *name, uint64_t *vaddr)
 {
+	uint32_t types = 1u << SHT_SYMTAB | 1u << SHT_DYNSYM;
 	Elf_Scn *scn = NULL;
+	Elf_Data *data;
+	GElf_Shdr sh;
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t n;
+	while ((data = elf__next_table(elf, &scn, &sh, types, 0))) {
+		size_t n = data->d_size / sh.sh_entsize;
 
-		if (!gelf_getshdr(scn, &sh) ||
-		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-		    !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = data->d_size / sh.sh_entsize;
 		for (size_t i = 0; i < n; i++) {
 			GElf_Sym sym;
 			const char *s;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/coldstart.h"
 #include "cgoprof/perf.h"
 #include "cgoprof/uprobe.h"
@@ -49,28 +50,20 @@ static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
 		       int cpu, int kind, int output_fd, int *fd_out)
 {
 	uint64_t id;
+	size_t cap;
 	int fd;
-	void *p;
 
 	fd = sys_perf_event_open(a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (m->nfds == m->cap_fds) {
-		size_t cap = m->cap_fds ? m->cap_fds * 2 : 16;
-
-		p = realloc(m->fds, cap * sizeof(*m->fds));
-		if (!p) {
-			close(fd);
-			return -ENOMEM;
-		}
-		m->fds = p;
-		p = realloc(m->ids, cap * sizeof(*m->ids));
-		if (!p) {
-			close(fd);
-			return -ENOMEM;
-		}
-		m->ids = p;
-		m->cap_fds = cap;
+	/* fds and ids: one capacity, the one of ids grown last */
+	cap = m->cap_fds;
+	if (array__grow((void **)&m->fds, &cap, m->nfds + 1, sizeof(*m->fds),
+			16) ||
+	    array__grow((void **)&m->ids, &m->cap_fds, m->nfds + 1,
+			sizeof(*m->ids), 16)) {
+		close(fd);
+		return -ENOMEM;
 	}
 	m->fds[m->nfds++] = fd;
 	if (ioctl(fd, PERF_EVENT_IOC_ID, &id))
@@ -179,15 +172,9 @@ void coldstart_run__release(struct coldstart_run *r)
 
 static void run_add_fault(struct coldstart_run *r, uint64_t t)
 {
-	if (r->nfaults == r->cap_faults) {
-		size_t cap = r->cap_faults ? r->cap_faults * 2 : 4096;
-		void *p = realloc(r->fault_t, cap * sizeof(*r->fault_t));
-
-		if (!p)
-			return;	/* a fault less in the counts */
-		r->fault_t = p;
-		r->cap_faults = cap;
-	}
+	if (array__grow((void **)&r->fault_t, &r->cap_faults, r->nfaults + 1,
+			sizeof(*r->fault_t), 4096))
+		return;	/* a fault less in the counts */
 	r->fault_t[r->nfaults++] = t;
 }
 
@@ -211,14 +198,6 @@ static void run_note_hit(struct coldstart_run *r, uint32_t tid, uint64_t time,
 static uint64_t rd64(const uint8_t *p)
 {
 	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
 
 	memcpy(&v, p, sizeof(v));
 	return v;
@@ -258,10 +237,8 @@ static void on_sample(struct coldstart_run *r,
 static int on_record(const struct perf_event_header *h, void *ctx)
 {
 	struct coldstart_run *r = ctx;
-	const uint8_t *b = (const uint8_t *)(h + 1);
-	size_t len = h->size - sizeof(*h);
-	uint32_t pid;
-	uint64_t time;
+	struct perf_comm c;
+	struct perf_fork f;
 
 	if (h->size < sizeof(*h))
 		return 0;
@@ -270,23 +247,18 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 		on_sample(r, h);
 		return 0;
 	case PERF_RECORD_COMM:
-		/* pid tid comm[] ... then the sample id: pid tid, time, id */
-		if (len < 8 + 24 || !(h->misc & PERF_RECORD_MISC_COMM_EXEC))
+		/* the dummy event's: its sample id has the time */
+		if (perf_comm__parse(h, EVENT_SAMPLE_TYPE, &c) || !c.exec)
 			return 0;
-		pid = rd32(b);
-		time = rd64(b + len - 16);
-		if (r->pid && pid == (uint32_t)r->pid &&
+		if (r->pid && c.pid == (uint32_t)r->pid &&
 		    r->nexecs < COLDSTART_MAX_EXECS)
-			r->execs[r->nexecs++] = time;
+			r->execs[r->nexecs++] = c.time;
 		return 0;
 	case PERF_RECORD_EXIT:
-		/* pid ppid tid ptid time */
-		if (len < 24)
+		if (perf_fork__parse(h, &f))
 			return 0;
-		pid = rd32(b);
-		time = rd64(b + 16);
-		if (r->pid && pid == (uint32_t)r->pid && time > r->exit_t)
-			r->exit_t = time;
+		if (r->pid && f.pid == (uint32_t)r->pid && f.time > r->exit_t)
+			r->exit_t = f.time;
 		return 0;
 	case PERF_RECORD_LOST:
 		r->lost++;

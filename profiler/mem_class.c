@@ -8,10 +8,12 @@
  * docs/mem.md. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/mem.h"
 
 #define MEM_PAGE 4096ULL
@@ -119,32 +121,37 @@ static bool name_rule(const struct mem_vma *v, const struct mem_probe *p,
 
 static int class_grow(struct mem_class *c)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		void *q = realloc(c->segs, cap * sizeof(*c->segs));
-
-		if (!q)
-			return -ENOMEM;
-		c->segs = q;
-		c->cap = cap;
-	}
-	return 0;
+	return array__grow((void **)&c->segs, &c->cap, c->n + 1,
+			   sizeof(*c->segs), 64);
 }
 
-/* Index of the first segment ending after @addr (c->n when none). */
-static size_t class_lower(const struct mem_class *c, uint64_t addr)
+/* Index of the first of the @n items at @items (@size bytes each, sorted
+ * by the uint64_t end at @end_off in each) that ends after @addr; @n when
+ * none does. */
+static size_t first_ending_after(const void *items, size_t n, size_t size,
+				 size_t end_off, uint64_t addr)
 {
-	size_t lo = 0, hi = c->n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint64_t end;
 
-		if (c->segs[mid].end <= addr)
+		memcpy(&end, (const char *)items + mid * size + end_off,
+		       sizeof(end));
+		if (end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Index of the first segment ending after @addr (c->n when none). */
+static size_t class_lower(const struct mem_class *c, uint64_t addr)
+{
+	return first_ending_after(c->segs, c->n, sizeof(*c->segs),
+				  offsetof(struct mem_segment, end), addr);
 }
 
 /* Splits segment @i at @addr (inside it): [start, addr) stays at @i. */
@@ -361,17 +368,8 @@ static bool tcb_at_top(const struct mem_probe *p, uint64_t lo, uint64_t hi)
 
 static size_t vma_index(const struct mem_maps *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->vmas[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_ending_after(m->vmas, m->n, sizeof(*m->vmas),
+				  offsetof(struct mem_vma, end), addr);
 }
 
 /* The guard below a stack: an adjacent PROT_NONE anonymous mapping. */

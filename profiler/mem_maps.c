@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/mem.h"
 #include "cgoprof/procfs.h"
 
@@ -51,15 +52,9 @@ static int maps_push(struct mem_maps *m, const struct procfs_map *pm)
 {
 	struct mem_vma *dst;
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		void *p = realloc(m->vmas, cap * sizeof(*m->vmas));
-
-		if (!p)
-			return -ENOMEM;
-		m->vmas = p;
-		m->cap = cap;
-	}
+	if (array__grow((void **)&m->vmas, &m->cap, m->n + 1, sizeof(*m->vmas),
+			64))
+		return -ENOMEM;
 	dst = &m->vmas[m->n];
 	*dst = (struct mem_vma){
 		.start = pm->start,

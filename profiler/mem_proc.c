@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/clock.h"
 #include "cgoprof/elfobj.h"
 #include "cgoprof/log.h"
@@ -379,15 +380,9 @@ static void access_read_sps(struct mem_access *a)
 			continue;
 		if (!parse_hex(tok[ntok - 2], &sp))
 			continue;
-		if (a->nsps == a->cap_sps) {
-			size_t cap = a->cap_sps ? a->cap_sps * 2 : 64;
-			void *q = realloc(a->sps, cap * sizeof(*a->sps));
-
-			if (!q)
-				break;
-			a->sps = q;
-			a->cap_sps = cap;
-		}
+		if (array__grow((void **)&a->sps, &a->cap_sps, a->nsps + 1,
+				sizeof(*a->sps), 64))
+			break;
 		a->sps[a->nsps++] = sp;
 	}
 	if (d)

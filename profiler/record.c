@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/kallsyms.h"
 #include "cgoprof/log.h"
@@ -167,15 +168,9 @@ static int build_attr(struct record *r, struct record_error *e)
 
 static int add_fd(struct record *r, int fd)
 {
-	if (r->nfds == r->cap_fds) {
-		size_t cap = r->cap_fds ? r->cap_fds * 2 : 64;
-		void *p = realloc(r->fds, cap * sizeof(*r->fds));
-
-		if (!p)
-			return -ENOMEM;
-		r->fds = p;
-		r->cap_fds = cap;
-	}
+	if (array__grow((void **)&r->fds, &r->cap_fds, r->nfds + 1,
+			sizeof(*r->fds), 64))
+		return -ENOMEM;
 	r->fds[r->nfds++] = fd;
 	return 0;
 }

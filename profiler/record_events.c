@@ -39,18 +39,6 @@ struct rec_mmap2 {
 	char filename[];
 };
 
-struct rec_comm {
-	struct perf_event_header h;
-	uint32_t pid, tid;
-	char comm[];
-};
-
-struct rec_fork {
-	struct perf_event_header h;
-	uint32_t pid, ppid, tid, ptid;
-	uint64_t time;
-};
-
 struct rec_lost {
 	struct perf_event_header h;
 	uint64_t id, lost;
@@ -183,45 +171,43 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 		break;
 	}
 	case PERF_RECORD_COMM: {
-		const struct rec_comm *c = (const void *)h;
-		const char *name;
+		struct perf_comm c;
 
-		if (h->size < sizeof(*c) || !(name = rec_string(h, c->comm))) {
+		if (perf_comm__parse(h, 0, &c)) {
 			r->stats.bad_records++;
 			break;
 		}
-		procmap__comm(r->pm, c->pid, c->tid, name,
-			      h->misc & PERF_RECORD_MISC_COMM_EXEC);
-		if (h->misc & PERF_RECORD_MISC_COMM_EXEC)
-			rec_morestack_prepare(r, c->pid);
+		procmap__comm(r->pm, c.pid, c.tid, c.comm, c.exec);
+		if (c.exec)
+			rec_morestack_prepare(r, c.pid);
 		break;
 	}
 	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT: {
-		const struct rec_fork *f = (const void *)h;
+		struct perf_fork f;
 
-		if (h->size < sizeof(*f)) {
+		if (perf_fork__parse(h, &f)) {
 			r->stats.bad_records++;
 			break;
 		}
 		if (h->type == PERF_RECORD_FORK) {
-			procmap__fork(r->pm, f->pid, f->ppid, f->tid);
+			procmap__fork(r->pm, f.pid, f.ppid, f.tid);
 			r->stats.threads_seen++;
-			if (r->probe && f->pid == f->ppid) {
+			if (r->probe && f.pid == f.ppid) {
 				/* a new thread of a probed process */
 				for (int k = 0; k < 2; k++) {
 					r->probe_attr[k].disabled = 0;
 					r->probe_attr[k].enable_on_exec = 0;
 				}
 				for (int cpu = 0; cpu < r->ncpus; cpu++)
-					rec_probe_open(r, (pid_t)f->tid, cpu);
+					rec_probe_open(r, (pid_t)f.tid, cpu);
 			}
 		} else {
-			procmap__exit(r->pm, f->pid, f->tid);
-			if (r->gosnap && f->pid == f->tid)
-				gosnap__set_g_tls(r->gosnap, f->pid, -8);
+			procmap__exit(r->pm, f.pid, f.tid);
+			if (r->gosnap && f.pid == f.tid)
+				gosnap__set_g_tls(r->gosnap, f.pid, -8);
 			if (r->probe)
-				rec_probe_close(r, f->tid);
+				rec_probe_close(r, f.tid);
 		}
 		break;
 	}

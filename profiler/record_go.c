@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/htab.h"
 #include "cgoprof/kallsyms.h"
@@ -34,15 +35,9 @@ void rec_probe_close(struct record *r, uint32_t tid);
 int rec_add_site(struct record *r, uint64_t dev, uint64_t ino,
 		    uint64_t off)
 {
-	if (r->nsites == r->cap_sites) {
-		size_t cap = r->cap_sites ? r->cap_sites * 2 : 8;
-		void *p = realloc(r->sites, cap * sizeof(*r->sites));
-
-		if (!p)
-			return -ENOMEM;
-		r->sites = p;
-		r->cap_sites = cap;
-	}
+	if (array__grow((void **)&r->sites, &r->cap_sites, r->nsites + 1,
+			sizeof(*r->sites), 8))
+		return -ENOMEM;
 	r->sites[r->nsites++] = (struct probe_site){ dev, ino, off };
 	r->o.unwind.probe_sites = r->sites;
 	r->o.unwind.nprobe_sites = r->nsites;
@@ -125,15 +120,9 @@ static int probe_id_cmp(const void *a, const void *b)
 int rec_add_probe_id(struct record *r, uint64_t id, int kind, int fd,
 			uint32_t tid)
 {
-	if (r->nprobe_ids == r->cap_probe_ids) {
-		size_t cap = r->cap_probe_ids ? r->cap_probe_ids * 2 : 16;
-		void *p = realloc(r->probe_ids, cap * sizeof(*r->probe_ids));
-
-		if (!p)
-			return -ENOMEM;
-		r->probe_ids = p;
-		r->cap_probe_ids = cap;
-	}
+	if (array__grow((void **)&r->probe_ids, &r->cap_probe_ids,
+			r->nprobe_ids + 1, sizeof(*r->probe_ids), 16))
+		return -ENOMEM;
 	r->probe_ids[r->nprobe_ids++] = (struct probe_id){ id, kind, fd, tid };
 	qsort(r->probe_ids, r->nprobe_ids, sizeof(*r->probe_ids),
 	      probe_id_cmp);
@@ -187,15 +176,9 @@ void rec_morestack_prepare(struct record *r, uint32_t pid)
 	for (size_t i = 0; i < r->nms_bins; i++)
 		if (r->ms_bins[i].dev == st.st_dev && r->ms_bins[i].ino == st.st_ino)
 			return;
-	if (r->nms_bins == r->cap_ms_bins) {
-		size_t cap = r->cap_ms_bins ? r->cap_ms_bins * 2 : 8;
-		void *p = realloc(r->ms_bins, cap * sizeof(*r->ms_bins));
-
-		if (!p)
-			return;
-		r->ms_bins = p;
-		r->cap_ms_bins = cap;
-	}
+	if (array__grow((void **)&r->ms_bins, &r->cap_ms_bins, r->nms_bins + 1,
+			sizeof(*r->ms_bins), 8))
+		return;
 	r->ms_bins[r->nms_bins++] = (struct ms_binary){ st.st_dev, st.st_ino };
 	o = elf_cache__open(r->cache, path, path, 0, 0);
 	if (!o || !o->go || elf_obj__go_func(o, "runtime.morestack", &fn) ||
@@ -254,87 +237,81 @@ struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 		return &r->cgo[i];
 	if (!create || !tid)
 		return NULL;
-	if (r->ncgo == r->cap_cgo) {
-		size_t cap = r->cap_cgo ? r->cap_cgo * 2 : 64;
-		struct cgo_thread *t = realloc(r->cgo, cap * sizeof(*t));
-
-		if (!t)
-			return NULL;
-		r->cgo = t;
-		r->cap_cgo = cap;
-	}
+	if (array__grow((void **)&r->cgo, &r->cap_cgo, r->ncgo + 1,
+			sizeof(*r->cgo), 64))
+		return NULL;
 	if (htab__insert(&r->cgo_index, tid, (uint32_t)r->ncgo))
 		return NULL;
 	r->cgo[r->ncgo] = (struct cgo_thread){ .tid = tid };
 	return &r->cgo[r->ncgo++];
 }
 
+/* Which of a thread's CGO_ENTRIES records, @size bytes apart from the
+ * first one's @time and @used words, is the latest at or before @at (the
+ * first of equals): its index, or -1. A record is used when @used is not
+ * 0: a cgo entry's frame count, a callback's stack length. */
+static int latest_record(const uint64_t *time, const uint32_t *used,
+			 size_t size, uint64_t at)
+{
+	uint64_t best_time = 0;
+	int best = -1;
+
+	for (int i = 0; i < CGO_ENTRIES; i++) {
+		uint64_t t = *(const uint64_t *)((const char *)time + i * size);
+
+		if (!*(const uint32_t *)((const char *)used + i * size) ||
+		    t > at)
+			continue;
+		if (best < 0 || t > best_time) {
+			best = i;
+			best_time = t;
+		}
+	}
+	return best;
+}
+
 const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,
 						uint64_t bp, uint64_t time)
 {
-	struct record *r = ctx;
-	struct cgo_thread *t = rec_cgo_thread(r, tid, false);
-	const struct cgo_entry *best = NULL;
+	struct cgo_thread *t = rec_cgo_thread(ctx, tid, false);
+	const struct cgo_entry *e;
+	int i;
 
 	if (!t)
 		return NULL;
 	/* the call in progress is the latest entry before the sample; its
 	 * frame pointer is asmcgocall's frame (Go >= 1.21: sp - 8) or
 	 * cgocall's (before: rbp unchanged at entry) */
-	for (int i = 0; i < CGO_ENTRIES; i++) {
-		const struct cgo_entry *e = &t->e[i];
-
-		if (!e->n || e->time > time)
-			continue;
-		if (!best || e->time > best->time)
-			best = e;
-	}
-	if (best && (bp == best->sp - 8 || bp == best->bp))
-		return best;
-	return NULL;
+	i = latest_record(&t->e[0].time, &t->e[0].n, sizeof(t->e[0]), time);
+	if (i < 0)
+		return NULL;
+	e = &t->e[i];
+	return bp == e->sp - 8 || bp == e->bp ? e : NULL;
 }
 
 const struct cgo_callback *rec_cgo_callback_lookup(void *ctx, uint32_t tid,
 						      uint64_t bp_cb,
 						      uint64_t time)
 {
-	struct record *r = ctx;
-	struct cgo_thread *t = rec_cgo_thread(r, tid, false);
-	const struct cgo_callback *best = NULL;
+	struct cgo_thread *t = rec_cgo_thread(ctx, tid, false);
+	const struct cgo_callback *e;
+	int i;
 
 	if (!t)
 		return NULL;
-	for (int i = 0; i < CGO_ENTRIES; i++) {
-		const struct cgo_callback *e = &t->cb[i];
-
-		if (!e->len || e->time > time)
-			continue;
-		if (!best || e->time > best->time)
-			best = e;
-	}
+	i = latest_record(&t->cb[0].time, &t->cb[0].len, sizeof(t->cb[0]),
+			  time);
+	if (i < 0)
+		return NULL;
 	/* crosscall2 and cgocallback's frames lie between the C caller's
 	 * stack pointer and cgocallback's frame record: 0x58 bytes (0x60
 	 * where crosscall2 has its own frame, Go >= 1.21) */
-	if (best && best->regs[UNWIND_REG_SP] > bp_cb &&
-	    best->regs[UNWIND_REG_SP] - bp_cb <= 0x100)
-		return best;
+	e = &t->cb[i];
+	if (e->regs[UNWIND_REG_SP] > bp_cb &&
+	    e->regs[UNWIND_REG_SP] - bp_cb <= 0x100)
+		return e;
 	return NULL;
 }
-
-/* perf's register numbers to the unwinder's (DWARF) ones; -1: not kept */
-static const int dwarf_from_perf[PERF_REG__COUNT] = {
-	[PERF_REG_AX] = UNWIND_REG_AX, [PERF_REG_DX] = UNWIND_REG_DX,
-	[PERF_REG_CX] = UNWIND_REG_CX, [PERF_REG_BX] = UNWIND_REG_BX,
-	[PERF_REG_SI] = UNWIND_REG_SI, [PERF_REG_DI] = UNWIND_REG_DI,
-	[PERF_REG_BP] = UNWIND_REG_BP, [PERF_REG_SP] = UNWIND_REG_SP,
-	[PERF_REG_R8] = UNWIND_REG_R8, [PERF_REG_R9] = UNWIND_REG_R9,
-	[PERF_REG_R10] = UNWIND_REG_R10, [PERF_REG_R11] = UNWIND_REG_R11,
-	[PERF_REG_R12] = UNWIND_REG_R12, [PERF_REG_R13] = UNWIND_REG_R13,
-	[PERF_REG_R14] = UNWIND_REG_R14, [PERF_REG_R15] = UNWIND_REG_R15,
-	[PERF_REG_IP] = UNWIND_REG_IP, [PERF_REG_FLAGS] = -1,
-	[PERF_REG_CS] = -1, [PERF_REG_SS] = -1, [PERF_REG_DS] = -1,
-	[PERF_REG_ES] = -1, [PERF_REG_FS] = -1, [PERF_REG_GS] = -1,
-};
 
 /* Files the hit of a uprobe at @s->ip for the unwinder's uprobe_leaf(). */
 static void note_hit(struct cgo_thread *t, const struct perf_sample *s)
@@ -357,6 +334,59 @@ bool rec_probe_hit_lookup(void *ctx, uint32_t tid, uint64_t time,
 	return true;
 }
 
+/* The record of thread @s->tid, for a record of a system-wide probe or
+ * output event: NULL unless the process is one of the targets. */
+static struct cgo_thread *target_thread(struct record *r,
+					const struct perf_sample *s)
+{
+	if (!procmap__proc(r->pm, s->pid, false))
+		return NULL;
+	return rec_cgo_thread(r, s->tid, true);
+}
+
+/* A record of the probe opened with @a parsed into *@s, and its thread's
+ * records: NULL when it is malformed (counted: no registers, less than
+ * @min_stack bytes of stack), out of memory, or (@targets_only: a
+ * system-wide probe) of a process that is not a target. */
+static struct cgo_thread *probe_record(struct record *r,
+				       const struct perf_event_attr *a,
+				       uint64_t min_stack, bool targets_only,
+				       const struct perf_event_header *h,
+				       struct perf_sample *s)
+{
+	if (perf_sample__parse(h, a->sample_type, a->sample_regs_user, s) ||
+	    !s->regs_abi || s->stack_dyn_size < min_stack) {
+		r->stats.bad_records++;
+		return NULL;
+	}
+	if (targets_only)
+		return target_thread(r, s);
+	return rec_cgo_thread(r, s->tid, true);
+}
+
+/* Where the callers in @s's user callchain start: past its context
+ * marker and the ip. */
+static uint64_t user_callers(const struct perf_sample *s)
+{
+	uint64_t i = 0;
+
+	while (i < s->callchain_nr && s->callchain[i] != PERF_CONTEXT_USER)
+		i++;
+	return i + 2;
+}
+
+/* Appends @s's callchain from @i to @pcs (*@n of CGOPROF_MAX_FRAMES used)
+ * up to a context marker. */
+static void append_callers(const struct perf_sample *s, uint64_t i,
+			   uint64_t *pcs, uint32_t *n)
+{
+	for (; i < s->callchain_nr && *n < CGOPROF_MAX_FRAMES; i++) {
+		if (s->callchain[i] >= (uint64_t)-4095)
+			break;
+		pcs[(*n)++] = s->callchain[i];
+	}
+}
+
 void rec_on_callback_probe(struct record *r,
 			      const struct perf_event_header *h)
 {
@@ -364,26 +394,12 @@ void rec_on_callback_probe(struct record *r,
 	struct cgo_thread *t;
 	struct cgo_callback *e;
 
-	if (perf_sample__parse(h, r->probe_attr[1].sample_type,
-			       r->probe_attr[1].sample_regs_user, &s) ||
-	    !s.regs_abi || s.stack_dyn_size < 8) {
-		r->stats.bad_records++;
-		return;
-	}
-	t = rec_cgo_thread(r, s.tid, true);
+	t = probe_record(r, &r->probe_attr[1], 8, false, h, &s);
 	if (!t)
 		return;
 	e = &t->cb[t->next_cb++ % CGO_ENTRIES];
 	e->time = s.time;
-	e->valid = 0;
-	for (int i = 0; i < PERF_REG__COUNT; i++) {
-		int d = dwarf_from_perf[i];
-
-		if (d < 0)
-			continue;
-		e->regs[d] = s.regs[i];
-		e->valid |= 1u << d;
-	}
+	unwind__sample_regs(&s, e->regs, &e->valid);
 	e->len = (uint32_t)(s.stack_dyn_size < CGOPROF_CALLBACK_STACK
 				    ? s.stack_dyn_size
 				    : CGOPROF_CALLBACK_STACK);
@@ -397,15 +413,9 @@ void rec_on_probe(struct record *r, const struct perf_event_header *h)
 	struct perf_sample s;
 	struct cgo_thread *t;
 	struct cgo_entry *e;
-	uint64_t i = 0;
+	uint64_t i;
 
-	if (perf_sample__parse(h, r->probe_attr[0].sample_type,
-			       r->probe_attr[0].sample_regs_user, &s) ||
-	    !s.regs_abi || s.stack_dyn_size < 8) {
-		r->stats.bad_records++;
-		return;
-	}
-	t = rec_cgo_thread(r, s.tid, true);
+	t = probe_record(r, &r->probe_attr[0], 8, false, h, &s);
 	if (!t)
 		return;
 	e = &t->e[t->next++ % CGO_ENTRIES];
@@ -415,31 +425,15 @@ void rec_on_probe(struct record *r, const struct perf_event_header *h)
 	e->n = 0;
 	memcpy(&e->pcs[e->n++], s.stack, 8);
 	/* the user callchain: ip, then the frame records from rbp */
-	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
-		i++;
-	i += 2;
+	i = user_callers(&s);
 	/* kernels from 6.11 add the return address at sp themselves for a
 	 * uprobe at a function entry that pushes rbp (Go >= 1.21's
 	 * asmcgocall): it is already pcs[0] */
 	if (i < s.callchain_nr && s.callchain[i] == e->pcs[0])
 		i++;
-	for (; i < s.callchain_nr && e->n < CGOPROF_MAX_FRAMES; i++) {
-		if (s.callchain[i] >= (uint64_t)-4095)
-			break;
-		e->pcs[e->n++] = s.callchain[i];
-	}
+	append_callers(&s, i, e->pcs, &e->n);
 	note_hit(t, &s);
 	r->stats.cgo_entries++;
-}
-
-/* The record of thread @s->tid, for a record of a system-wide probe or
- * output event: NULL unless the process is one of the targets. */
-static struct cgo_thread *target_thread(struct record *r,
-					const struct perf_sample *s)
-{
-	if (!procmap__proc(r->pm, s->pid, false))
-		return NULL;
-	return rec_cgo_thread(r, s->tid, true);
 }
 
 void rec_on_morestack_probe(struct record *r,
@@ -448,15 +442,9 @@ void rec_on_morestack_probe(struct record *r,
 	struct perf_sample s;
 	struct cgo_thread *t;
 	struct go_morestack *m;
-	uint64_t i = 0;
+	uint64_t i;
 
-	if (perf_sample__parse(h, r->ms_attr.sample_type,
-			       r->ms_attr.sample_regs_user, &s) ||
-	    !s.regs_abi || s.stack_dyn_size < 16) {
-		r->stats.bad_records++;
-		return;
-	}
-	t = target_thread(r, &s);
+	t = probe_record(r, &r->ms_attr, 16, true, h, &s);
 	if (!t)
 		return;
 	m = &t->ms;
@@ -468,17 +456,11 @@ void rec_on_morestack_probe(struct record *r,
 	memcpy(&m->pcs[m->n++], s.stack + 8, 8);
 	/* the user callchain: ip, then the frame records from rbp, which is
 	 * still f's caller's (f has not pushed it yet) */
-	while (i < s.callchain_nr && s.callchain[i] != PERF_CONTEXT_USER)
-		i++;
-	i += 2;
+	i = user_callers(&s);
 	while (i < s.callchain_nr && (s.callchain[i] == m->pcs[0] ||
 				      s.callchain[i] == m->pcs[1]))
 		i++;
-	for (; i < s.callchain_nr && m->n < CGOPROF_MAX_FRAMES; i++) {
-		if (s.callchain[i] >= (uint64_t)-4095)
-			break;
-		m->pcs[m->n++] = s.callchain[i];
-	}
+	append_callers(&s, i, m->pcs, &m->n);
 	note_hit(t, &s);
 	r->stats.morestack_entries++;
 }

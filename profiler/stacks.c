@@ -3,27 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/stacks.h"
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-	size_t cap2;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
 	/* every table here is indexed by 32 bits (ids, locs_off) */
-	if (need > UINT32_MAX || need > SIZE_MAX / 2 / elem)
+	if (need > *cap && need > UINT32_MAX)
 		return -ENOMEM;
-	cap2 = *cap ? *cap : 64;
-	while (cap2 < need)
-		cap2 *= 2;
-	q = realloc(*p, cap2 * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = cap2;
-	return 0;
+	return array__grow(p, cap, need, elem, 64);
 }
 
 int stack_table__init(struct stack_table *t)

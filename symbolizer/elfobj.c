@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/elfobj.h"
 #include "cgoprof/log.h"
 #include "elfobj_internal.h"
@@ -241,15 +242,9 @@ static int load_elf(struct elf_obj *o)
 
 static int cache_add_obj(struct elf_cache *c, struct elf_obj *o)
 {
-	if (c->nobjs == c->cap_objs) {
-		size_t cap = c->cap_objs ? c->cap_objs * 2 : 16;
-		void *p = realloc(c->objs, cap * sizeof(*c->objs));
-
-		if (!p)
-			return -ENOMEM;
-		c->objs = p;
-		c->cap_objs = cap;
-	}
+	if (array__grow((void **)&c->objs, &c->cap_objs, c->nobjs + 1,
+			sizeof(*c->objs), 16))
+		return -ENOMEM;
 	c->objs[c->nobjs++] = o;
 	return 0;
 }
@@ -259,15 +254,9 @@ static int cache_add_key(struct elf_cache *c, uint64_t dev, uint64_t ino,
 {
 	struct cache_key *k;
 
-	if (c->nkeys == c->cap_keys) {
-		size_t cap = c->cap_keys ? c->cap_keys * 2 : 16;
-		void *p = realloc(c->keys, cap * sizeof(*c->keys));
-
-		if (!p)
-			return -ENOMEM;
-		c->keys = p;
-		c->cap_keys = cap;
-	}
+	if (array__grow((void **)&c->keys, &c->cap_keys, c->nkeys + 1,
+			sizeof(*c->keys), 16))
+		return -ENOMEM;
 	k = &c->keys[c->nkeys];
 	k->path = strdup(path);
 	if (!k->path)
@@ -680,4 +669,21 @@ bool elf_obj__cfi_covers(struct elf_obj *o, uint64_t vaddr)
 		}
 	}
 	return false;
+}
+
+Elf_Data *elf__next_table(Elf *elf, Elf_Scn **scn, GElf_Shdr *sh,
+			  uint32_t types, uint64_t flags)
+{
+	Elf_Data *data;
+
+	while ((*scn = elf_nextscn(elf, *scn))) {
+		if (!gelf_getshdr(*scn, sh) || sh->sh_type >= 32 ||
+		    !(types & (1u << sh->sh_type)) ||
+		    (sh->sh_flags & flags) != flags || sh->sh_entsize == 0)
+			continue;
+		data = elf_getdata(*scn, NULL);
+		if (data)
+			return data;
+	}
+	return NULL;
 }

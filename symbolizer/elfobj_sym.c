@@ -169,6 +169,22 @@ static char *strdup_unversioned(const char *name)
 				: strdup(name);
 }
 
+/* The first function-like DIE (a subprogram or an inlined instance) of
+ * @scopes[@from..@n), into *@die: whether there is one. */
+static bool function_scope(Dwarf_Die *scopes, int from, int n, Dwarf_Die *die)
+{
+	for (int i = from; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_inlined_subroutine ||
+		    tag == DW_TAG_subprogram) {
+			*die = scopes[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *fr, int max)
 {
@@ -189,21 +205,18 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 	if (o->image) {
 		/* vdso: its own symbol table through libelf */
 		if (obj_dwfl(o) == -ENODATA && !o->mod) {
+			uint32_t types = 1u << SHT_DYNSYM | 1u << SHT_SYMTAB;
 			Elf_Scn *scn = NULL;
 			const char *best = NULL;
 			uint64_t best_val = 0;
+			GElf_Shdr sh;
+			Elf_Data *d;
 
-			while ((scn = elf_nextscn(o->elf, scn))) {
-				GElf_Shdr sh;
-				Elf_Data *d;
+			while ((d = elf__next_table(o->elf, &scn, &sh, types,
+						    0))) {
+				size_t nsym = sh.sh_size / sh.sh_entsize;
 
-				if (!gelf_getshdr(scn, &sh) ||
-				    (sh.sh_type != SHT_DYNSYM &&
-				     sh.sh_type != SHT_SYMTAB) ||
-				    !sh.sh_entsize)
-					continue;
-				d = elf_getdata(scn, NULL);
-				for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+				for (size_t i = 0; i < nsym; i++) {
 					GElf_Sym s;
 
 					if (!gelf_getsym(d, (int)i, &s) ||
@@ -244,18 +257,7 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 	/* the innermost function-like scope at the address */
 	{
 		Dwarf_Die die;
-		bool have = false;
-
-		for (int i = 0; i < nscopes; i++) {
-			int tag = dwarf_tag(&scopes[i]);
-
-			if (tag == DW_TAG_inlined_subroutine ||
-			    tag == DW_TAG_subprogram) {
-				die = scopes[i];
-				have = true;
-				break;
-			}
-		}
+		bool have = function_scope(scopes, 0, nscopes, &die);
 		/* Walk outwards: an inlined instance's caller is the next
 		 * function-like DIE that contains it (dwarf_getscopes_die),
 		 * at the inlined call site (DW_AT_call_file/line). */
@@ -291,18 +293,9 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 			    call_file < nfiles)
 				file = dwarf_filesrc(files, call_file, NULL, NULL);
 			lineno = (int)call_line;
-			have = false;
 			nouter = dwarf_getscopes_die(&die, &outer);
-			for (int i = 1; i < nouter; i++) {
-				int tag = dwarf_tag(&outer[i]);
-
-				if (tag == DW_TAG_inlined_subroutine ||
-				    tag == DW_TAG_subprogram) {
-					die = outer[i];
-					have = true;
-					break;
-				}
-			}
+			/* [0] is @die itself */
+			have = function_scope(outer, 1, nouter, &die);
 			free(outer);
 		}
 	}

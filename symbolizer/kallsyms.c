@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/kallsyms.h"
 
 struct ksym {
@@ -55,15 +56,9 @@ struct kallsyms *kallsyms__new(const char *path)
 			continue;
 		name = end + 3;
 		name[strcspn(name, "\t\n ")] = 0;
-		if (k->n == k->cap) {
-			size_t cap = k->cap ? k->cap * 2 : 65536;
-			void *q = realloc(k->syms, cap * sizeof(*k->syms));
-
-			if (!q)
-				break;
-			k->syms = q;
-			k->cap = cap;
-		}
+		if (array__grow((void **)&k->syms, &k->cap, k->n + 1,
+				sizeof(*k->syms), 65536))
+			break;
 		k->syms[k->n].addr = addr;
 		k->syms[k->n].name = strdup(name);
 		if (!k->syms[k->n].name)

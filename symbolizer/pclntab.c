@@ -231,6 +231,19 @@ static uint32_t line_at(const struct pclntab *tab, const struct func_rec *f,
 	return (uint32_t)line;
 }
 
+/* Each header magic's format and layout: the header's size, where in it
+ * the sub-tables' offsets start, the size of a functab entry and of a
+ * func record's fixed part. */
+static const struct pcln_layout {
+	uint32_t magic;
+	enum pclntab_format format;
+	uint8_t hdrsize, offs_at, functab_entsize, func_hdrsize;
+} pcln_layouts[] = {
+	{ PCLN_MAGIC_116, PCLNTAB_GO116, 64, 24, 16, 44 },
+	{ PCLN_MAGIC_118, PCLNTAB_GO118, 72, 32, 8, 40 },
+	{ PCLN_MAGIC_120, PCLNTAB_GO120, 72, 32, 8, 44 },
+};
+
 /* Checks the header at @data (@size bytes, at @vaddr) and fills the table
  * layout of @tab. @strict (scan hits) also wants the sub-tables in the
  * order the linker writes them. */
@@ -239,37 +252,21 @@ int pcln_header_parse(struct pclntab *tab, const uint8_t *data, uint64_t size,
 {
 	struct span *spans[5] = {&tab->funcnametab, &tab->cutab, &tab->filetab,
 				 &tab->pctab, &tab->pclntable};
+	const struct pcln_layout *l = NULL;
 	uint64_t hdrsize, offs_at, nfunc, avail;
-	uint32_t magic;
 
 	if (size < 64)
 		return -EINVAL;
-	magic = le32(data);
-	switch (magic) {
-	case PCLN_MAGIC_116:
-		tab->format = PCLNTAB_GO116;
-		hdrsize = 64;
-		offs_at = 24;
-		tab->functab_entsize = 16;
-		tab->func_hdrsize = 44;
-		break;
-	case PCLN_MAGIC_118:
-		tab->format = PCLNTAB_GO118;
-		hdrsize = 72;
-		offs_at = 32;
-		tab->functab_entsize = 8;
-		tab->func_hdrsize = 40;
-		break;
-	case PCLN_MAGIC_120:
-		tab->format = PCLNTAB_GO120;
-		hdrsize = 72;
-		offs_at = 32;
-		tab->functab_entsize = 8;
-		tab->func_hdrsize = 44;
-		break;
-	default:
+	for (size_t i = 0; i < sizeof(pcln_layouts) / sizeof(*l); i++)
+		if (pcln_layouts[i].magic == le32(data))
+			l = &pcln_layouts[i];
+	if (!l)
 		return -EINVAL;
-	}
+	tab->format = l->format;
+	hdrsize = l->hdrsize;
+	offs_at = l->offs_at;
+	tab->functab_entsize = l->functab_entsize;
+	tab->func_hdrsize = l->func_hdrsize;
 	if (size < hdrsize || data[4] != 0 || data[5] != 0 || data[7] != 8)
 		return -EINVAL;
 	if (data[6] != 1 && data[6] != 2 && data[6] != 4)

@@ -135,13 +135,7 @@ static inline uint32_t le32(const uint8_t *p)
 
 static inline uint64_t le64(const uint8_t *p)
 {
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
 /* True when [off, off + len) lies inside [0, end). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgoprof/elfobj.h"
 #include "pclntab_internal.h"
 
 static int region_cmp(const void *a, const void *b)
@@ -137,40 +138,61 @@ const uint8_t *pcln_tab_ptr(const struct pclntab *tab, uint64_t vaddr,
 	return regions_ptr(tab->regions, tab->nregions, vaddr, len);
 }
 
-/* Addend of the R_X86_64_RELATIVE relocation at @vaddr: linkers that do
- * not write link-time values into relocated words (lld) leave 0 there. */
-bool pcln_reloc_addend(Elf *elf, uint64_t vaddr, uint64_t *value)
+/* Calls @fn for each R_X86_64_RELATIVE relocation of @elf's allocated
+ * RELA sections, in file order, until it returns true: true then, false
+ * when none did (or @elf is not x86-64). */
+static bool relative_relocs(Elf *elf,
+			    bool (*fn)(void *ctx, const GElf_Rela *rela),
+			    void *ctx)
 {
 	GElf_Ehdr ehdr;
+	GElf_Shdr shdr;
 	Elf_Scn *scn = NULL;
+	Elf_Data *data;
 
 	if (!gelf_getehdr(elf, &ehdr) || ehdr.e_machine != EM_X86_64)
 		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		size_t nrel;
+	while ((data = elf__next_table(elf, &scn, &shdr, 1u << SHT_RELA,
+				       SHF_ALLOC))) {
+		size_t nrel = data->d_size / shdr.sh_entsize;
 
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA ||
-		    !(shdr.sh_flags & SHF_ALLOC) || shdr.sh_entsize == 0)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		nrel = data->d_size / shdr.sh_entsize;
 		for (size_t i = 0; i < nrel; i++) {
 			GElf_Rela rela;
 
 			if (!gelf_getrela(data, (int)i, &rela))
 				break;
-			if (rela.r_offset == vaddr &&
-			    GELF_R_TYPE(rela.r_info) == R_X86_64_RELATIVE) {
-				*value = (uint64_t)rela.r_addend;
+			if (GELF_R_TYPE(rela.r_info) == R_X86_64_RELATIVE &&
+			    fn(ctx, &rela))
 				return true;
-			}
 		}
 	}
 	return false;
+}
+
+struct reloc_at {
+	uint64_t vaddr, addend;
+};
+
+static bool reloc_at_vaddr(void *ctx, const GElf_Rela *rela)
+{
+	struct reloc_at *at = ctx;
+
+	if (rela->r_offset != at->vaddr)
+		return false;
+	at->addend = (uint64_t)rela->r_addend;
+	return true;
+}
+
+/* Addend of the R_X86_64_RELATIVE relocation at @vaddr: linkers that do
+ * not write link-time values into relocated words (lld) leave 0 there. */
+bool pcln_reloc_addend(Elf *elf, uint64_t vaddr, uint64_t *value)
+{
+	struct reloc_at at = { .vaddr = vaddr };
+
+	if (!relative_relocs(elf, reloc_at_vaddr, &at))
+		return false;
+	*value = at.addend;
+	return true;
 }
 
 /* Link-time value of the pointer at @vaddr. */
@@ -191,24 +213,19 @@ static const struct go_syms *syms_get(struct go_syms *syms)
 {
 	Elf *elf = syms->elf;
 	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	Elf_Data *data;
 
 	if (syms->loaded)
 		return syms;
 	memset(syms, 0, sizeof(*syms));
 	syms->elf = elf;
 	syms->loaded = true;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		size_t nsym;
+	/* the first symbol table only */
+	data = elf__next_table(elf, &scn, &shdr, 1u << SHT_SYMTAB, 0);
+	if (data) {
+		size_t nsym = data->d_size / shdr.sh_entsize;
 
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_SYMTAB ||
-		    shdr.sh_entsize == 0)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		nsym = data->d_size / shdr.sh_entsize;
 		for (size_t i = 1; i < nsym; i++) {
 			GElf_Sym sym;
 			const char *name;
@@ -240,7 +257,6 @@ static const struct go_syms *syms_get(struct go_syms *syms)
 				syms->has_text = true;
 			}
 		}
-		break;
 	}
 	return syms;
 }
@@ -315,43 +331,33 @@ static int moduledata_find(const struct pclntab *tab, uint64_t *md)
 	return -ENODATA;
 }
 
+struct reloc_md {
+	const struct pclntab *tab;
+	uint64_t md;
+};
+
+static bool reloc_to_moduledata(void *ctx, const GElf_Rela *rela)
+{
+	struct reloc_md *m = ctx;
+
+	if ((uint64_t)rela->r_addend != m->tab->vaddr ||
+	    !moduledata_refers(m->tab, rela->r_offset))
+		return false;
+	m->md = rela->r_offset;
+	return true;
+}
+
 /* Same, for binaries linked without link-time values in relocated words:
  * the moduledata is where a relocation with the pcHeader as addend
  * points. */
 static int moduledata_find_reloc(const struct pclntab *tab, uint64_t *md)
 {
-	GElf_Ehdr ehdr;
-	Elf_Scn *scn = NULL;
+	struct reloc_md m = { .tab = tab };
 
-	if (!gelf_getehdr(tab->elf, &ehdr) || ehdr.e_machine != EM_X86_64)
+	if (!relative_relocs(tab->elf, reloc_to_moduledata, &m))
 		return -ENODATA;
-	while ((scn = elf_nextscn(tab->elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		size_t nrel;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA ||
-		    !(shdr.sh_flags & SHF_ALLOC) || shdr.sh_entsize == 0)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		nrel = data->d_size / shdr.sh_entsize;
-		for (size_t i = 0; i < nrel; i++) {
-			GElf_Rela rela;
-
-			if (!gelf_getrela(data, (int)i, &rela))
-				break;
-			if (GELF_R_TYPE(rela.r_info) != R_X86_64_RELATIVE ||
-			    (uint64_t)rela.r_addend != tab->vaddr)
-				continue;
-			if (moduledata_refers(tab, rela.r_offset)) {
-				*md = rela.r_offset;
-				return 0;
-			}
-		}
-	}
-	return -ENODATA;
+	*md = m.md;
+	return 0;
 }
 
 /* The moduledata of @tab, by runtime.firstmoduledata or a search; a table

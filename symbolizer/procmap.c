@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/htab.h"
 #include "cgoprof/log.h"
 #include "cgoprof/procfs.h"
@@ -65,15 +66,9 @@ struct proc *procmap__proc(struct procmap *pm, uint32_t pid, bool create)
 			return pm->procs[i];
 	if (!create)
 		return NULL;
-	if (pm->nprocs == pm->cap_procs) {
-		size_t cap = pm->cap_procs ? pm->cap_procs * 2 : 8;
-		void *q = realloc(pm->procs, cap * sizeof(*pm->procs));
-
-		if (!q)
-			return NULL;
-		pm->procs = q;
-		pm->cap_procs = cap;
-	}
+	if (array__grow((void **)&pm->procs, &pm->cap_procs, pm->nprocs + 1,
+			sizeof(*pm->procs), 8))
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
@@ -108,15 +103,9 @@ struct thread *procmap__thread(struct procmap *pm, uint32_t tid, uint32_t pid,
 		return &pm->threads[i];
 	if (!create)
 		return NULL;
-	if (pm->nthreads == pm->cap_threads) {
-		size_t cap = pm->cap_threads ? pm->cap_threads * 2 : 256;
-		struct thread *t = realloc(pm->threads, cap * sizeof(*t));
-
-		if (!t)
-			return NULL;
-		pm->threads = t;
-		pm->cap_threads = cap;
-	}
+	if (array__grow((void **)&pm->threads, &pm->cap_threads,
+			pm->nthreads + 1, sizeof(*pm->threads), 256))
+		return NULL;
 	if (htab__insert(&pm->thread_index, tid, (uint32_t)pm->nthreads))
 		return NULL;
 	pm->threads[pm->nthreads] =
@@ -141,16 +130,10 @@ static int proc_add_map(struct procmap *pm, struct proc *p, struct map *m)
 			/* split: keep the head here, the tail after */
 			struct map tail = *o;
 
-			if (p->nmaps + 1 > p->cap) {
-				size_t cap = p->cap ? p->cap * 2 : 64;
-				void *q = realloc(p->maps, cap * sizeof(*p->maps));
-
-				if (!q)
-					return -ENOMEM;
-				p->maps = q;
-				p->cap = cap;
-				o = &p->maps[i];
-			}
+			if (array__grow((void **)&p->maps, &p->cap,
+					p->nmaps + 1, sizeof(*p->maps), 64))
+				return -ENOMEM;
+			o = &p->maps[i];
 			tail.path = strdup(o->path);
 			if (!tail.path)
 				return -ENOMEM;
@@ -177,15 +160,9 @@ static int proc_add_map(struct procmap *pm, struct proc *p, struct map *m)
 			p->nmaps--;
 		}
 	}
-	if (p->nmaps == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		void *q = realloc(p->maps, cap * sizeof(*p->maps));
-
-		if (!q)
-			return -ENOMEM;
-		p->maps = q;
-		p->cap = cap;
-	}
+	if (array__grow((void **)&p->maps, &p->cap, p->nmaps + 1,
+			sizeof(*p->maps), 64))
+		return -ENOMEM;
 	for (j = 0; j < p->nmaps && p->maps[j].start < m->start; j++)
 		;
 	memmove(&p->maps[j + 1], &p->maps[j], (p->nmaps - j) * sizeof(*m));

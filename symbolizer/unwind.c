@@ -473,10 +473,7 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 		/* a kernel thread, or no user state: the kernel stack is all */
 		return 0;
 	}
-	for (int reg = 0; reg < NREGS; reg++) {
-		regs.r[reg] = s->regs[dwarf_to_perf[reg]];
-		regs.valid |= REG_BIT(reg);
-	}
+	unwind__sample_regs(s, regs.r, &regs.valid);
 	u.sample = regs;
 	u.mem.stack_lo = regs.r[UNWIND_REG_SP];
 	u.mem.stack = s->stack;
@@ -506,4 +503,14 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 	if (ops->check)
 		r->compare = backend_check(ops->check, &start, &regs, r);
 	return 0;
+}
+
+void unwind__sample_regs(const struct perf_sample *s,
+			 uint64_t regs[UNWIND_NREGS], uint32_t *valid)
+{
+	*valid = 0;
+	for (int reg = 0; reg < NREGS; reg++) {
+		regs[reg] = s->regs[dwarf_to_perf[reg]];
+		*valid |= REG_BIT(reg);
+	}
 }

@@ -378,46 +378,67 @@ bool goroutine__by_pcsp(struct unwind_ctx *u, uint64_t ra, uint64_t sp,
 	return true;
 }
 
+/* Pushes the return addresses @pcs[0..@n) a probe recorded as Go frames,
+ * up to a top frame (the stack complete) or the first @stop_at() names a
+ * reason to end at; truncated with @left_go when one is not Go code. */
+static void recorded_frames(struct unwind_ctx *u, const uint64_t *pcs,
+			    uint32_t n, const char *left_go,
+			    const char *(*stop_at)(const struct go_func *fn))
+{
+	struct unwind_result *r = u->r;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t ra = pcs[i];
+		struct map *map = procmap__find(u->pm, u->proc, ra - 1);
+		struct go_func fn;
+		const char *stop;
+
+		if (r->n >= CGOPROF_MAX_FRAMES) {
+			unwind__truncate(r, "depth limit");
+			return;
+		}
+		if (!map || !map->obj ||
+		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
+		    pclntab__find_func(map->obj->go, ra - 1 - map->bias, &fn)) {
+			unwind__truncate(r, left_go);
+			return;
+		}
+		unwind__push(r, ra, map, UNWIND_FRAME_CHAIN);
+		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
+			r->status = STACK_COMPLETE;
+			return;
+		}
+		stop = stop_at(&fn);
+		if (stop) {
+			unwind__truncate(r, stop);
+			return;
+		}
+	}
+	unwind__truncate(r, "kernel callchain limit");
+}
+
+/* nested: the frames below cgocallback are on g0, where the entry record
+ * has no frame records */
+static const char *cgo_entry_stop(const struct go_func *fn)
+{
+	return go__special(fn->name) == GO_CGOCALLBACK
+		       ? "callback below a cgo call"
+		       : NULL;
+}
+
 /* Go frames of a cgo call from its entry record (see struct cgo_entry).
  * Returns false when there is none for this goroutine frame pointer. */
 bool goroutine__cgo_entry_walk(struct unwind_ctx *u, uint64_t bp)
 {
 	const struct cgo_entry *e;
-	struct unwind_result *r = u->r;
 
 	if (!u->o->cgo_entry)
 		return false;
 	e = u->o->cgo_entry(u->o->cgo_ctx, u->s->tid, bp, u->s->time);
 	if (!e)
 		return false;
-	for (uint32_t i = 0; i < e->n; i++) {
-		uint64_t ra = e->pcs[i];
-		struct map *map = procmap__find(u->pm, u->proc, ra - 1);
-		struct go_func fn;
-
-		if (r->n >= CGOPROF_MAX_FRAMES) {
-			unwind__truncate(r, "depth limit");
-			return true;
-		}
-		if (!map || !map->obj ||
-		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
-		    pclntab__find_func(map->obj->go, ra - 1 - map->bias, &fn)) {
-			unwind__truncate(r, "cgo entry record left Go code");
-			return true;
-		}
-		unwind__push(r, ra, map, UNWIND_FRAME_CHAIN);
-		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
-			r->status = STACK_COMPLETE;
-			return true;
-		}
-		if (go__special(fn.name) == GO_CGOCALLBACK) {
-			/* nested: the frames below cgocallback are on g0,
-			 * where the entry record has no frame records */
-			unwind__truncate(r, "callback below a cgo call");
-			return true;
-		}
-	}
-	unwind__truncate(r, "kernel callchain limit");
+	recorded_frames(u, e->pcs, e->n, "cgo entry record left Go code",
+			cgo_entry_stop);
 	return true;
 }
 
@@ -451,39 +472,20 @@ bool goroutine__morestack_record(struct unwind_ctx *u, uint64_t g0_sp)
 	return true;
 }
 
+/* a stack switch in the recorded frames (a callback's cgocallback): no
+ * frame records for the rest */
+static const char *morestack_stop(const struct go_func *fn)
+{
+	if (go__special(fn->name) != GO_PLAIN &&
+	    go__special(fn->name) != GO_CGOCALL)
+		return go__special_reason(fn->name);
+	return NULL;
+}
+
 /* The recorded frames of morestack entry @m, from f up. */
 void goroutine__morestack_frames(struct unwind_ctx *u,
 				 const struct go_morestack *m)
 {
-	struct unwind_result *r = u->r;
-
-	for (uint32_t i = 0; i < m->n; i++) {
-		uint64_t ra = m->pcs[i];
-		struct map *map = procmap__find(u->pm, u->proc, ra - 1);
-		struct go_func fn;
-
-		if (r->n >= CGOPROF_MAX_FRAMES) {
-			unwind__truncate(r, "depth limit");
-			return;
-		}
-		if (!map || !map->obj ||
-		    !elf_obj__is_go_pc(map->obj, ra - 1 - map->bias) ||
-		    pclntab__find_func(map->obj->go, ra - 1 - map->bias, &fn)) {
-			unwind__truncate(r, "morestack record left Go code");
-			return;
-		}
-		unwind__push(r, ra, map, UNWIND_FRAME_CHAIN);
-		if (fn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) {
-			r->status = STACK_COMPLETE;
-			return;
-		}
-		if (go__special(fn.name) != GO_PLAIN &&
-		    go__special(fn.name) != GO_CGOCALL) {
-			/* a stack switch in the recorded frames (a callback's
-			 * cgocallback): no frame records for the rest */
-			unwind__truncate(r, go__special_reason(fn.name));
-			return;
-		}
-	}
-	unwind__truncate(r, "kernel callchain limit");
+	recorded_frames(u, m->pcs, m->n, "morestack record left Go code",
+			morestack_stop);
 }

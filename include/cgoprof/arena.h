@@ -1,6 +1,7 @@
 /* A bump allocator: many small allocations freed all at once. Memory never
  * moves, so pointers into it stay valid until arena__release(). Used by the
- * resolved profile (profile.h) and the string interner (htab.h). */
+ * resolved profile (profile.h) and the string interner (htab.h). And the
+ * one way a growable array grows (array__grow). */
 #ifndef CGOPROF_ARENA_H
 #define CGOPROF_ARENA_H
 
@@ -24,5 +25,12 @@ char *arena__strndup(struct arena *a, const char *s, size_t len);
 char *arena__strdup(struct arena *a, const char *s);
 /* Frees every allocation; the arena is empty again. */
 void arena__release(struct arena *a);
+
+/* Makes room for @need elements of @size bytes in the heap array *@items of
+ * capacity *@cap (elements): the capacity doubles, from @first when it is
+ * 0, until it holds @need. 0 (the array perhaps moved), or -ENOMEM with
+ * *@items and *@cap unchanged. The caller frees *@items. */
+int array__grow(void **items, size_t *cap, size_t need, size_t size,
+		size_t first);
 
 #endif

@@ -63,6 +63,13 @@ struct elf_obj {
 
 struct elf_cache;
 
+/* The next section after *@scn (NULL: from the first) whose type is in
+ * @types (a mask of 1u << SHT_*), with all of @flags (SHF_*), fixed-size
+ * entries and data: its data, *@scn and *@sh set; NULL after the last.
+ * For the walks of symbol and relocation tables. */
+Elf_Data *elf__next_table(Elf *elf, Elf_Scn **scn, GElf_Shdr *sh,
+			  uint32_t types, uint64_t flags);
+
 /* Caller frees with elf_cache__free(). NULL and errno on failure. */
 struct elf_cache *elf_cache__new(void);
 void elf_cache__free(struct elf_cache *c);

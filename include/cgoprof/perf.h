@@ -53,6 +53,32 @@ int perf_sample__parse(const struct perf_event_header *hdr,
 		       uint64_t sample_type, uint64_t regs_mask,
 		       struct perf_sample *s);
 
+/* A PERF_RECORD_COMM, parsed. @comm borrows the record's bytes. */
+struct perf_comm {
+	uint32_t pid, tid;
+	const char *comm;	/* NUL-terminated within the record */
+	bool exec;		/* PERF_RECORD_MISC_COMM_EXEC: an exec */
+	uint64_t time;		/* from the sample id; 0 without one */
+};
+
+/* Parses the COMM record @hdr; @sample_type is that of its event when
+ * sample_id_all trails the record with the sample id (its time read from
+ * there), else 0. 0, or -EFAULT when the record is too short or its name
+ * has no end. */
+int perf_comm__parse(const struct perf_event_header *hdr,
+		     uint64_t sample_type, struct perf_comm *c);
+
+/* A PERF_RECORD_FORK or PERF_RECORD_EXIT, parsed (the same layout). */
+struct perf_fork {
+	uint32_t pid, ppid, tid, ptid;
+	uint64_t time;
+};
+
+/* Parses the FORK or EXIT record @hdr: 0, or -EFAULT when it is too
+ * short. */
+int perf_fork__parse(const struct perf_event_header *hdr,
+		     struct perf_fork *f);
+
 /* The mmap ring of one perf fd: a metadata page and 2^n data pages. */
 struct ring {
 	struct perf_event_mmap_page *meta;

@@ -209,4 +209,9 @@ int unwind__sample(struct procmap *pm, struct proc *p,
 		   const struct perf_sample *s, const struct unwind_opts *o,
 		   struct unwind_result *r);
 
+/* The user registers of sample @s by enum unwind_reg, every one of them:
+ * @regs filled, @valid a bit (1 << reg) for each. */
+void unwind__sample_regs(const struct perf_sample *s,
+			 uint64_t regs[UNWIND_NREGS], uint32_t *valid);
+
 #endif

@@ -167,6 +167,77 @@ static void test_sample__no_user_regs(void **state)
 	assert_int_equal(s.callchain_nr, 2);
 }
 
+/* A COMM record as the coldstart monitor's dummy event writes it: pid,
+ * tid, the name padded to 8 bytes, then the sample id (TID, TIME,
+ * IDENTIFIER). */
+static size_t build_comm(uint8_t *buf, uint16_t misc, const char *name)
+{
+	struct perf_event_header h = { PERF_RECORD_COMM, misc, 0 };
+	uint32_t ids[4] = { 42, 43, 42, 43 };
+	uint64_t time = 123456789, id = 7;
+	size_t off = sizeof(h);
+
+	memset(buf, 0, 128);
+	memcpy(buf + off, ids, 8);
+	off += 8;
+	memcpy(buf + off, name, strlen(name));
+	off += (strlen(name) + 8) & ~(size_t)7;
+	memcpy(buf + off, ids + 2, 8);
+	memcpy(buf + off + 8, &time, 8);
+	memcpy(buf + off + 16, &id, 8);
+	off += 24;
+	h.size = (uint16_t)off;
+	memcpy(buf, &h, sizeof(h));
+	return off;
+}
+
+static void test_sample__comm_and_fork(void **state)
+{
+	const uint64_t id_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID |
+				 PERF_SAMPLE_TIME;
+	_Alignas(8) uint8_t buf[128];
+	struct perf_event_header *h = (void *)buf;
+	uint32_t fork_ids[4] = { 10, 11, 12, 13 };
+	struct perf_comm c;
+	struct perf_fork f;
+	uint64_t t = 99;
+	size_t n;
+
+	(void)state;
+	n = build_comm(buf, PERF_RECORD_MISC_COMM_EXEC, "go-app");
+	assert_int_equal(perf_comm__parse(h, id_type, &c), 0);
+	assert_int_equal(c.pid, 42);
+	assert_int_equal(c.tid, 43);
+	assert_string_equal(c.comm, "go-app");
+	assert_true(c.exec);
+	assert_int_equal(c.time, 123456789);
+	assert_int_equal(perf_comm__parse(h, 0, &c), 0);
+	assert_int_equal(c.time, 0);
+	/* too short for the sample id, or for pid and tid */
+	h->size = (uint16_t)(sizeof(*h) + 8 + 16);
+	assert_int_equal(perf_comm__parse(h, id_type, &c), -EFAULT);
+	h->size = (uint16_t)(sizeof(*h) + 4);
+	assert_int_equal(perf_comm__parse(h, 0, &c), -EFAULT);
+	/* a name without its end */
+	memset(buf + sizeof(*h) + 8, 'x', n - sizeof(*h) - 8);
+	h->size = (uint16_t)n;
+	assert_int_equal(perf_comm__parse(h, 0, &c), -EFAULT);
+
+	memset(buf, 0, sizeof(buf));
+	*h = (struct perf_event_header){ PERF_RECORD_EXIT, 0,
+					 sizeof(*h) + 24 };
+	memcpy(buf + sizeof(*h), fork_ids, 16);
+	memcpy(buf + sizeof(*h) + 16, &t, 8);
+	assert_int_equal(perf_fork__parse(h, &f), 0);
+	assert_int_equal(f.pid, 10);
+	assert_int_equal(f.ppid, 11);
+	assert_int_equal(f.tid, 12);
+	assert_int_equal(f.ptid, 13);
+	assert_int_equal(f.time, 99);
+	h->size = sizeof(*h) + 23;
+	assert_int_equal(perf_fork__parse(h, &f), -EFAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_sample__huge_callchain_nr),
 		cmocka_unit_test(test_sample__stack_sizes_past_the_record),
 		cmocka_unit_test(test_sample__no_user_regs),
+		cmocka_unit_test(test_sample__comm_and_fork),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
