@@ -571,7 +571,9 @@ static int elf_check(Elf *elf, const GElf_Ehdr *eh, uint64_t size)
 	if (elf_getphdrnum(elf, &nphdr) || elf_getshdrnum(elf, &nscn))
 		return -EFAULT;
 	if (!fits(eh->e_phoff, (uint64_t)nphdr * eh->e_phentsize, size) ||
-	    (nscn && !fits(eh->e_shoff, (uint64_t)nscn * eh->e_shentsize, size)))
+	    (eh->e_shoff &&
+	     !fits(eh->e_shoff, (uint64_t)(nscn ? nscn : 1) * eh->e_shentsize,
+		   size)))
 		return -EFAULT;
 	for (size_t i = 0; i < nphdr; i++) {
 		GElf_Phdr ph;
