@@ -526,7 +526,8 @@ int audit_report__compare_text(const struct audit_report *a,
 		d[n].b = b->go_packages[i].bytes;
 		n++;
 	}
-	qsort(d, n, sizeof(*d), delta_desc);
+	if (n)
+		qsort(d, n, sizeof(*d), delta_desc);
 	fprintf(f, "Go text by package, largest changes:\n");
 	for (size_t i = 0; i < n && i < COMPARE_TOP; i++) {
 		if (d[i].a == d[i].b)

@@ -399,9 +399,12 @@ static int cgo_analyse(const struct pclntab *tab, struct audit_report *r)
 	for (size_t i = 0; i < r->ncgo; i++) {
 		struct audit_cgo_pkg *p = &r->cgo[i];
 
-		qsort(p->c_functions, p->nc_functions, sizeof(char *),
-		      strv_cmp);
-		qsort(p->callbacks, p->ncallbacks, sizeof(char *), strv_cmp);
+		if (p->nc_functions)
+			qsort(p->c_functions, p->nc_functions, sizeof(char *),
+			      strv_cmp);
+		if (p->ncallbacks)
+			qsort(p->callbacks, p->ncallbacks, sizeof(char *),
+			      strv_cmp);
 		p->needs_cgo = !is_std(p->package, &r->go);
 		for (size_t k = 0; k < sizeof(implicit_pkgs) /
 					   sizeof(implicit_pkgs[0]); k++) {
@@ -415,7 +418,8 @@ static int cgo_analyse(const struct pclntab *tab, struct audit_report *r)
 			if (!strcmp(r->go_packages[k].name, p->package))
 				p->text = r->go_packages[k].bytes;
 	}
-	qsort(r->cgo, r->ncgo, sizeof(*r->cgo), cgo_pkg_cmp);
+	if (r->ncgo)
+		qsort(r->cgo, r->ncgo, sizeof(*r->cgo), cgo_pkg_cmp);
 	return 0;
 }
 

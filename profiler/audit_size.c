@@ -143,10 +143,18 @@ static int pieces_collect(Elf *elf, struct piece **out, size_t *count)
 			n++;
 		}
 	}
-	qsort(p, n, sizeof(*p), piece_cmp);
+	if (n)
+		qsort(p, n, sizeof(*p), piece_cmp);
 	*out = p;
 	*count = n;
 	return 0;
+}
+
+/* A C function the internal linker described in the pclntab: runtime/cgo's
+ * gcc_*.c (x_cgo_*). */
+static bool c_in_pclntab(const char *name)
+{
+	return !strncmp(name, "x_cgo_", 6);
 }
 
 /* Bytes of [lo, hi) the Go functions cover. */
@@ -159,7 +167,7 @@ static uint64_t go_overlap(const struct pclntab *tab, uint64_t lo, uint64_t hi)
 		struct go_func fn;
 		uint64_t a, b;
 
-		if (pclntab__func_by_index(tab, i, &fn))
+		if (pclntab__func_by_index(tab, i, &fn) || c_in_pclntab(fn.name))
 			continue;
 		a = fn.entry > lo ? fn.entry : lo;
 		a = a > prev_end ? a : prev_end; /* unsorted: count once */
@@ -260,7 +268,8 @@ static int named_merge(struct named_size *v, size_t n, size_t max,
 	struct audit_size *s;
 	size_t k = 0;
 
-	qsort(v, n, sizeof(*v), named_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), named_cmp);
 	s = calloc(n ? n : 1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -302,7 +311,7 @@ static int go_packages(const struct pclntab *tab, struct audit_report *r)
 	for (uint32_t i = 0; i < n; i++) {
 		struct go_func fn;
 
-		if (pclntab__func_by_index(tab, i, &fn))
+		if (pclntab__func_by_index(tab, i, &fn) || c_in_pclntab(fn.name))
 			continue;
 		v[k].name = fn.name;
 		v[k].len = package_len(fn.name);
@@ -348,7 +357,8 @@ static int c_symbols(Elf *elf, const struct pclntab *tab,
 			if (GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 			    sym.st_size == 0 || sym.st_shndx == SHN_UNDEF)
 				continue;
-			if (tab && !pclntab__find_func(tab, sym.st_value, &fn))
+			if (tab && !pclntab__find_func(tab, sym.st_value, &fn) &&
+			    !c_in_pclntab(fn.name))
 				continue;
 			name = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (!name || !*name)

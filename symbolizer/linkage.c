@@ -354,7 +354,9 @@ static int imports_read(Elf *elf, struct elf_linkage *l)
 			break;
 		}
 	}
-	qsort(l->imports, l->nimports, sizeof(*l->imports), import_cmp);
+	if (l->nimports)
+		qsort(l->imports, l->nimports, sizeof(*l->imports),
+		      import_cmp);
 out:
 	free(names);
 	return err;
