@@ -71,7 +71,8 @@ for lib in libdl.so.2 libutil.so.1 libpthread.so.0; do
 		fi
 	done
 done
-cp "$out"/pclntab/* "$out"/cfi/* "$out/audit/"
+cp "$out"/pclntab/* "$out/audit/"
+cp -n "$out"/cfi/* "$out/audit/"
 [ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$out/audit/ld.so.cache"
 cp "$out"/pclntab-real/* "$out/audit-real/" 2>/dev/null || true
 [ -f "$bins/go117-s" ] && cp "$bins/go117-s" "$out/audit-real/"
