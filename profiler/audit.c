@@ -458,12 +458,13 @@ static enum audit_libc libc_of(Elf *elf, const struct elf_linkage *l)
 	}
 	if (l->kind == LINKAGE_DYNAMIC)
 		return AUDIT_LIBC_UNKNOWN;
-	/* static: glibc's tunables and its version string are in every
-	 * static glibc; musl has its own dynamic-linker banner */
+	/* static: glibc's tunables are in every static glibc (2.26+); musl's
+	 * strerror says "No error information" where glibc's says "Unknown
+	 * error" */
 	if (rodata_has(elf, "GLIBC_TUNABLES") ||
 	    rodata_has(elf, "GNU C Library"))
 		return AUDIT_LIBC_GLIBC;
-	if (rodata_has(elf, "musl libc"))
+	if (rodata_has(elf, "No error information"))
 		return AUDIT_LIBC_MUSL;
 	return AUDIT_LIBC_UNKNOWN;
 }

@@ -120,6 +120,21 @@ for p in cgo-callback cgo-inline cgo-rbp sqlite; do
 done
 ls "$FIXTURES"/go/sqlite-go1.*-default >/dev/null 2>&1 || fail "no go-sqlite3 fixture (tests/fixtures/build-go.sh)"
 
+echo "== other linkers and libcs (tests/unit/pclntab-bins.sh: lld, gold, musl, static-pie, Go 1.17)"
+bins=${CGOPROF_PCLNTAB_BINS:-$top/build/pclntab-bins}
+for f in "$bins"/go1{17,19,26}-{default,s,pie-s,nocgo-pie-s,musl,musl-s,lld-spie,lld-spie-s,gold-pie-s,lld-pie}; do
+	[ -x "$f" ] || continue
+	exp=()
+	case $f in
+	*-musl*) exp=(libc=musl kind=static cgo=main,runtime/cgo) ;;
+	*-spie*) exp=(kind=static-pie) ;;
+	*-nocgo-pie-s) exp=(cgo=none) ;; # kind: as readelf -l says
+	*) exp=(kind=dynamic libc=glibc cgo=main,runtime/cgo cfunc=main:tiny) ;;
+	esac
+	audit_check "$f" "$GO" "${exp[@]}"
+done
+ls "$bins"/go126-musl >/dev/null 2>&1 || echo "note: no $bins/go126-musl (tests/unit/pclntab-bins.sh)"
+
 echo "== esbuild from npm"
 "$top/tools/fetch-esbuild.sh" "$FIXTURES/esbuild" || fail "could not fetch esbuild from npm"
 audit_check "$FIXTURES/esbuild/esbuild" "$GO" kind=static cgo=none
