@@ -8,6 +8,7 @@
  * between two 16-byte sentinels. Every read goes through the region
  * checks of the pclntab reader. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,6 +319,92 @@ static int runtime_version(Elf *elf, const struct region *regions, size_t n,
 	return -ENODATA;
 }
 
+/* "go1.26.8", "go1.22rc1", "go1.21.0 X:boringcrypto": a Go version. */
+static bool is_go_version(const uint8_t *s, uint64_t len)
+{
+	uint64_t i = 4;
+
+	if (len < 5 || len > 64 || memcmp(s, "go1.", 4))
+		return false;
+	while (i < len && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+		i++;
+	if (i == 4 || s[i - 1] == '.')
+		return false;
+	for (; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int version_found(const uint8_t *s, uint64_t len,
+			 struct go_buildinfo *bi)
+{
+	bi->version = strndup_checked((const char *)s, len);
+	if (!bi->version)
+		return -ENOMEM;
+	bi->source = GO_VERSION_RUNTIME;
+	return 0;
+}
+
+/* A stripped binary: runtime.buildVersion is a Go string header {data,
+ * len} in the data whose bytes are a Go version; in a PIE its data
+ * pointer is a relocation's addend. */
+static int runtime_version_scan(Elf *elf, const struct region *regions,
+				size_t n, struct go_buildinfo *bi)
+{
+	Elf_Scn *scn = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct region *r = &regions[i];
+
+		if (*r->name && strcmp(r->name, ".data") &&
+		    strcmp(r->name, ".noptrdata") &&
+		    strcmp(r->name, ".data.rel.ro"))
+			continue;
+		for (uint64_t off = (8 - (r->vaddr & 7)) & 7;
+		     r->size >= 16 && off <= r->size - 16; off += 8) {
+			uint64_t len = le64(r->bytes + off + 8), ptr;
+			const uint8_t *s;
+
+			if (len < 5 || len > 64)
+				continue;
+			ptr = le64(r->bytes + off);
+			s = pcln_regions_ptr(regions, n, ptr, len);
+			if (s && is_go_version(s, len))
+				return version_found(s, len, bi);
+		}
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA ||
+		    sh.sh_entsize == 0 || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t k = 0; k < d->d_size / sh.sh_entsize; k++) {
+			const uint8_t *lp, *s;
+			GElf_Rela rela;
+			uint64_t len;
+
+			if (!gelf_getrela(d, (int)k, &rela))
+				break;
+			if (GELF_R_TYPE(rela.r_info) != R_X86_64_RELATIVE)
+				continue;
+			lp = pcln_regions_ptr(regions, n, rela.r_offset + 8, 8);
+			if (!lp)
+				continue;
+			len = le64(lp);
+			if (len < 5 || len > 64)
+				continue;
+			s = pcln_regions_ptr(regions, n, (uint64_t)rela.r_addend,
+					     len);
+			if (s && is_go_version(s, len))
+				return version_found(s, len, bi);
+		}
+	}
+	return -ENODATA;
+}
+
 int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 {
 	struct region *regions = NULL;
@@ -362,6 +449,8 @@ int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 		}
 	}
 	err = runtime_version(elf, regions, nregions, bi);
+	if (err == -ENODATA)
+		err = runtime_version_scan(elf, regions, nregions, bi);
 out:
 	free(regions);
 	return err;

@@ -50,7 +50,8 @@ int go_buildinfo__parse_modinfo(const char *text, size_t len,
 /* Reads @elf's build information into @bi (zeroed by the caller): the
  * version and the module information from .go.buildinfo (found by its
  * section, else by its magic in the read-only data); without one, the
- * version from runtime.buildVersion in .symtab. 0, -ENODATA (no build
+ * version from runtime.buildVersion (by .symtab, else the Go string in the
+ * data, or a relocation, whose bytes are a Go version). 0, -ENODATA (no build
  * information and no version: not Go, or stripped of both), -EINVAL
  * (malformed), -ENOMEM. Release with go_buildinfo__release(). */
 int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi);
