@@ -81,11 +81,16 @@ static void input_error(const char *path, int err)
 	}
 }
 
+struct json_job {
+	struct audit_report *const *reports;
+	size_t n;
+};
+
 static int write_json(FILE *f, void *ctx)
 {
-	struct audit_report *const *r = ctx;
+	const struct json_job *j = ctx;
 
-	return audit_report__json_list(r + 1, (size_t)(uintptr_t)r[0], f);
+	return audit_report__json_list(j->reports, j->n, f);
 }
 
 struct compare_job {
@@ -331,7 +336,7 @@ int cmd_audit(int argc, char **argv)
 			goto out;
 		}
 	}
-	reports = calloc(nin + 1, sizeof(*reports));
+	reports = calloc(nin, sizeof(*reports));
 	if (!reports) {
 		ret = EXIT_FATAL;
 		goto out;
@@ -344,14 +349,13 @@ int cmd_audit(int argc, char **argv)
 			ret = EXIT_FATAL;
 			continue;
 		}
-		reports[1 + nreports++] = r;
+		reports[nreports++] = r;
 	}
 	if (ret == EXIT_FATAL && (compare || !nreports))
 		goto out;
-	reports[0] = (struct audit_report *)(uintptr_t)nreports;
 	/* the reports */
 	if (compare) {
-		struct compare_job j = {reports[1], reports[2]};
+		struct compare_job j = {reports[0], reports[1]};
 
 		if (cli_flags.quiet) {
 			audit_report__summary(j.a, stdout);
@@ -371,16 +375,17 @@ int cmd_audit(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < nreports; i++) {
 			if (cli_flags.quiet)
-				audit_report__summary(reports[1 + i], stdout);
+				audit_report__summary(reports[i], stdout);
 			else if (!c.output || strcmp(c.output, "-")) {
 				if (i)
 					fputc('\n', stdout);
-				audit_report__text(reports[1 + i], stdout);
+				audit_report__text(reports[i], stdout);
 			}
 		}
 		if (c.output) {
-			err = export__write_atomic(c.output, write_json,
-						   reports);
+			struct json_job j = {reports, nreports};
+
+			err = export__write_atomic(c.output, write_json, &j);
 			if (err) {
 				cli__error("cannot write '%s': %s", c.output,
 					   strerror(-err));
@@ -391,13 +396,13 @@ int cmd_audit(int argc, char **argv)
 	fflush(stdout);
 	/* the gate */
 	for (size_t i = 0; i < nreports; i++)
-		trip |= findings_trip(reports[1 + i]);
+		trip |= findings_trip(reports[i]);
 	if (compare && c.max_growth >= 0 && !c.baseline)
-		trip |= growth_trips(reports[2], reports[1]->path,
-				     reports[1]->size, reports[1]->parts,
+		trip |= growth_trips(reports[1], reports[0]->path,
+				     reports[0]->size, reports[0]->parts,
 				     c.max_growth);
 	for (size_t i = 0; c.baseline && i < nreports; i++) {
-		const struct audit_report *r = reports[1 + i];
+		const struct audit_report *r = reports[i];
 		const struct audit_baseline *b =
 			baseline_match(base, nbase, r->path);
 
@@ -415,7 +420,7 @@ int cmd_audit(int argc, char **argv)
 		ret = EXIT_GATE;
 out:
 	for (size_t i = 0; reports && i < nreports; i++)
-		audit_report__free(reports[1 + i]);
+		audit_report__free(reports[i]);
 	free(reports);
 	audit_baseline__free(base, nbase);
 	if (compare)

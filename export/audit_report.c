@@ -162,18 +162,24 @@ static void text_cgo(const struct audit_report *r, FILE *f)
 	for (size_t i = 0; i < r->ncgo; i++) {
 		const struct audit_cgo_pkg *p = &r->cgo[i];
 
+		const char *sep = " ";
+
 		fprintf(f, "          %-14s", p->package);
-		if (p->implicit)
-			fprintf(f, " implicit, avoid: %s;",
+		if (p->implicit) {
+			fprintf(f, " implicit, avoid: %s",
 				p->avoid ? p->avoid : "none (needs cgo)");
-		else if (p->needs_cgo)
-			fprintf(f, " needs cgo;");
+			sep = "; ";
+		} else if (p->needs_cgo) {
+			fprintf(f, " needs cgo");
+			sep = "; ";
+		}
 		if (p->nc_functions) {
-			fprintf(f, " calls ");
+			fprintf(f, "%scalls ", sep);
 			names_line(f, p->c_functions, p->nc_functions, 5);
+			sep = "; ";
 		}
 		if (p->ncallbacks) {
-			fprintf(f, "%sexports ", p->nc_functions ? "; " : " ");
+			fprintf(f, "%sexports ", sep);
 			names_line(f, p->callbacks, p->ncallbacks, 4);
 		}
 		fputc('\n', f);

@@ -12,7 +12,7 @@
 
 /* Each returns 0 or -EIO. */
 int audit_report__text(const struct audit_report *r, FILE *f);
-/* One object; @indent: spaces before each of its lines but the first. */
+/* One object, one top-level key a line (audit_baseline__parse reads it). */
 int audit_report__json(const struct audit_report *r, FILE *f);
 /* @n reports: one object when @n is 1, else an array of them. */
 int audit_report__json_list(struct audit_report *const *r, size_t n, FILE *f);
