@@ -108,5 +108,8 @@ int cli__check_output(const char *path);
 /* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
  * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
 int cmd_coldstart(int argc, char **argv);
+/* `cgoprof audit [opts] BINARY... | A --- B`: argv[0] is "audit". Returns
+ * the exit status (0 clean, 2 unreadable input, 3 gate, 64 usage). */
+int cmd_audit(int argc, char **argv);
 
 #endif

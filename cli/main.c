@@ -45,6 +45,8 @@ static const char usage_main[] =
 	"                                  start-up phase (--- CMD_B to compare)\n"
 	"  mem [opts] (-p PID | -- CMD)    RSS by category, outside the Go heap;\n"
 	"                                  --faults: who brought it in\n"
+	"  audit [opts] BINARY...          what a binary is made of, why it has\n"
+	"                                  cgo, a CI gate (--- B to compare)\n"
 	"\n"
 	"Run 'cgoprof COMMAND --help' for the options.\n";
 
@@ -389,6 +391,8 @@ int main(int argc, char **argv)
 		return cmd_mem(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "coldstart"))
 		return cmd_coldstart(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "audit"))
+		return cmd_audit(argc - 1, argv + 1);
 	error("unknown command '%s'", argv[1]);
 	fputs(usage_main, stderr);
 	return EXIT_USAGE;

@@ -18,13 +18,15 @@
 # unwind (unwind__sample on hostile registers, stack and callchain; a
 # stripped Go seed binary is mapped into its process model through
 # CGOPROF_FUZZ_GO), maps (the maps line parser, cgoprof mem's smaps parser,
-# its classifier and totals). Seeds come from fuzz/seeds.sh; what a run finds
+# its classifier and totals), audit (cgoprof audit on an ELF image:
+# build info, linkage, sizes adding up, findings; the same bytes as an
+# ld.so.cache and as module information). Seeds come from fuzz/seeds.sh; what a run finds
 # is kept in build-fuzz/corpus/<target>, crashes in build-fuzz/crashes/<target>
 # (a crash fails the run; replay one with build-fuzz/fuzz_<target> FILE).
 FUZZ_CC       ?= clang
 FUZZ_BUILD    := build-fuzz
 FUZZ_SECONDS  ?= 60
-FUZZ_TARGETS  := pclntab sample cfi unwind maps
+FUZZ_TARGETS  := pclntab sample cfi unwind maps audit
 FUZZ_SANITIZE ?= address,undefined
 FUZZ_SANFLAGS := -fsanitize=$(FUZZ_SANITIZE) -fno-sanitize-recover=all \
 		 -fno-omit-frame-pointer

@@ -11,7 +11,9 @@
 #   maps/          this shell's /proc maps and smaps, and a hand-written
 #                  smaps of a Go program with cgo (named, arena-shaped,
 #                  glibc-shaped and guard-page mappings, counters that lie)
-#   pclntab-real/, cfi-real/
+#   audit/         the pclntab seeds, the cfi ELF files, this machine's
+#                  /etc/ld.so.cache
+#   pclntab-real/, cfi-real/, audit-real/
 #                  fuzz/seed-go built stripped (-s -w) by every Go
 #                  toolchain here (/usr/local/go, Debian's
 #                  /usr/lib/go-1.19), default and PIE, and a Go 1.17 build
@@ -30,9 +32,9 @@ if [ -f "$stamp" ] && [ -z "$(find "$top/fuzz/seeds.sh" "$top/fuzz/seeds.py" \
 	exit 0
 fi
 rm -rf "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/maps \
-	"$out"/*-real
+	"$out"/audit "$out"/*-real
 mkdir -p "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/maps \
-	"$out"/pclntab-real "$out"/cfi-real
+	"$out"/audit "$out"/pclntab-real "$out"/cfi-real "$out"/audit-real
 
 python3 "$top/fuzz/seeds.py" "$out"
 cp "$out/pclntab/syn118-sections" "$out/pclntab/syn120-sections" "$out/cfi/"
@@ -69,6 +71,11 @@ for lib in libdl.so.2 libutil.so.1 libpthread.so.0; do
 		fi
 	done
 done
+cp "$out"/pclntab/* "$out/audit/"
+cp -n "$out"/cfi/* "$out/audit/"
+[ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$out/audit/ld.so.cache"
+cp "$out"/pclntab-real/* "$out/audit-real/" 2>/dev/null || true
+[ -f "$bins/go117-s" ] && cp "$bins/go117-s" "$out/audit-real/"
 cat /proc/$$/maps > "$out/maps/self-maps"
 cat /proc/$$/smaps > "$out/maps/self-smaps"
 cat > "$out/maps/go-cgo-smaps" <<'EOF'

@@ -480,10 +480,67 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 	fn->name = name;
 	fn->flag = f.flag;
 	fn->index = lo;
+	fn->cu = f.cu_offset;
 	c->id = tab->id;
 	c->pc = pc;
 	c->fn = *fn;
 	return 0;
+}
+
+uint32_t pclntab__nfuncs(const struct pclntab *tab)
+{
+	return tab->nfunc;
+}
+
+int pclntab__func_by_index(const struct pclntab *tab, uint32_t i,
+			   struct go_func *fn)
+{
+	struct func_rec f;
+	const char *name;
+	int err;
+
+	err = pcln_func_at(tab, i, &f);
+	if (err)
+		return err;
+	name = func_name(tab, f.name_off);
+	if (!name)
+		return -EINVAL;
+	fn->entry = f.entry;
+	fn->end = f.end;
+	fn->name = name;
+	fn->flag = f.flag;
+	fn->index = i;
+	fn->cu = f.cu_offset;
+	return 0;
+}
+
+void pclntab__extent(const struct pclntab *tab, uint64_t *vaddr,
+		     uint64_t *size)
+{
+	uint64_t end = tab->pclntable.off +
+		       ((uint64_t)tab->nfunc + 1) * tab->functab_entsize;
+
+	*vaddr = tab->vaddr;
+	if (!tab->scanned) {
+		*size = tab->size;
+		return;
+	}
+	/* the _func records follow the functab: the table ends after the
+	 * last of them (pcln_func_at checked each fits) */
+	for (uint32_t i = 0; i < tab->nfunc; i++) {
+		struct func_rec f;
+		uint64_t rec_end;
+
+		if (pcln_func_at(tab, i, &f))
+			continue;
+		rec_end = (uint64_t)(f.p - tab->data) + tab->func_hdrsize +
+			  (uint64_t)f.npcdata * 4 +
+			  (uint64_t)f.nfuncdata *
+			      (tab->format == PCLNTAB_GO116 ? 12 : 4);
+		if (rec_end > end)
+			end = rec_end;
+	}
+	*size = end < tab->size ? end : tab->size;
 }
 
 /* Re-decodes @fn (it comes from the caller) and checks @pc is inside it. */

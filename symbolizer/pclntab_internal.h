@@ -157,6 +157,9 @@ int pcln_locate(struct pclntab *tab, struct go_syms *lazy);
 int pcln_moduledata_locate(struct pclntab *tab, struct go_syms *lazy);
 bool pcln_reloc_addend(Elf *elf, uint64_t vaddr, uint64_t *value);
 int pcln_module_addrs(struct pclntab *tab, struct go_syms *lazy);
+/* Bytes [vaddr, vaddr + len) when one of @regions holds them all. */
+const uint8_t *pcln_regions_ptr(const struct region *regions, size_t n,
+				uint64_t vaddr, uint64_t len);
 const uint8_t *pcln_tab_ptr(const struct pclntab *tab, uint64_t vaddr,
 			      uint64_t len);
 

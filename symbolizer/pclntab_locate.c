@@ -132,6 +132,12 @@ static const uint8_t *regions_ptr(const struct region *regions, size_t n,
 	return NULL;
 }
 
+const uint8_t *pcln_regions_ptr(const struct region *regions, size_t n,
+				uint64_t vaddr, uint64_t len)
+{
+	return regions_ptr(regions, n, vaddr, len);
+}
+
 const uint8_t *pcln_tab_ptr(const struct pclntab *tab, uint64_t vaddr,
 			      uint64_t len)
 {

@@ -29,6 +29,8 @@ HEADERS = {
     "pclntab.h": "symbolizer",
     "procmap.h": "symbolizer",
     "kallsyms.h": "symbolizer",
+    "buildinfo.h": "symbolizer",
+    "linkage.h": "symbolizer",
     "unwind.h": "symbolizer",
     "uprobe.h": "profiler",
     "gosnap.h": "profiler",
@@ -36,9 +38,11 @@ HEADERS = {
     "record.h": "profiler",
     "mem.h": "profiler",
     "coldstart.h": "profiler",
+    "audit.h": "profiler",
     "export.h": "export",
     "protobuf.h": "export",
     "mem_report.h": "export",
+    "audit_report.h": "export",
 }
 
 # Headers a build generates or a system provides, by the folder allowed to

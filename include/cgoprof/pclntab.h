@@ -29,6 +29,7 @@ struct go_func {
 	const char *name;	/* borrowed, valid until pclntab__free() */
 	uint32_t flag;		/* CGOPROF_GO_FUNCFLAG_* */
 	uint32_t index;		/* position in the function table (internal) */
+	uint32_t cu;		/* compilation unit (one per Go package) */
 };
 
 struct go_frame {
@@ -57,6 +58,19 @@ void pclntab__text_range(const struct pclntab *tab, uint64_t *lo,
  * function covers @pc, -EINVAL when the entry is malformed. */
 int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		       struct go_func *fn);
+
+/* Number of functions in the table. */
+uint32_t pclntab__nfuncs(const struct pclntab *tab);
+/* The function in slot @i (< pclntab__nfuncs()), in address order, as
+ * pclntab__find_func() fills it. 0, or -EINVAL when the entry is
+ * malformed. */
+int pclntab__func_by_index(const struct pclntab *tab, uint32_t i,
+			   struct go_func *fn);
+/* Where the table lies: link-time @vaddr and @size in bytes, from its
+ * pcHeader to the end of its last _func record (a table found by a scan
+ * ends there, not at the end of the section that holds it). */
+void pclntab__extent(const struct pclntab *tab, uint64_t *vaddr,
+		     uint64_t *size);
 
 /* Frame size (the pcsp value: bytes between SP and the return address) at
  * @pc, which lies inside @fn. For a return address pass the call's pc

@@ -1,0 +1,21 @@
+/* What cgoprof audit's files share inside profiler/: the findings list and
+ * the closure of shared libraries (audit_libs.c). */
+#ifndef CGOPROF_AUDIT_INTERNAL_H
+#define CGOPROF_AUDIT_INTERNAL_H
+
+#include <gelf.h>
+
+#include "cgoprof/audit.h"
+
+/* Adds a finding to @r (its message formatted). 0 or -ENOMEM. */
+int audit__finding_add(struct audit_report *r, const char *id,
+		       enum audit_severity sev, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Fills r->libs with the closure of r->link.needed (@elf: the executable,
+ * r->path its path), a library-not-found finding for each one the loader
+ * would not find. 0 or -ENOMEM. */
+int audit__libs_resolve(struct audit_report *r, const struct audit_opts *o,
+			Elf *elf);
+
+#endif
