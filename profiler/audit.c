@@ -156,7 +156,7 @@ static bool is_std(const char *pkg, const struct go_buildinfo *bi)
 
 /* Go package of function @name: its length, up to the first '.' after
  * the last '/' (generic arguments in brackets left out). */
-static size_t package_len(const char *name)
+size_t audit__package_len(const char *name)
 {
 	size_t end = strcspn(name, "[");
 	const char *slash = NULL, *dot;
@@ -166,7 +166,7 @@ static size_t package_len(const char *name)
 			slash = name + i;
 	dot = memchr(slash ? slash : name, '.',
 		     end - (size_t)((slash ? slash : name) - name));
-	return dot ? (size_t)(dot - name) : strlen(name);
+	return dot ? (size_t)(dot - name) : end;
 }
 
 static int strv_add(char ***v, size_t *n, const char *s, size_t len)
@@ -318,7 +318,7 @@ static int cgo_exports(const struct pclntab *tab, struct cgo_export *ex,
 		e = bsearch(&key, ex, nex, sizeof(*ex), export_cmp);
 		if (!e || e->package)
 			continue;
-		plen = package_len(fn.name);
+		plen = audit__package_len(fn.name);
 		if (plen == strlen(fn.name))
 			continue;
 		/* every export of that unit */

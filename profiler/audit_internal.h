@@ -1,11 +1,15 @@
-/* What cgoprof audit's files share inside profiler/: the findings list and
- * the closure of shared libraries (audit_libs.c). */
+/* What cgoprof audit's files share inside profiler/: package names, the
+ * findings list and the closure of shared libraries (audit_libs.c). */
 #ifndef CGOPROF_AUDIT_INTERNAL_H
 #define CGOPROF_AUDIT_INTERNAL_H
 
 #include <gelf.h>
 
 #include "cgoprof/audit.h"
+
+/* Go package of function @name: its length, up to the first '.' after
+ * the last '/' (generic arguments in brackets left out). */
+size_t audit__package_len(const char *name);
 
 /* Adds a finding to @r (its message formatted). 0 or -ENOMEM. */
 int audit__finding_add(struct audit_report *r, const char *id,

@@ -14,6 +14,7 @@
 
 #include "cgoprof/audit.h"
 #include "cgoprof/pclntab.h"
+#include "audit_internal.h"
 
 #define AUDIT_TOP_C_SYMBOLS 20
 
@@ -219,21 +220,6 @@ static void parts_add(const struct piece *pc, uint64_t len, uint64_t vaddr,
 	}
 }
 
-/* Go package of function @name: its length, up to the first '.' after
- * the last '/' (generic arguments in brackets left out). */
-static size_t package_len(const char *name)
-{
-	size_t end = strcspn(name, "[");
-	const char *slash = NULL, *dot;
-
-	for (size_t i = 0; i < end; i++)
-		if (name[i] == '/')
-			slash = name + i;
-	dot = memchr(slash ? slash : name, '.',
-		     end - (size_t)((slash ? slash : name) - name));
-	return dot ? (size_t)(dot - name) : end;
-}
-
 struct named_size {
 	const char *name;
 	size_t len;
@@ -314,7 +300,7 @@ static int go_packages(const struct pclntab *tab, struct audit_report *r)
 		if (pclntab__func_by_index(tab, i, &fn) || c_in_pclntab(fn.name))
 			continue;
 		v[k].name = fn.name;
-		v[k].len = package_len(fn.name);
+		v[k].len = audit__package_len(fn.name);
 		v[k].bytes = fn.end - fn.entry;
 		k++;
 	}

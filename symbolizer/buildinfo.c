@@ -408,7 +408,9 @@ static int runtime_version_scan(Elf *elf, const struct region *regions,
 int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 {
 	struct region *regions = NULL;
+	const struct region *r;
 	size_t nregions = 0;
+	uint64_t off;
 	int err;
 
 	if (!elf || !bi)
@@ -416,37 +418,13 @@ int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 	err = pcln_regions_collect(elf, &regions, &nregions);
 	if (err)
 		return err;
-	for (size_t i = 0; i < nregions; i++) {
-		const struct region *r = &regions[i];
-
-		if (strcmp(r->name, ".go.buildinfo"))
-			continue;
-		if (r->size < BUILDINFO_MAGIC_LEN ||
-		    memcmp(r->bytes, BUILDINFO_MAGIC, BUILDINFO_MAGIC_LEN)) {
-			err = -EINVAL;
-			goto out;
-		}
-		err = header_parse(elf, regions, nregions, r->bytes, r->size,
-				   r->vaddr, bi);
-		goto out;
-	}
-	/* no section (or no section headers): the linker aligns it to 16 */
-	for (size_t i = 0; i < nregions; i++) {
-		const struct region *r = &regions[i];
-
-		if (r->size < BUILDINFO_HEADER_LEN)
-			continue;
-		for (uint64_t off = (BUILDINFO_ALIGN - (r->vaddr & 15)) & 15;
-		     off <= r->size - BUILDINFO_HEADER_LEN;
-		     off += BUILDINFO_ALIGN) {
-			if (memcmp(r->bytes + off, BUILDINFO_MAGIC,
-				   BUILDINFO_MAGIC_LEN))
-				continue;
+	err = pcln_buildinfo_find(regions, nregions, &r, &off);
+	if (err != -ENODATA) {
+		if (!err)
 			err = header_parse(elf, regions, nregions,
 					   r->bytes + off, r->size - off,
 					   r->vaddr + off, bi);
-			goto out;
-		}
+		goto out;
 	}
 	err = runtime_version(elf, regions, nregions, bi);
 	if (err == -ENODATA)

@@ -60,6 +60,23 @@ static const char *func_name(const struct pclntab *tab, uint64_t name_off)
 	return (const char *)tab->names + name_off;
 }
 
+/* *fn = function @f, slot @index of the table; its name checked. */
+static int func_fill(const struct pclntab *tab, const struct func_rec *f,
+		     uint32_t index, struct go_func *fn)
+{
+	const char *name = func_name(tab, f->name_off);
+
+	if (!name)
+		return -EINVAL;
+	fn->entry = f->entry;
+	fn->end = f->end;
+	fn->name = name;
+	fn->flag = f->flag;
+	fn->index = index;
+	fn->cu = f->cu_offset;
+	return 0;
+}
+
 /* Entry of functab slot @i (i <= nfunc) and its _func offset. */
 static void functab_entry(const struct pclntab *tab, uint32_t i,
 			  uint64_t *entry, uint64_t *funcoff)
@@ -447,7 +464,6 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		&cache[((pc * 0x9e3779b97f4a7c15ULL) >> 54) & (FIND_CACHE - 1)];
 	uint32_t lo = 0, hi = tab->nfunc;
 	struct func_rec f;
-	const char *name;
 	int err;
 
 	if (pc < tab->text_lo || pc >= tab->text_hi)
@@ -472,15 +488,9 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		return err;
 	if (pc < f.entry || pc >= f.end)
 		return -EINVAL; /* functab not sorted */
-	name = func_name(tab, f.name_off);
-	if (!name)
-		return -EINVAL;
-	fn->entry = f.entry;
-	fn->end = f.end;
-	fn->name = name;
-	fn->flag = f.flag;
-	fn->index = lo;
-	fn->cu = f.cu_offset;
+	err = func_fill(tab, &f, lo, fn);
+	if (err)
+		return err;
 	c->id = tab->id;
 	c->pc = pc;
 	c->fn = *fn;
@@ -496,22 +506,12 @@ int pclntab__func_by_index(const struct pclntab *tab, uint32_t i,
 			   struct go_func *fn)
 {
 	struct func_rec f;
-	const char *name;
 	int err;
 
 	err = pcln_func_at(tab, i, &f);
 	if (err)
 		return err;
-	name = func_name(tab, f.name_off);
-	if (!name)
-		return -EINVAL;
-	fn->entry = f.entry;
-	fn->end = f.end;
-	fn->name = name;
-	fn->flag = f.flag;
-	fn->index = i;
-	fn->cu = f.cu_offset;
-	return 0;
+	return func_fill(tab, &f, i, fn);
 }
 
 void pclntab__extent(const struct pclntab *tab, uint64_t *vaddr,

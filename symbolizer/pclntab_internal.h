@@ -153,6 +153,10 @@ int pcln_read_uvarint(const uint8_t *data, uint64_t *pos, uint64_t end,
 int pcln_tab_read_ptr(const struct pclntab *tab, uint64_t vaddr,
 			uint64_t *value);
 int pcln_regions_collect(Elf *elf, struct region **out, size_t *count);
+/* The build info's header among @regions: its section, else the first
+ * 16-aligned magic; -EINVAL when the section has none, -ENODATA. */
+int pcln_buildinfo_find(const struct region *regions, size_t nregions,
+			const struct region **found, uint64_t *off);
 int pcln_locate(struct pclntab *tab, struct go_syms *lazy);
 int pcln_moduledata_locate(struct pclntab *tab, struct go_syms *lazy);
 bool pcln_reloc_addend(Elf *elf, uint64_t vaddr, uint64_t *value);

@@ -545,30 +545,20 @@ static int buildinfo_parse(const struct region *regions, size_t nregions,
 	return version_copy(q, len, buf, size);
 }
 
-int go_buildinfo__version(Elf *elf, char *buf, size_t size)
+int pcln_buildinfo_find(const struct region *regions, size_t nregions,
+			const struct region **found, uint64_t *off)
 {
-	struct region *regions = NULL;
-	size_t nregions = 0;
-	int err;
-
-	if (!elf || !buf || size == 0)
-		return -EINVAL;
-	err = pcln_regions_collect(elf, &regions, &nregions);
-	if (err)
-		return err;
-	err = -ENODATA;
 	for (size_t i = 0; i < nregions; i++) {
 		const struct region *r = &regions[i];
 
 		if (strcmp(r->name, ".go.buildinfo"))
 			continue;
-		if (r->size >= BUILDINFO_MAGIC_LEN &&
-		    !memcmp(r->bytes, BUILDINFO_MAGIC, BUILDINFO_MAGIC_LEN))
-			err = buildinfo_parse(regions, nregions, r->bytes,
-					      r->size, buf, size);
-		else
-			err = -EINVAL;
-		goto out;
+		if (r->size < BUILDINFO_MAGIC_LEN ||
+		    memcmp(r->bytes, BUILDINFO_MAGIC, BUILDINFO_MAGIC_LEN))
+			return -EINVAL;
+		*found = r;
+		*off = 0;
+		return 0;
 	}
 	/* no section (or no section headers): the linker aligns it to 16 */
 	for (size_t i = 0; i < nregions; i++) {
@@ -576,18 +566,36 @@ int go_buildinfo__version(Elf *elf, char *buf, size_t size)
 
 		if (r->size < BUILDINFO_HEADER_LEN)
 			continue;
-		for (uint64_t off = (BUILDINFO_ALIGN - (r->vaddr & 15)) & 15;
-		     off <= r->size - BUILDINFO_HEADER_LEN;
-		     off += BUILDINFO_ALIGN) {
-			if (memcmp(r->bytes + off, BUILDINFO_MAGIC,
+		for (uint64_t o = (BUILDINFO_ALIGN - (r->vaddr & 15)) & 15;
+		     o <= r->size - BUILDINFO_HEADER_LEN; o += BUILDINFO_ALIGN) {
+			if (memcmp(r->bytes + o, BUILDINFO_MAGIC,
 				   BUILDINFO_MAGIC_LEN))
 				continue;
-			err = buildinfo_parse(regions, nregions, r->bytes + off,
-					      r->size - off, buf, size);
-			goto out;
+			*found = r;
+			*off = o;
+			return 0;
 		}
 	}
-out:
+	return -ENODATA;
+}
+
+int go_buildinfo__version(Elf *elf, char *buf, size_t size)
+{
+	struct region *regions = NULL;
+	const struct region *r;
+	size_t nregions = 0;
+	uint64_t off;
+	int err;
+
+	if (!elf || !buf || size == 0)
+		return -EINVAL;
+	err = pcln_regions_collect(elf, &regions, &nregions);
+	if (err)
+		return err;
+	err = pcln_buildinfo_find(regions, nregions, &r, &off);
+	if (!err)
+		err = buildinfo_parse(regions, nregions, r->bytes + off,
+				      r->size - off, buf, size);
 	free(regions);
 	return err;
 }
