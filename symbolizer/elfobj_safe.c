@@ -81,32 +81,73 @@ uint64_t decompress_budget(uint64_t file_size)
 	return b > BUDGET_MIN ? b : BUDGET_MIN;
 }
 
+/* Whether every string table of @elf ends in a NUL: libdwfl hands out
+ * symbol names as pointers into them, unbounded. */
+static bool strtabs_terminated(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_STRTAB ||
+		    !sh.sh_size)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || !d->d_size ||
+		    ((const char *)d->d_buf)[d->d_size - 1])
+			return false;
+	}
+	return true;
+}
+
 /* What .gnu_debugdata's xz stream inflates to, counted through a fixed
- * buffer, at most @limit + 1: libdwfl inflates the same bytes to as much
- * (decoding is deterministic). -EINVAL: not xz, or corrupt. */
+ * buffer, at most @limit + 1 bytes (libdwfl inflates the same bytes to as
+ * much: decoding is deterministic); then, within the budget, whether what
+ * it holds is safe for libdwfl (its string tables end). -EINVAL: not xz,
+ * corrupt, or unsafe. */
 static int xz_size(Elf_Scn *scn, uint64_t limit, uint64_t *out)
 {
-	static uint8_t buf[1 << 16];
+	static uint8_t chunk[1 << 16];
 	Elf_Data *d = elf_rawdata(scn, NULL);
 	lzma_stream z = LZMA_STREAM_INIT;
-	uint64_t total = 0;
+	uint64_t total = 0, memlimit = 256 * MIB;
+	size_t in_pos = 0, out_pos = 0;
 	lzma_ret r;
+	uint8_t *buf;
+	Elf *mini;
+	int err = -EINVAL;
 
 	if (!d || !d->d_buf || !d->d_size)
 		return -EINVAL;
-	if (lzma_stream_decoder(&z, 256 * MIB, LZMA_CONCATENATED) != LZMA_OK)
+	if (lzma_stream_decoder(&z, memlimit, LZMA_CONCATENATED) != LZMA_OK)
 		return -ENOMEM;
 	z.next_in = d->d_buf;
 	z.avail_in = d->d_size;
 	do {
-		z.next_out = buf;
-		z.avail_out = sizeof(buf);
+		z.next_out = chunk;
+		z.avail_out = sizeof(chunk);
 		r = lzma_code(&z, LZMA_FINISH);
-		total += sizeof(buf) - z.avail_out;
+		total += sizeof(chunk) - z.avail_out;
 	} while (r == LZMA_OK && total <= limit);
 	lzma_end(&z);
 	*out = total;
-	return total > limit || r == LZMA_STREAM_END ? 0 : -EINVAL;
+	if (total > limit)
+		return 0;
+	if (r != LZMA_STREAM_END || !total || total > SIZE_MAX ||
+	    !(buf = malloc((size_t)total)))
+		return -EINVAL;
+	if (lzma_stream_buffer_decode(&memlimit, LZMA_CONCATENATED, NULL,
+				      d->d_buf, &in_pos, d->d_size, buf,
+				      &out_pos, (size_t)total) == LZMA_OK &&
+	    out_pos == total && (mini = elf_memory((char *)buf, out_pos))) {
+		if (elf_kind(mini) != ELF_K_ELF || strtabs_terminated(mini))
+			err = 0;
+		elf_end(mini);
+	}
+	free(buf);
+	return err;
 }
 
 /* The size a compressed section claims (libelf allocates that much and
@@ -150,6 +191,18 @@ static void hide(Elf_Scn *scn, GElf_Shdr *sh)
 	gelf_update_shdr(scn, sh);
 }
 
+/* Ends a string table with a NUL where it does not (its last string is
+ * cut short): libdwfl hands out symbol names as pointers into it, and
+ * their readers would read past it. The data is libelf's copy (ELF_C_READ),
+ * not the file. */
+static void terminate(Elf_Scn *scn)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+
+	if (d && d->d_buf && d->d_size && ((char *)d->d_buf)[d->d_size - 1])
+		((char *)d->d_buf)[d->d_size - 1] = 0;
+}
+
 void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 {
 	uint64_t budget = decompress_budget(file_size), used = 0;
@@ -172,9 +225,18 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name || !*name)
 			continue;
+		if (sh.sh_type == SHT_STRTAB && !(sh.sh_flags & SHF_COMPRESSED)) {
+			terminate(scn);
+			continue;
+		}
 		if (!strcmp(name, ".gnu_debugdata") &&
 		    !(sh.sh_flags & SHF_COMPRESSED))
 			err = xz_size(scn, budget - used, &size);
+		else if (sh.sh_type == SHT_STRTAB || sh.sh_type == SHT_SYMTAB ||
+			 sh.sh_type == SHT_DYNSYM)
+			/* compressed symbols: inflated, a string table could
+			 * end without a NUL */
+			err = sh.sh_flags & SHF_COMPRESSED ? -EINVAL : -ENOENT;
 		else
 			err = claimed_size(scn, &sh, name, &size);
 		if (err == -ENOENT)

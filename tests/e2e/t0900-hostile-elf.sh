@@ -28,13 +28,18 @@ static double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
-__attribute__((noinline)) double lib_spin(double secs)
+/* static: named only by .symtab, DWARF or MiniDebugInfo */
+__attribute__((noinline)) static double lib_inner(double secs)
 {
 	double t0 = now(), acc = 0;
 	while (now() - t0 < secs)
 		for (int i = 0; i < 100000; i++)
 			acc += i * 0.5;
 	return acc;
+}
+__attribute__((noinline)) double lib_spin(double secs)
+{
+	return lib_inner(secs) + 1;
 }
 EOF
 cat > "$WORK/prog.c" << 'EOF'
@@ -223,8 +228,17 @@ named_lib term
 fi
 
 # --- 3. decompression bombs (the budget: max(64 MiB, 8x the file))
-# 512 MiB of zeros as xz in .gnu_debugdata of a library without .symtab
+# 512 MiB of zeros as xz in .gnu_debugdata of a library without .symtab;
+# a real MiniDebugInfo still names the static function
 if want xz; then
+lib="$WORK/libmini.so"
+mklib "$lib"
+objcopy --only-keep-debug --strip-debug "$lib" "$WORK/mini"
+objcopy --strip-all "$lib"
+xz -c "$WORK/mini" > "$WORK/mini.xz"
+objcopy --add-section .gnu_debugdata="$WORK/mini.xz" "$lib"
+run xz-mini "$lib" 1 0.5
+grep -q ';lib_spin;lib_inner' "$WORK/xz-mini.folded" || fail "xz-mini: MiniDebugInfo not used"
 lib="$WORK/libxz.so"
 mklib "$lib"
 objcopy --strip-all "$lib"
