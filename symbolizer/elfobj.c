@@ -37,7 +37,7 @@ struct elf_cache {
 /* elf_obj__read's cache: the unwinder reads a few bytes at call sites,
  * per frame, mostly in the same hot pages: no syscall for those. */
 #define PAGE_BYTES 4096
-#define PAGE_SLOTS 64
+#define PAGE_SLOTS 16
 
 struct obj_pages {
 	uint64_t page[PAGE_SLOTS];	/* file page + 1; 0: empty */
