@@ -204,6 +204,32 @@ static bool has_go_section(Elf *elf)
 	return false;
 }
 
+/* Whether pclntab__new may look for the table: it reads every data
+ * section, or where none has data, the whole file (elf_rawfile), and with
+ * ELF_C_READ libelf then loses the sections read before (elfutils 0.188).
+ * So the whole file only when there are no section headers (sstrip). */
+static bool pclntab_may_look(Elf *elf)
+{
+	size_t n;
+	Elf_Scn *scn = NULL;
+
+	if (!elf_getshdrnum(elf, &n) && n == 0)
+		return true;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
+		    (sh.sh_flags & SHF_EXECINSTR) || sh.sh_type == SHT_NOBITS ||
+		    !sh.sh_size)
+			continue;
+		d = elf_rawdata(scn, NULL);
+		if (d && d->d_buf && d->d_size)
+			return true;
+	}
+	return false;
+}
+
 static int load_elf(struct elf_obj *o)
 {
 	GElf_Ehdr eh;
@@ -242,7 +268,7 @@ static int load_elf(struct elf_obj *o)
 	if (gelf_getehdr(o->elf, &eh))
 		o->entry = eh.e_entry;
 	o->go_sections = has_go_section(o->elf);
-	o->go = pclntab__new(o->elf);
+	o->go = pclntab_may_look(o->elf) ? pclntab__new(o->elf) : NULL;
 	if (o->go) {
 		pclntab__text_range(o->go, &o->go_lo, &o->go_hi);
 		if (go_buildinfo__version(o->elf, o->go_version,
@@ -759,6 +785,32 @@ int obj_dwfl(struct elf_obj *o)
 	return 0;
 }
 
+/* Whether libdw finds .eh_frame by its section: where it cannot (no
+ * .eh_frame section, or section names that cannot be read) it goes by
+ * PT_GNU_EH_FRAME and has libelf read the whole file into memory, which
+ * then loses the sections it had read before (elfutils 0.188). Files
+ * without section headers (sstrip) only: nothing was read before. */
+static bool eh_frame_by_section(Elf *elf)
+{
+	size_t n, shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (!elf_getshdrnum(elf, &n) && n == 0)
+		return true;
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, ".eh_frame"))
+			return true;
+	}
+	return false;
+}
+
 Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
 {
 	Dwarf_Addr bias;
@@ -766,7 +818,8 @@ Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
 	(void)vaddr;
 	if (!o->cfi_tried) {
 		o->cfi_tried = true;
-		o->eh_cfi = dwarf_getcfi_elf(o->elf);
+		if (o->image || eh_frame_by_section(o->elf))
+			o->eh_cfi = dwarf_getcfi_elf(o->elf);
 	}
 	if (eh)
 		return o->eh_cfi;
