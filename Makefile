@@ -11,7 +11,7 @@ SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 endif
 
-PKGS    := libdw libelf zlib libbpf
+PKGS    := libdw libelf zlib libbpf liblzma
 # CFLAGS is the user's (make CFLAGS=-O0); what the project needs is in
 # CGOPROF_CFLAGS and always applies. fuzz/fuzz.mk reuses both lists below.
 CFLAGS  ?= -O2 -g
@@ -20,7 +20,7 @@ WARNFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes \
 CGOPROF_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -Werror -fno-common \
 	   -MMD -MP -Iinclude $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz -lbpf) \
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz -lbpf -llzma) \
 	   -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 

@@ -15,6 +15,9 @@
 # Targets (fuzz/fuzz_<name>.c): pclntab (ELF image -> pclntab__new and its
 # lookups), sample (perf_sample__parse, ring__consume), cfi (elf_cache__open,
 # CFI, elf_obj__symbolize, and what cgoprof mem asks of a mapped file),
+# debugfile (an object and its debug file: the debug-file lookup, the
+# decompression budget of compressed sections and .gnu_debugdata, libdwfl's
+# symbols and DWARF over them),
 # unwind (unwind__sample on hostile registers, stack and callchain; a
 # stripped Go seed binary is mapped into its process model through
 # CGOPROF_FUZZ_GO), maps (the maps line parser, cgoprof mem's smaps parser,
@@ -26,7 +29,7 @@
 FUZZ_CC       ?= clang
 FUZZ_BUILD    := build-fuzz
 FUZZ_SECONDS  ?= 60
-FUZZ_TARGETS  := pclntab sample cfi unwind maps audit
+FUZZ_TARGETS  := pclntab sample cfi debugfile unwind maps audit
 FUZZ_SANITIZE ?= address,undefined
 FUZZ_SANFLAGS := -fsanitize=$(FUZZ_SANITIZE) -fno-sanitize-recover=all \
 		 -fno-omit-frame-pointer
@@ -44,7 +47,7 @@ FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # tell libdw's own leaks (fuzz/lsan.supp) from ours: those targets look for
 # leaks in fuzz-replay only, 35 times slower per input.
 FUZZ_FLAGS    ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-FUZZ_NO_LEAKS := cfi unwind
+FUZZ_NO_LEAKS := cfi debugfile unwind
 FUZZ_ENV      = LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp \
 	CGOPROF_FUZZ_GO=$$(ls $(CURDIR)/$(FUZZ_BUILD)/seeds/pclntab-real/go1*-pie-s \
 		2>/dev/null | head -n 1)

@@ -6,6 +6,10 @@
 #   cfi/           /bin/true, a small C shared library with DWARF and
 #                  inline frames (tests/fixtures/c/libhot.c) and its
 #                  caller, a small system library, two hand-built Go images
+#   debugfile/     libhot.so with its debug file (a 4-byte length, the
+#                  object, the debug file): zlib and zlib-gnu compressed
+#                  debug sections, compressed sections in the object
+#                  itself, MiniDebugInfo (.gnu_debugdata), an xz bomb
 #   sample/        hand-built perf records (fuzz/seeds.py)
 #   unwind/        patches of a captured stack (fuzz/seeds.py)
 #   maps/          this shell's /proc maps and smaps, and a hand-written
@@ -32,9 +36,10 @@ if [ -f "$stamp" ] && [ -z "$(find "$top/fuzz/seeds.sh" "$top/fuzz/seeds.py" \
 	exit 0
 fi
 rm -rf "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/maps \
-	"$out"/audit "$out"/*-real
+	"$out"/audit "$out"/debugfile "$out"/*-real
 mkdir -p "$out"/pclntab "$out"/cfi "$out"/sample "$out"/unwind "$out"/maps \
-	"$out"/audit "$out"/pclntab-real "$out"/cfi-real "$out"/audit-real
+	"$out"/audit "$out"/debugfile "$out"/pclntab-real "$out"/cfi-real \
+	"$out"/audit-real
 
 python3 "$top/fuzz/seeds.py" "$out"
 cp "$out/pclntab/syn118-sections" "$out/pclntab/syn120-sections" "$out/cfi/"
@@ -74,8 +79,39 @@ done
 cp "$out"/pclntab/* "$out/audit/"
 cp -n "$out"/cfi/* "$out/audit/"
 [ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$out/audit/ld.so.cache"
-cp "$out"/pclntab-real/* "$out/audit-real/" 2>/dev/null || true
+for f in "$out"/pclntab-real/*; do
+	[ ! -f "$f" ] || cp "$f" "$out/audit-real/"
+done
 [ -f "$bins/go117-s" ] && cp "$bins/go117-s" "$out/audit-real/"
+# debugfile: an object (named obj, as fuzz_debugfile writes it) and its
+# debug file (obj.debug, the .gnu_debuglink's name)
+tmp=$(mktemp -d)
+pack() { # NAME OBJ [DEBUG]
+	python3 -c 'import struct, sys
+o = open(sys.argv[2], "rb").read()
+d = open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else b""
+open(sys.argv[1], "wb").write(struct.pack("<I", len(o)) + o + d)' "$out/debugfile/$1" "$2" ${3:+"$3"}
+}
+$cc $flags -shared -fPIC -Wl,--build-id -o "$tmp/full" "$top/tests/fixtures/c/libhot.c"
+objcopy --only-keep-debug "$tmp/full" "$tmp/obj.debug"
+objcopy --strip-debug --add-gnu-debuglink="$tmp/obj.debug" "$tmp/full" "$tmp/obj"
+for c in zlib zlib-gnu; do
+	objcopy --compress-debug-sections=$c "$tmp/obj.debug" "$tmp/dbg-$c"
+	pack split-$c "$tmp/obj" "$tmp/dbg-$c"
+done
+objcopy --compress-debug-sections=zlib "$tmp/full" "$tmp/inline-zlib"
+pack inline-zlib "$tmp/inline-zlib"
+objcopy --strip-all "$tmp/full" "$tmp/stripped"
+objcopy --only-keep-debug --strip-debug "$tmp/full" "$tmp/mini"
+if command -v xz > /dev/null; then
+	xz -c "$tmp/mini" > "$tmp/mini.xz"
+	objcopy --add-section .gnu_debugdata="$tmp/mini.xz" "$tmp/stripped" "$tmp/debugdata"
+	pack debugdata "$tmp/debugdata"
+	head -c 4M /dev/zero | xz -c > "$tmp/bomb.xz"
+	objcopy --add-section .gnu_debugdata="$tmp/bomb.xz" "$tmp/stripped" "$tmp/debugdata-bomb"
+	pack debugdata-bomb "$tmp/debugdata-bomb"
+fi
+rm -rf "$tmp"
 cat /proc/$$/maps > "$out/maps/self-maps"
 cat /proc/$$/smaps > "$out/maps/self-smaps"
 cat > "$out/maps/go-cgo-smaps" <<'EOF'

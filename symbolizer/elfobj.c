@@ -35,12 +35,15 @@ struct elf_cache {
 	bool vdso_tried;
 };
 
-static char *debuginfo_path;
-static const Dwfl_Callbacks dwfl_offline_cb = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
-	.debuginfo_path = &debuginfo_path,
+/* elf_obj__read's cache: the unwinder reads a few bytes at call sites,
+ * per frame, mostly in the same hot pages: no syscall for those. */
+#define PAGE_BYTES 4096
+#define PAGE_SLOTS 16
+
+struct obj_pages {
+	uint64_t page[PAGE_SLOTS];	/* file page + 1; 0: empty */
+	uint32_t len[PAGE_SLOTS];	/* bytes read (the last page is short) */
+	uint8_t bytes[PAGE_SLOTS][PAGE_BYTES];
 };
 
 struct elf_cache *elf_cache__new(void)
@@ -56,10 +59,20 @@ static void elf_obj__free(struct elf_obj *o)
 	pclntab__free(o->go);
 	if (o->dbg_cfi && !o->dwfl)
 		dwarf_cfi_end(o->dbg_cfi);
-	if (o->eh_cfi && !o->dwfl)
+	if (o->eh_cfi)
 		dwarf_cfi_end(o->eh_cfi);
 	if (o->dwfl)
 		dwfl_end(o->dwfl);
+	/* after dwfl_end: libdwfl read them through these */
+	if (o->dbg_fd >= 0)
+		close(o->dbg_fd);
+	if (o->alt_dw)
+		dwarf_end(o->alt_dw);
+	if (o->alt_elf)
+		elf_end(o->alt_elf);
+	if (o->alt_fd >= 0)
+		close(o->alt_fd);
+	free(o->pages);
 	if (o->elf)
 		elf_end(o->elf);
 	if (o->fd >= 0)
@@ -192,6 +205,32 @@ static bool has_go_section(Elf *elf)
 	return false;
 }
 
+/* Whether pclntab__new may look for the table: it reads every data
+ * section, or where none has data, the whole file (elf_rawfile), and with
+ * ELF_C_READ libelf then loses the sections read before (elfutils 0.188).
+ * So the whole file only when there are no section headers (sstrip). */
+static bool pclntab_may_look(Elf *elf)
+{
+	size_t n;
+	Elf_Scn *scn = NULL;
+
+	if (!elf_getshdrnum(elf, &n) && n == 0)
+		return true;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
+		    (sh.sh_flags & SHF_EXECINSTR) || sh.sh_type == SHT_NOBITS ||
+		    !sh.sh_size)
+			continue;
+		d = elf_rawdata(scn, NULL);
+		if (d && d->d_buf && d->d_size)
+			return true;
+	}
+	return false;
+}
+
 static int load_elf(struct elf_obj *o)
 {
 	GElf_Ehdr eh;
@@ -230,7 +269,7 @@ static int load_elf(struct elf_obj *o)
 	if (gelf_getehdr(o->elf, &eh))
 		o->entry = eh.e_entry;
 	o->go_sections = has_go_section(o->elf);
-	o->go = pclntab__new(o->elf);
+	o->go = pclntab_may_look(o->elf) ? pclntab__new(o->elf) : NULL;
 	if (o->go) {
 		pclntab__text_range(o->go, &o->go_lo, &o->go_hi);
 		if (go_buildinfo__version(o->elf, o->go_version,
@@ -283,17 +322,20 @@ struct elf_obj *elf_cache__open(struct elf_cache *c, const char *open_path,
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	o->fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	o->dbg_fd = o->alt_fd = -1;
+	/* never blocks (a FIFO put in the file's place), only regular files;
+	 * read with pread, never mapped: a file that shrinks under us gives
+	 * read errors, not SIGBUS */
+	o->fd = safe_open(open_path, &o->file_size);
 	if (o->fd < 0) {
-		err = -errno;
+		err = o->fd;
 		goto fail;
 	}
-	o->elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	o->elf = elf_begin(o->fd, ELF_C_READ, NULL);
 	if (!o->elf) {
 		err = -EINVAL;
 		goto fail;
 	}
-	o->raw = (const uint8_t *)elf_rawfile(o->elf, &o->raw_size);
 	o->path = strdup(path);
 	if (!o->path) {
 		err = -ENOMEM;
@@ -365,7 +407,7 @@ struct elf_obj *elf_cache__vdso(struct elf_cache *c)
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	o->fd = -1;
+	o->fd = o->dbg_fd = o->alt_fd = -1;
 	o->image = malloc(size);
 	o->path = strdup("[vdso]");
 	if (!o->image || !o->path)
@@ -432,6 +474,40 @@ int elf_obj__map_bias(const struct elf_obj *o, uint64_t len, uint64_t pgoff,
 	return 0;
 }
 
+/* @len bytes of the file at @off, through the page cache. */
+static int obj_pread(struct elf_obj *o, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *dst = buf;
+
+	if (!o->pages && !(o->pages = calloc(1, sizeof(*o->pages))))
+		return pread(o->fd, buf, len, (off_t)off) == (ssize_t)len
+			       ? 0
+			       : -EIO;
+	while (len) {
+		uint64_t page = off / PAGE_BYTES;
+		size_t in = off % PAGE_BYTES, n = PAGE_BYTES - in;
+		unsigned slot = (unsigned)(page % PAGE_SLOTS);
+		struct obj_pages *p = o->pages;
+
+		if (n > len)
+			n = len;
+		if (p->page[slot] != page + 1) {
+			ssize_t r = pread(o->fd, p->bytes[slot], PAGE_BYTES,
+					  (off_t)(page * PAGE_BYTES));
+
+			p->page[slot] = r > 0 ? page + 1 : 0;
+			p->len[slot] = r > 0 ? (uint32_t)r : 0;
+		}
+		if (p->len[slot] < in + n)
+			return -EIO;
+		memcpy(dst, p->bytes[slot] + in, n);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
 {
 	for (size_t i = 0; i < o->nloads; i++) {
@@ -442,15 +518,12 @@ int elf_obj__read(struct elf_obj *o, uint64_t vaddr, void *buf, size_t len)
 		    len > ph->p_filesz - (vaddr - ph->p_vaddr))
 			continue;
 		off = ph->p_offset + (vaddr - ph->p_vaddr);
-		/* the unwinder reads call sites per frame: no syscall. The
-		 * vdso's copy is its raw image too, bounded the same way. */
-		if (o->raw && off <= o->raw_size && len <= o->raw_size - off) {
-			memcpy(buf, o->raw + off, len);
-			return 0;
-		}
-		return pread(o->fd, buf, len, (off_t)off) == (ssize_t)len
-			       ? 0
-			       : -EIO;
+		/* the vdso's copy, bounded */
+		if (o->raw)
+			return off <= o->raw_size && len <= o->raw_size - off
+				       ? (memcpy(buf, o->raw + off, len), 0)
+				       : -EIO;
+		return obj_pread(o, off, buf, len);
 	}
 	return -ENOENT;
 }
@@ -482,16 +555,58 @@ static bool g_load_at(const uint8_t *p, const uint8_t *lo, const uint8_t *end,
 	return false;
 }
 
+/* Go text is read in chunks this big, each with the few bytes around it
+ * that g_load_at looks at. */
+#define TLS_CHUNK (1 << 20)
+#define TLS_SLACK 16
+
+/* The votes of the g loads in [@lo, @hi) of the file, from offset @off. */
+static int32_t g_tls_scan(struct elf_obj *o, uint64_t off, uint64_t size)
+{
+	uint8_t *buf = malloc(TLS_CHUNK + 2 * TLS_SLACK);
+	unsigned votes = 0;
+	int32_t first = 0, d;
+
+	if (!buf)
+		return 0;
+	for (uint64_t pos = 0; pos < size && votes < GO_TLS_VOTES;
+	     pos += TLS_CHUNK) {
+		uint64_t s = pos >= TLS_SLACK ? pos - TLS_SLACK : 0;
+		uint64_t e = size - pos > TLS_CHUNK + TLS_SLACK
+				 ? pos + TLS_CHUNK + TLS_SLACK
+				 : size;
+		uint64_t core = size - pos > TLS_CHUNK ? pos + TLS_CHUNK : size;
+		const uint8_t *p, *end = buf + (e - s), *stop = buf + (core - s);
+
+		if (pread(o->fd, buf, e - s, (off_t)(off + s)) != (ssize_t)(e - s))
+			break;
+		for (p = buf + (pos - s); votes < GO_TLS_VOTES && p < stop &&
+		     (p = memchr(p, 0x64, (size_t)(stop - p)));
+		     p++) {
+			if (!g_load_at(p, buf, end, &d))
+				continue;
+			/* the initial-exec slot: below fs, aligned */
+			if (d >= 0 || d < -65536 || (d & 7) ||
+			    (votes && d != first)) {
+				votes = 0;
+				goto out;
+			}
+			first = d;
+			votes++;
+		}
+	}
+out:
+	free(buf);
+	return votes == GO_TLS_VOTES ? first : 0;
+}
+
 int elf_obj__go_g_tls(struct elf_obj *o, int32_t *off)
 {
 	if (!o->go_tls_tried) {
-		const uint8_t *p, *start, *end;
 		uint64_t lo, hi;
-		unsigned votes = 0;
-		int32_t first = 0, d;
 
 		o->go_tls_tried = true;
-		if (!o->go || !o->raw)
+		if (!o->go || o->fd < 0)
 			goto out;
 		pclntab__text_range(o->go, &lo, &hi);
 		for (size_t i = 0; i < o->nloads; i++) {
@@ -501,27 +616,11 @@ int elf_obj__go_g_tls(struct elf_obj *o, int32_t *off)
 				continue;
 			if (hi > ph->p_vaddr + ph->p_filesz)
 				hi = ph->p_vaddr + ph->p_filesz;
-			if (ph->p_offset > o->raw_size ||
-			    hi - ph->p_vaddr > o->raw_size - ph->p_offset)
-				goto out;
-			start = o->raw + ph->p_offset + (lo - ph->p_vaddr);
-			end = o->raw + ph->p_offset + (hi - ph->p_vaddr);
-			for (p = start; votes < GO_TLS_VOTES && p < end &&
-			     (p = memchr(p, 0x64, (size_t)(end - p)));
-			     p++) {
-				if (!g_load_at(p, start, end, &d))
-					continue;
-				/* the initial-exec slot: below fs, aligned */
-				if (d >= 0 || d < -65536 || (d & 7) ||
-				    (votes && d != first))
-					goto out;
-				first = d;
-				votes++;
-			}
+			if (hi > lo)
+				o->go_g_tls = g_tls_scan(
+				    o, ph->p_offset + (lo - ph->p_vaddr), hi - lo);
 			break;
 		}
-		if (votes == GO_TLS_VOTES)
-			o->go_g_tls = first;
 	}
 out:
 	o->go_tls_tried = true;
@@ -600,36 +699,105 @@ bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr)
 	return o->go && vaddr >= o->go_lo && vaddr < o->go_hi;
 }
 
+/* libdwfl gets the module's ELF from us: the debug file if there is one
+ * (its .symtab and DWARF; elfobj_safe.c finds it where libdwfl would, but
+ * without blocking or mapping), else the object's own libelf handle; both
+ * read with pread and guarded against decompression bombs. .eh_frame is
+ * read from the object itself (elf_obj__cfi). */
+static int find_elf_cb(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct elf_obj *o = *userdata;
+
+	(void)mod, (void)name, (void)base, (void)file_name;
+	*elfp = debug_file__open(o, &o->dbg_fd);
+	if (!*elfp) {
+		/* one more reference to o->elf: libdwfl ends it */
+		*elfp = elf_begin(o->fd, ELF_C_READ, o->elf);
+		if (*elfp)
+			elf_guard(*elfp, o->path, o->file_size);
+	}
+	return -1;
+}
+
+/* Nothing more: find_elf_cb gave the debug file; libdw's dwz file is
+ * opened by dwarf_safe. */
+static int find_debuginfo_cb(Dwfl_Module *mod, void **userdata,
+			     const char *modname, Dwarf_Addr base,
+			     const char *file_name, const char *debuglink,
+			     GElf_Word crc, char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink, (void)crc, (void)debuginfo_file_name;
+	return -1;
+}
+
+static const Dwfl_Callbacks dwfl_cb = {
+	.find_elf = find_elf_cb,
+	.find_debuginfo = find_debuginfo_cb,
+	.section_address = dwfl_offline_section_address,
+};
+
 int obj_dwfl(struct elf_obj *o)
 {
-	GElf_Addr bias = 0;
-	int fd;
+	GElf_Addr bias = 0, lo, hi = 0;
+	void **userdata = NULL;
 
 	if (o->dwfl_tried)
 		return o->mod ? 0 : -ENODATA;
 	o->dwfl_tried = true;
-	if (o->image)
+	if (o->image || !o->nloads)
 		return -ENODATA;
-	o->dwfl = dwfl_begin(&dwfl_offline_cb);
+	o->dwfl = dwfl_begin(&dwfl_cb);
 	if (!o->dwfl)
 		return -ENOMEM;
-	/* dwfl takes ownership of the fd it is given */
-	fd = dup(o->fd);
-	if (fd < 0)
-		return -errno;
-	o->mod = dwfl_report_elf(o->dwfl, o->base, o->path, fd, 0, false);
-	if (!o->mod) {
-		close(fd);
+	/* the addresses libdwfl gives the file itself: bias 0 */
+	lo = o->loads[0].p_vaddr & -o->loads[0].p_align;
+	for (size_t i = 0; i < o->nloads; i++)
+		if (o->loads[i].p_vaddr + o->loads[i].p_memsz > hi)
+			hi = o->loads[i].p_vaddr + o->loads[i].p_memsz;
+	o->mod = hi > lo ? dwfl_report_module(o->dwfl, o->base, lo, hi) : NULL;
+	if (!o->mod || !dwfl_module_info(o->mod, &userdata, NULL, NULL, NULL,
+					 NULL, NULL, NULL)) {
 		pr_debug("dwfl: '%s': %s", o->path, dwfl_errmsg(-1));
+		o->mod = NULL;
 		return -EINVAL;
 	}
+	*userdata = o;
 	dwfl_report_end(o->dwfl, NULL, NULL);
 	if (!dwfl_module_getelf(o->mod, &bias)) {
+		pr_debug("dwfl: '%s': %s", o->path, dwfl_errmsg(-1));
 		o->mod = NULL;
 		return -EINVAL;
 	}
 	o->mod_bias = bias;
 	return 0;
+}
+
+/* Whether libdw finds .eh_frame by its section: where it cannot (no
+ * .eh_frame section, or section names that cannot be read) it goes by
+ * PT_GNU_EH_FRAME and has libelf read the whole file into memory, which
+ * then loses the sections it had read before (elfutils 0.188). Files
+ * without section headers (sstrip) only: nothing was read before. */
+static bool eh_frame_by_section(Elf *elf)
+{
+	size_t n, shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (!elf_getshdrnum(elf, &n) && n == 0)
+		return true;
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, ".eh_frame"))
+			return true;
+	}
+	return false;
 }
 
 Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
@@ -639,10 +807,8 @@ Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
 	(void)vaddr;
 	if (!o->cfi_tried) {
 		o->cfi_tried = true;
-		if (o->image)
+		if (o->image || eh_frame_by_section(o->elf))
 			o->eh_cfi = dwarf_getcfi_elf(o->elf);
-		else if (!obj_dwfl(o))
-			o->eh_cfi = dwfl_module_eh_cfi(o->mod, &bias);
 	}
 	if (eh)
 		return o->eh_cfi;
@@ -650,9 +816,10 @@ Dwarf_CFI *elf_obj__cfi(struct elf_obj *o, uint64_t vaddr, bool eh)
 	 * mean inflating a whole compressed debug file. Never for Go: Go's
 	 * .debug_frame is wrong for asmcgocall and has no rbp rule (Go
 	 * frames use pcsp); its C code has .eh_frame. */
-	if (!o->dbg_cfi_tried && !o->image && !o->go && o->mod && !o->eh_cfi) {
+	if (!o->dbg_cfi_tried && !o->image && !o->go && !o->eh_cfi) {
 		o->dbg_cfi_tried = true;
-		o->dbg_cfi = dwfl_module_dwarf_cfi(o->mod, &bias);
+		if (!obj_dwfl(o))
+			o->dbg_cfi = dwfl_module_dwarf_cfi(o->mod, &bias);
 	}
 	return o->dbg_cfi;
 }

@@ -11,4 +11,22 @@
  * another -errno the first time it fails. */
 int obj_dwfl(struct elf_obj *o);
 
+/* elfobj_safe.c: files somebody else controls. */
+/* Opens @path read-only without blocking (O_NONBLOCK), if it is a regular
+ * file; its size in *@size. An fd or -errno. */
+int safe_open(const char *path, uint64_t *size);
+/* The most any compressed section of a file of @file_size bytes may
+ * inflate to: max(64 MiB, 8x the file), or CGOPROF_DECOMPRESS_LIMIT. */
+uint64_t decompress_budget(uint64_t file_size);
+/* Hides from libelf and libdw every compressed section of @elf (ELF_C_READ)
+ * that is corrupt or would inflate past the budget; one warning. */
+void elf_guard(Elf *elf, const char *path, uint64_t file_size);
+/* @o's debug file, found where libdwfl looks (build id, debuginfod's
+ * cache, .gnu_debuglink), opened safely and guarded; its fd in *@fdp.
+ * NULL: none. */
+Elf *debug_file__open(struct elf_obj *o, int *fdp);
+/* Whether libdw may read @dw (of @o) without opening files itself; opens
+ * its dwz file into @o. */
+bool dwarf_safe(struct elf_obj *o, Dwarf *dw);
+
 #endif

@@ -144,6 +144,20 @@ static Dwarf_Die *obj_addrdie(struct elf_obj *o, Dwarf_Addr addr,
 	return NULL;
 }
 
+/* Whether @o's DWARF may be read: libdw would open some files itself
+ * (dwz, .dwo) where cgoprof cannot check them (elfobj_safe.c). */
+static bool obj_dwarf_ok(struct elf_obj *o)
+{
+	if (!o->dwarf_tried) {
+		Dwarf_Addr bias;
+		Dwarf *dw = dwfl_module_getdwarf(o->mod, &bias);
+
+		o->dwarf_tried = true;
+		o->dwarf_ok = dw && dwarf_safe(o, dw);
+	}
+	return o->dwarf_ok;
+}
+
 /* The ELF symbol covering @addr (a dwfl address), without version suffix. */
 static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
 {
@@ -242,8 +256,13 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 	addr = pc + o->mod_bias;
 	sym = elf_symbol(o, addr);
 
-	cu = obj_addrdie(o, addr, &cu_bias);
-	line = dwfl_module_getsrc(o->mod, addr);
+	if (obj_dwarf_ok(o)) {
+		cu = obj_addrdie(o, addr, &cu_bias);
+		line = dwfl_module_getsrc(o->mod, addr);
+	} else {
+		cu = NULL;
+		line = NULL;
+	}
 	if (line) {
 		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 	} else if (cu) {

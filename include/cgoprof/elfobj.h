@@ -24,11 +24,14 @@ struct elf_obj {
 	const char *base;	/* basename of path */
 	char build_id[96];	/* hex; GNU build id, else Go build id */
 	uint64_t dev, ino;
-	int fd;
-	Elf *elf;
+	int fd;			/* read with pread only: a file that shrinks
+				 * gives errors, never SIGBUS */
+	uint64_t file_size;	/* at open (fstat) */
+	Elf *elf;		/* ELF_C_READ: libelf preads too */
 	void *image;		/* vdso bytes (owned), else NULL */
-	const uint8_t *raw;	/* the file as libelf mapped it, or NULL */
+	const uint8_t *raw;	/* the vdso's copy, else NULL */
 	size_t raw_size;
+	struct obj_pages *pages;	/* elf_obj__read's cache of file pages */
 	enum obj_class cls;
 	GElf_Phdr *loads;	/* PT_LOAD headers */
 	size_t nloads;
@@ -39,6 +42,13 @@ struct elf_obj {
 	struct Dwfl *dwfl;
 	struct Dwfl_Module *mod;
 	uint64_t mod_bias;	/* dwfl address = vaddr + mod_bias */
+	int dbg_fd;		/* the debug file libdwfl reads as the module
+				 * (elfobj_safe.c), else -1 */
+	bool dwarf_tried, dwarf_ok;	/* DWARF usable without libdw
+					 * opening files itself */
+	Dwarf *alt_dw;		/* the dwz file, opened by cgoprof */
+	Elf *alt_elf;
+	int alt_fd;
 	Dwarf_CFI *eh_cfi, *dbg_cfi;
 	bool cus_tried;
 	struct obj_cu *cus;	/* CU ranges by address, when .debug_aranges
