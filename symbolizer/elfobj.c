@@ -792,7 +792,9 @@ static bool eh_frame_by_section(Elf *elf)
 		GElf_Shdr sh;
 		const char *name;
 
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		/* any type but NOBITS, as libdw takes it: gold writes
+		 * SHT_X86_64_UNWIND */
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
 		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
 		    !strcmp(name, ".eh_frame"))
 			return true;
