@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -105,6 +106,9 @@ int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
 		    uint64_t *out);
 /* 0 when @path ("-" is stdout) can be written, else -EACCES (or -ENOMEM). */
 int cli__check_output(const char *path);
+/* `cgoprof --version` (-V): version, git commit, features, one a line.
+ * Returns 0. */
+int cli__version(FILE *f);
 /* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
  * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
 int cmd_coldstart(int argc, char **argv);

@@ -46,7 +46,8 @@ static const char usage_main[] =
 	"  mem [opts] (-p PID | -- CMD)    RSS by category, outside the Go heap;\n"
 	"                                  --faults: who brought it in\n"
 	"\n"
-	"Run 'cgoprof COMMAND --help' for the options.\n";
+	"Run 'cgoprof COMMAND --help' for the options; 'cgoprof --version'\n"
+	"(-V) for the version, the commit and the features built in.\n";
 
 static const char usage_record[] =
 	"usage: cgoprof record [options] -p PID[,PID...]\n"
@@ -383,6 +384,8 @@ int main(int argc, char **argv)
 		fputs(usage_main, stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		return cli__version(stdout);
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mem"))
