@@ -461,6 +461,8 @@ int cmd_mem(int argc, char **argv)
 	}
 	if (cli__target(argc, argv, o.pid, "measure", &o.argv))
 		goto usage;
+	if (o.pid && cli__check_pids(&o.pid, 1))
+		goto usage;
 	table = stdout;
 	for (int i = 0; i < o.co.noutputs; i++) {
 		const char *path = o.co.outputs[i];

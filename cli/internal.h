@@ -73,14 +73,25 @@ void cli__open_error(const struct record_error *e, const char *event,
 		     const char *command);
 /* getopt_long(), the common options taken into @co (-q and -v into
  * cli_flags): the next option of the command's own, -1 at the end, or '?'
- * on a usage error (printed). Set optind to 1 before the first call. */
+ * on a usage error (printed as one line: a misspelled long option gets the
+ * nearest one). At the end the outputs are checked for what they are
+ * (an empty or too long name, an unknown suffix, a directory, a FIFO or a
+ * device) and -m for the stack size: '?' when wrong. Set optind to 1
+ * before the first call. */
 int cli__getopt(int argc, char **argv, const char *shortopts,
 		const struct option *longopts, struct cli_common *co);
+/* The name in @names nearest @word, if near enough to be a misspelling of
+ * it ("did you mean"), else NULL. */
+const char *cli__nearest(const char *word, const char *const *names,
+			 size_t n);
 /* The command line after the options, or -p: exactly one of them. *@cmd
  * is &argv[optind], or NULL with @pids. 0, or the error printed ("nothing
  * to @what") and -EINVAL. */
 int cli__target(int argc, char **argv, bool pids, const char *what,
 		char ***cmd);
+/* -p: none is a kernel thread (no user space). 0, or the error printed
+ * and -EINVAL. */
+int cli__check_pids(const pid_t *pids, int npids);
 /* Prints how to get @command's options; returns EXIT_USAGE. */
 int cli__usage_error(const char *command);
 /* Every output of @co can be written (checked before recording): 0, or

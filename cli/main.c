@@ -69,10 +69,13 @@ static const char usage_record[] =
 	"                          *.txt folded stacks, *.folded.gz gzipped,\n"
 	"                          *.pb.gz or *.pprof pprof, *.svg flame graph,\n"
 	"                          *.json summary; '-' folded\n"
-	"                          on stdout (default: cgoprof.folded)\n"
+	"                          on stdout (default: cgoprof.folded); other\n"
+	"                          suffixes, directories, FIFOs and devices\n"
+	"                          (but /dev/null) are refused\n"
 	"      --stack-size BYTES  user stack copied per sample (default 16384,\n"
 	"                          8..65528, a multiple of 8)\n"
-	"  -m, --mmap-pages N      ring buffer pages per CPU (power of two)\n"
+	"  -m, --mmap-pages N      ring buffer pages per CPU (a power of two\n"
+	"                          that holds a sample: 8 for 16 KiB stacks)\n"
 	"      --no-kernel         user frames only\n"
 	"      --no-live-reads     never read the target's memory\n"
 	"      --unwinder NAME     native (default: Go, cgo and C frames),\n"
@@ -174,6 +177,7 @@ static int cmd_record(int argc, char **argv)
 	uint64_t v;
 	char *endp;
 	double d;
+	bool freq_given = false, count_given = false;
 
 	optind = 1;
 	while ((c = cli__getopt(argc, argv, "+p:F:c:e:d:o:m:qvh", longopts,
@@ -191,6 +195,7 @@ static int cmd_record(int argc, char **argv)
 			if (cli__parse_freq(optarg, 100000, "Hz", &ro.freq))
 				goto usage;
 			ro.period = 0;
+			freq_given = true;
 			break;
 		case 'c':
 			if (cli__parse_u64(optarg, &v) || !v) {
@@ -199,6 +204,7 @@ static int cmd_record(int argc, char **argv)
 			}
 			ro.period = v;
 			ro.freq = 0;
+			count_given = true;
 			break;
 		case 'e':
 			ro.event = optarg;
@@ -267,7 +273,13 @@ static int cmd_record(int argc, char **argv)
 			goto usage;
 		}
 	}
+	if (freq_given && count_given) {
+		error("give either -F or -c, not both");
+		goto usage;
+	}
 	if (cli__target(argc, argv, npids, "profile", &cmd))
+		goto usage;
+	if (cli__check_pids(pids, npids))
 		goto usage;
 	ro.argv = cmd;
 	ro.pids = pids;
@@ -392,7 +404,17 @@ int main(int argc, char **argv)
 		return cmd_mem(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "coldstart"))
 		return cmd_coldstart(argc - 1, argv + 1);
-	error("unknown command '%s'", argv[1]);
+	{
+		static const char *const commands[] = { "record", "mem",
+							"coldstart" };
+		const char *near = cli__nearest(argv[1], commands, 3);
+
+		if (near)
+			error("unknown command '%s' (did you mean %s?)", argv[1],
+			      near);
+		else
+			error("unknown command '%s'", argv[1]);
+	}
 	fputs(usage_main, stderr);
 	return EXIT_USAGE;
 }
