@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgoprof/export.h"
@@ -26,8 +27,8 @@ volatile sig_atomic_t cli_stop;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	cli_stop = 1;
+	if (!cli_stop)
+		cli_stop = sig;
 }
 
 /* One line a call, written whole: the mem sampler thread logs while the
@@ -61,9 +62,49 @@ void cli__start(void)
 
 	log__set_fn(log_cb);
 	sigemptyset(&sa.sa_mask);
+	/* each ends the recording the same way; SIGPIPE too (a write to
+	 * a closed pipe then fails with EPIPE, an error of that write) */
+	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int cli__exit_status(int ret)
+{
+	if (ret || !cli_stop || cli_stop == SIGINT)
+		return ret;
+	return 128 + cli_stop;
+}
+
+int cli__end_child(pid_t pid, uint64_t t_term, double kill_after,
+		   int *status)
+{
+	struct timespec now;
+	uint64_t deadline, t;
+
+	deadline = t_term + (kill_after > 0 ? (uint64_t)(kill_after * 1e9) : 0);
+	for (;;) {
+		struct timespec ts = { 0, 10000000 };
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		t = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+		if (t >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	pr_warn("the command still ran %.1f s after SIGTERM: SIGKILL",
+		kill_after > 0 ? kill_after : 0.0);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
 }
 
 void cli__error(const char *fmt, ...)
@@ -310,6 +351,22 @@ static int common_opt(struct cli_common *co, int c, const char *arg)
 		return cli__parse_mmap_pages(arg, &co->mmap_pages);
 	case CLI_OPT_STACK_SIZE:
 		return cli__parse_stack_size(arg, &co->stack_size);
+	case CLI_OPT_KILL_AFTER: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(arg, &end);
+		if (errno || *end || end == arg || !(d >= 0) || d > 3600) {
+			cli__error("invalid --kill-after '%s' (seconds, "
+				   "0..3600)",
+				   arg);
+			return -EINVAL;
+		}
+		/* record's 0 is its default: at once is below 0 */
+		co->kill_after = d > 0 ? d : -1;
+		return 0;
+	}
 	case 'q':
 		cli_flags.quiet = true;
 		return 0;

@@ -22,7 +22,8 @@
  * lists it. Their long forms end each command's table: CLI_LONGOPTS. */
 #define CLI_MAX_OUTPUTS 16
 /* long options without a letter, below each command's own (from 256) */
-enum { CLI_OPT_STACK_SIZE = 250, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE };
+enum { CLI_OPT_STACK_SIZE = 240, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE,
+       CLI_OPT_KILL_AFTER };
 #define CLI_LONGOPTS                                                      \
 	{ "output", required_argument, NULL, 'o' },                         \
 	{ "stack-size", required_argument, NULL, CLI_OPT_STACK_SIZE },      \
@@ -31,19 +32,22 @@ enum { CLI_OPT_STACK_SIZE = 250, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE };
 	{ "help", no_argument, NULL, 'h' },                                 \
 	{ 0 }
 /* The long options of the commands that attach to a process or launch
- * one (record, mem): -p, -d, -F, -m, --no-live-reads, --cgo-probe. */
+ * one (record, mem): -p, -d, -F, -m, --no-live-reads, --cgo-probe,
+ * --kill-after. */
 #define CLI_LONGOPTS_TARGET                                               \
 	{ "pid", required_argument, NULL, 'p' },                            \
 	{ "duration", required_argument, NULL, 'd' },                       \
 	{ "freq", required_argument, NULL, 'F' },                           \
 	{ "mmap-pages", required_argument, NULL, 'm' },                     \
 	{ "no-live-reads", no_argument, NULL, CLI_OPT_NO_LIVE },            \
-	{ "cgo-probe", no_argument, NULL, CLI_OPT_CGO_PROBE }
+	{ "cgo-probe", no_argument, NULL, CLI_OPT_CGO_PROBE },              \
+	{ "kill-after", required_argument, NULL, CLI_OPT_KILL_AFTER }
 struct cli_common {
 	const char *outputs[CLI_MAX_OUTPUTS];
 	int noutputs;
 	uint32_t stack_size;	/* the command's default until given */
 	size_t mmap_pages;
+	double kill_after;	/* --kill-after: 0 default, < 0 at once */
 };
 
 /* -v (counted) and -q of the running command; the log callback reads them. */
@@ -52,12 +56,21 @@ struct cli_flags {
 	bool quiet;
 };
 extern struct cli_flags cli_flags;
-/* Set by SIGINT and SIGTERM: the running command ends its recording,
- * writes its outputs and stops what it launched. */
+/* Set to the signal by SIGHUP, SIGINT, SIGTERM and SIGPIPE (the first
+ * one): the running command ends its recording, writes its outputs and
+ * stops what it launched. */
 extern volatile sig_atomic_t cli_stop;
+/* A command's exit status @ret once its outputs are written: 128+signal
+ * when a signal ended it (but SIGINT, the usual end of a recording: 0) and
+ * nothing else went wrong. */
+int cli__exit_status(int ret);
+/* Ends @pid, sent SIGTERM at @t_term (CLOCK_MONOTONIC ns): waits until
+ * @kill_after seconds after it (<= 0: none), then SIGKILL. 0 and *@status
+ * its wait status, or -errno. */
+int cli__end_child(pid_t pid, uint64_t t_term, double kill_after,
+		   int *status);
 
-/* Installs the log callback and the signal handlers (SIGPIPE ignored:
- * a closed output is an error of the write). */
+/* Installs the log callback and the signal handlers (cli_stop). */
 void cli__start(void);
 
 /* `cgoprof mem [opts] (-p PID | -- CMD [ARGS])`: argv[0] is "mem". Returns

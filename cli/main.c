@@ -65,6 +65,10 @@ static const char usage_record[] =
 	"                          and PMU events where the hardware has one)\n"
 	"  -d, --duration SEC      stop after SEC seconds (default: until the\n"
 	"                          targets exit, or Ctrl-C)\n"
+	"      --kill-after SEC    a launched command still running when the\n"
+	"                          recording ends gets SIGTERM, then SIGKILL\n"
+	"                          SEC seconds later (default 5), its outputs\n"
+	"                          written first\n"
 	"  -o, --output FILE       repeatable; format from the name: *.folded or\n"
 	"                          *.txt folded stacks, *.folded.gz gzipped,\n"
 	"                          *.pb.gz or *.pprof pprof, *.svg flame graph,\n"
@@ -107,7 +111,10 @@ static const char usage_record[] =
 	"Exit status: 0 recorded (whatever the command's own status, which the\n"
 	"summary reports), 1 partial (an output could not be written), 2 "
 	"fatal,\n"
-	"64 usage.\n";
+	"64 usage. SIGINT (Ctrl-C), SIGTERM, SIGHUP and SIGPIPE end the\n"
+	"recording: the outputs are written, a launched command is stopped;\n"
+	"the status is then 0 for SIGINT, 128+N for signal N (129 SIGHUP,\n"
+	"141 SIGPIPE, 143 SIGTERM).\n";
 
 
 static int parse_pids(const char *s, pid_t **pids, int *npids)
@@ -286,6 +293,7 @@ static int cmd_record(int argc, char **argv)
 	ro.npids = npids;
 	ro.stack_size = co.stack_size;
 	ro.mmap_pages = co.mmap_pages;
+	ro.kill_after = co.kill_after;
 	if (!co.noutputs)
 		co.outputs[co.noutputs++] = "cgoprof.folded";
 	if (cli__check_outputs(&co))
@@ -320,6 +328,9 @@ static int cmd_record(int argc, char **argv)
 		if (cli__wrote(co.outputs[i],
 			       export__write_file(prof, &eo, co.outputs[i])))
 			ret = EXIT_PARTIAL;
+	/* the outputs are safe: now wait for a command that outlived the
+	 * recording (SIGTERM, --kill-after, SIGKILL) */
+	record__end_child(rec);
 	if (!cli_flags.quiet) {
 		const struct record_stats *st = record__stats(rec);
 
@@ -398,12 +409,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
 		return cli__version(stdout);
+	/* a signal that ended the command says so, outputs written */
 	if (!strcmp(argv[1], "record"))
-		return cmd_record(argc - 1, argv + 1);
+		return cli__exit_status(cmd_record(argc - 1, argv + 1));
 	if (!strcmp(argv[1], "mem"))
-		return cmd_mem(argc - 1, argv + 1);
+		return cli__exit_status(cmd_mem(argc - 1, argv + 1));
 	if (!strcmp(argv[1], "coldstart"))
-		return cmd_coldstart(argc - 1, argv + 1);
+		return cli__exit_status(cmd_coldstart(argc - 1, argv + 1));
 	{
 		static const char *const commands[] = { "record", "mem",
 							"coldstart" };
