@@ -184,8 +184,27 @@ void cli__open_error(const struct record_error *e, const char *event,
 			      strerror(e->err));
 		}
 		return;
+	case RECORD_STAGE_START:
+		if (e->status >= 0 && WIFSIGNALED(e->status))
+			cli__error("'%s' was killed by signal %d (%s) before it "
+				   "could start",
+				   command, WTERMSIG(e->status),
+				   strsignal(WTERMSIG(e->status)));
+		else
+			cli__error("'%s' ended before it could start: %s",
+				   command, strerror(e->err));
+		return;
+	case RECORD_STAGE_FORK:
+		cli__error("cannot start '%s': %s", command,
+			   strerror(e->err ? e->err : ECHILD));
+		return;
 	default:
-		cli__error("cannot start: %s", strerror(e->err));
+		if (e->err)
+			cli__error("cannot start the recording: %s",
+				   strerror(e->err));
+		else
+			cli__error("cannot start the recording (stage %d)",
+				   (int)e->stage);
 	}
 }
 

@@ -485,8 +485,17 @@ static int launch(struct record *r, struct record_error *e)
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
 	if (write(r->go_fd, "g", 1) != 1) {
+		/* the command died before it could exec: say of what */
 		err = -errno;
 		close(status[0]);
+		close(r->go_fd);
+		r->go_fd = -1;
+		if (waitpid(r->child, &r->child_status, 0) == r->child) {
+			r->child_done = true;
+			e->status = r->child_status;
+		}
+		e->stage = RECORD_STAGE_START;
+		e->err = -err;
 		return err;
 	}
 	close(r->go_fd);
@@ -508,20 +517,27 @@ int record__open(struct record *r, struct record_error *e)
 	int err;
 
 	memset(e, 0, sizeof(*e));
+	e->status = -1;
 	err = build_attr(r, e);
 	if (err)
 		return err;
-	if (r->o.argv)
-		return launch(r, e);
+	if (r->o.argv) {
+		err = launch(r, e);
+		goto out;
+	}
 	for (int i = 0; i < r->o.npids; i++) {
 		err = attach_pid(r, r->o.pids[i], e);
 		if (err)
-			return err;
+			goto out;
 	}
 	rec_gosnap_setup(r);
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
-	return 0;
+out:
+	/* every failure names its cause (ENOMEM of an array, a /proc read) */
+	if (err && !e->err)
+		e->err = -err;
+	return err;
 }
 
 

@@ -67,7 +67,8 @@ enum record_stage {
 	RECORD_STAGE_OPEN,	/* perf_event_open */
 	RECORD_STAGE_MMAP,	/* the ring buffer */
 	RECORD_STAGE_EXEC,	/* the command could not be run */
-	RECORD_STAGE_FORK,
+	RECORD_STAGE_FORK,	/* fork, pipes */
+	RECORD_STAGE_START,	/* the command ended before its exec */
 };
 
 struct record_error {
@@ -75,6 +76,8 @@ struct record_error {
 	int err;		/* positive errno */
 	pid_t pid;
 	int perf_type;		/* the event's perf type, for the message */
+	int status;		/* RECORD_STAGE_START: the command's wait
+				 * status (-1: unknown) */
 };
 
 struct record_stats {
