@@ -342,6 +342,32 @@ int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
 	return 0;
 }
 
+/* What the stack copies cost: each sample copies --stack-size bytes in the
+ * target's own time (in its timer interrupt), so a rate times a size is
+ * the target's share of time spent copying. 160 MB/s per CPU: 10 kHz of
+ * 16 KiB stacks (measured: past it the target slows down several times,
+ * and the samples are lost besides). */
+#define STACK_COPY_BUDGET (10000ULL * 16384ULL)
+
+uint64_t cli__sustainable_freq(uint64_t freq, uint32_t stack_size)
+{
+	uint64_t max = STACK_COPY_BUDGET / (stack_size ? stack_size : 1);
+	int kmax = procfs__read_int("/proc/sys/kernel/perf_event_max_sample_rate");
+
+	/* the kernel may have lowered its own limit since boot */
+	if (kmax > 0 && (uint64_t)kmax < max)
+		max = (uint64_t)kmax;
+	if (max < 100)
+		max = 100;
+	if (freq <= max)
+		return freq;
+	pr_warn("lowering -F %" PRIu64 " to %" PRIu64 " Hz: at --stack-size %u "
+		"a higher rate stalls the target (each sample copies its "
+		"stack) or passes kernel.perf_event_max_sample_rate (%d)",
+		freq, max, stack_size, kmax);
+	return max;
+}
+
 int cli__parse_mmap_pages(const char *arg, size_t *out)
 {
 	uint64_t v;

@@ -125,6 +125,10 @@ int cli__parse_u64(const char *s, uint64_t *v);
  * value, or the error printed and -EINVAL. */
 int cli__parse_stack_size(const char *arg, uint32_t *out);
 int cli__parse_mmap_pages(const char *arg, size_t *out);
+/* -F @freq, or lower with a warning: what a stack copy of @stack_size
+ * bytes per sample lets the target sustain (10 kHz at 16 KiB), and at
+ * most kernel.perf_event_max_sample_rate. */
+uint64_t cli__sustainable_freq(uint64_t freq, uint32_t stack_size);
 /* -F: 1..@max, "invalid frequency '...' (1..@max @unit)" otherwise. */
 int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
 		    uint64_t *out);

@@ -57,7 +57,9 @@ static const char usage_record[] =
 	"including threads and children created while recording.\n"
 	"\n"
 	"  -p, --pid PID[,PID...]  attach to these processes\n"
-	"  -F, --freq HZ           sampling frequency (default 999)\n"
+	"  -F, --freq HZ           sampling frequency (default 999; lowered, with\n"
+	"                          a warning, to what the stack copies allow:\n"
+	"                          10 kHz at 16 KiB)\n"
 	"  -c, --count N           sample every N events instead of -F\n"
 	"  -e, --event NAME        event, parsed by libpfm4 (default cpu-clock;\n"
 	"                          also task-clock, page-faults, "
@@ -298,6 +300,8 @@ static int cmd_record(int argc, char **argv)
 		co.outputs[co.noutputs++] = "cgoprof.folded";
 	if (cli__check_outputs(&co))
 		goto out;
+	if (ro.freq)
+		ro.freq = cli__sustainable_freq(ro.freq, co.stack_size);
 	if (!cli_flags.quiet && isatty(STDERR_FILENO))
 		ro.progress = progress_line;
 
@@ -335,6 +339,13 @@ static int cmd_record(int argc, char **argv)
 		const struct record_stats *st = record__stats(rec);
 
 		export__summary_text(prof, stderr);
+		if (st->ns_elapsed && ro.freq)
+			fprintf(stderr,
+				"sampling rate: %.0f samples/s (-F %" PRIu64
+				" per busy CPU; lower under load, or when lost)\n",
+				(double)st->samples * 1e9 /
+					(double)st->ns_elapsed,
+				ro.freq);
 		if (ro.unwind.backend == UNWINDER_COMPARE)
 			fprintf(stderr,
 				"unwinders compared on %" PRIu64
