@@ -38,6 +38,18 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/cgoprof
 
+# `cgoprof --version`: the commit of a git checkout ("unknown" outside one);
+# cli/version.o is rebuilt when it changes
+CGOPROF_VERSION := 0.1
+CGOPROF_GIT := $(shell [ -e .git ] && git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/git-version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CGOPROF_GIT)' | cmp -s - $@ || echo '$(CGOPROF_GIT)' > $@
+$(BUILD)/cli/version.o: $(BUILD)/git-version
+$(BUILD)/cli/version.o: CGOPROF_CFLAGS += -DCGOPROF_VERSION='"$(CGOPROF_VERSION)"' \
+	-DCGOPROF_GIT='"$(CGOPROF_GIT)"'
+FORCE:
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CGOPROF_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -110,6 +122,6 @@ format:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps deps-demo units check demo bench format clean
+.PHONY: FORCE all deps deps-demo units check demo bench format clean
 include fuzz/fuzz.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -231,3 +231,26 @@ bool procfs__which(const char *cmd, char *out, size_t size)
 	free(copy);
 	return found;
 }
+
+int procfs__kernel_thread(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long flags;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = 0;
+	/* "pid (comm) state ppid pgrp session tty_nr tpgid flags ..." */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return -ESRCH;
+	return (flags & 0x00200000UL) != 0;	/* PF_KTHREAD */
+}

@@ -222,7 +222,7 @@ static int parse_args(int argc, char **argv, struct audit_cli *c)
 	char *end;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
+	while ((ch = cli__next_opt(argc, argv, "o:qvh", longopts)) != -1) {
 		switch (ch) {
 		case 'o':
 			if (cli__check_output(optarg)) {

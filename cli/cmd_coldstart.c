@@ -45,7 +45,9 @@ static const char usage_coldstart[] =
 	"\n"
 	"Needs root (or CAP_PERFMON): the uprobes are opened on every CPU.\n"
 	"Exit status: 0 measured, 1 partial (an output could not be written, or\n"
-	"a phase boundary was never hit), 2 fatal, 64 usage.\n";
+	"a phase boundary was never hit), 2 fatal, 64 usage; SIGINT, SIGTERM,\n"
+	"SIGHUP and SIGPIPE end the runs with the outputs written: 0 for\n"
+	"SIGINT, else 128+N.\n";
 
 /* What the runs leave for the outputs beyond their statistics: A's folded
  * stacks, merged run by run (only the latest profile is kept whole). */

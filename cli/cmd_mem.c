@@ -38,6 +38,9 @@ static const char usage_mem[] =
 	"                          ended with SIGTERM)\n"
 	"  -F, --freq HZ           snapshots per second (default 10)\n"
 	"      --interval SEC      seconds between snapshots (instead of -F)\n"
+	"      --kill-after SEC    a command still running at the end gets\n"
+	"                          SIGTERM, then SIGKILL SEC seconds later\n"
+	"                          (default 5)\n"
 	"  -o, --output FILE       repeatable: *.json the peak and last\n"
 	"                          snapshots; with --faults *.svg, *.folded,\n"
 	"                          *.txt, *.pb.gz, *.pprof, '-' (folded on\n"
@@ -90,7 +93,8 @@ static const char usage_mem[] =
 	"\n"
 	"Exit status: 0 done, 1 partial (an output could not be written), 2\n"
 	"fatal (no such process, not permitted, command not found, unwritable\n"
-	"output, nothing could be read), 64 usage.\n";
+	"output, nothing could be read), 64 usage; SIGINT, SIGTERM, SIGHUP and\n"
+	"SIGPIPE end it with the outputs written: 0 for SIGINT, else 128+N.\n";
 
 struct mem_opts {
 	pid_t pid;
@@ -189,6 +193,25 @@ static unsigned snapshots(const struct mem_sampler *s)
 	return r.n;
 }
 
+/* The command run_snapshots() sent SIGTERM, and when. */
+static pid_t ending;
+static uint64_t ending_since;
+
+/* After the outputs: the command that outlived the snapshots, or the
+ * page-fault recording, ended (SIGTERM, --kill-after, SIGKILL). */
+static void end_command(const struct mem_opts *o, struct record *rec,
+			int *status)
+{
+	double grace = o->co.kill_after ? o->co.kill_after : RECORD_KILL_AFTER;
+
+	if (rec)
+		*status = record__end_child(rec);
+	else if (ending > 0 && cli__end_child(ending, ending_since, grace,
+					      status))
+		*status = -1;
+	ending = 0;
+}
+
 /* Without --faults: snapshots in this thread, until the command exits,
  * the duration, Ctrl-C, or (-p without -d) after one. */
 static int run_snapshots(struct mem_sampler *s, const struct mem_opts *o,
@@ -230,9 +253,11 @@ static int run_snapshots(struct mem_sampler *s, const struct mem_opts *o,
 			next = now;
 	}
 	if (child > 0) {
-		/* the duration ended first: end the command as record does */
+		/* the duration ended first: end the command as record does,
+		 * waited for after the outputs (end_command()) */
 		kill(child, SIGTERM);
-		waitpid(child, child_status, 0);
+		ending = child;
+		ending_since = clock__ns(CLOCK_MONOTONIC);
 	}
 	return snapshots(s) ? 0 : err;
 }
@@ -313,6 +338,7 @@ static int measure_faults(const struct mem_opts *o, struct mem_evidence *ev,
 		.unwind = { .live_reads = o->live_reads },
 		.sample_root = mem_faults__root,
 		.stop = &cli_stop,
+		.kill_after = o->co.kill_after,
 	};
 	struct mem_snapshots res;
 	struct record_error re;
@@ -461,6 +487,8 @@ int cmd_mem(int argc, char **argv)
 	}
 	if (cli__target(argc, argv, o.pid, "measure", &o.argv))
 		goto usage;
+	if (o.pid && cli__check_pids(&o.pid, 1))
+		goto usage;
 	table = stdout;
 	for (int i = 0; i < o.co.noutputs; i++) {
 		const char *path = o.co.outputs[i];
@@ -534,6 +562,7 @@ int cmd_mem(int argc, char **argv)
 		if (cli__wrote(path, err))
 			ret = EXIT_PARTIAL;
 	}
+	end_command(&o, rec, &status);
 	if (!cli_flags.quiet) {
 		mem_report__text(&rep, table);
 		if (o.argv)
@@ -548,6 +577,8 @@ int cmd_mem(int argc, char **argv)
 			mem_report__segments(res.maps, res.cls, stderr);
 	}
 out:
+	if (ending > 0)
+		end_command(&o, NULL, &status);
 	/* the sampler's thread first: it reads the evidence */
 	mem_sampler__free(s);
 	profile__free(prof);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,7 +22,8 @@
  * lists it. Their long forms end each command's table: CLI_LONGOPTS. */
 #define CLI_MAX_OUTPUTS 16
 /* long options without a letter, below each command's own (from 256) */
-enum { CLI_OPT_STACK_SIZE = 250, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE };
+enum { CLI_OPT_STACK_SIZE = 240, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE,
+       CLI_OPT_KILL_AFTER };
 #define CLI_LONGOPTS                                                      \
 	{ "output", required_argument, NULL, 'o' },                         \
 	{ "stack-size", required_argument, NULL, CLI_OPT_STACK_SIZE },      \
@@ -30,19 +32,22 @@ enum { CLI_OPT_STACK_SIZE = 250, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE };
 	{ "help", no_argument, NULL, 'h' },                                 \
 	{ 0 }
 /* The long options of the commands that attach to a process or launch
- * one (record, mem): -p, -d, -F, -m, --no-live-reads, --cgo-probe. */
+ * one (record, mem): -p, -d, -F, -m, --no-live-reads, --cgo-probe,
+ * --kill-after. */
 #define CLI_LONGOPTS_TARGET                                               \
 	{ "pid", required_argument, NULL, 'p' },                            \
 	{ "duration", required_argument, NULL, 'd' },                       \
 	{ "freq", required_argument, NULL, 'F' },                           \
 	{ "mmap-pages", required_argument, NULL, 'm' },                     \
 	{ "no-live-reads", no_argument, NULL, CLI_OPT_NO_LIVE },            \
-	{ "cgo-probe", no_argument, NULL, CLI_OPT_CGO_PROBE }
+	{ "cgo-probe", no_argument, NULL, CLI_OPT_CGO_PROBE },              \
+	{ "kill-after", required_argument, NULL, CLI_OPT_KILL_AFTER }
 struct cli_common {
 	const char *outputs[CLI_MAX_OUTPUTS];
 	int noutputs;
 	uint32_t stack_size;	/* the command's default until given */
 	size_t mmap_pages;
+	double kill_after;	/* --kill-after: 0 default, < 0 at once */
 };
 
 /* -v (counted) and -q of the running command; the log callback reads them. */
@@ -51,12 +56,21 @@ struct cli_flags {
 	bool quiet;
 };
 extern struct cli_flags cli_flags;
-/* Set by SIGINT and SIGTERM: the running command ends its recording,
- * writes its outputs and stops what it launched. */
+/* Set to the signal by SIGHUP, SIGINT, SIGTERM and SIGPIPE (the first
+ * one): the running command ends its recording, writes its outputs and
+ * stops what it launched. */
 extern volatile sig_atomic_t cli_stop;
+/* A command's exit status @ret once its outputs are written: 128+signal
+ * when a signal ended it (but SIGINT, the usual end of a recording: 0) and
+ * nothing else went wrong. */
+int cli__exit_status(int ret);
+/* Ends @pid, sent SIGTERM at @t_term (CLOCK_MONOTONIC ns): waits until
+ * @kill_after seconds after it (<= 0: none), then SIGKILL. 0 and *@status
+ * its wait status, or -errno. */
+int cli__end_child(pid_t pid, uint64_t t_term, double kill_after,
+		   int *status);
 
-/* Installs the log callback and the signal handlers (SIGPIPE ignored:
- * a closed output is an error of the write). */
+/* Installs the log callback and the signal handlers (cli_stop). */
 void cli__start(void);
 
 /* `cgoprof mem [opts] (-p PID | -- CMD [ARGS])`: argv[0] is "mem". Returns
@@ -72,14 +86,30 @@ void cli__open_error(const struct record_error *e, const char *event,
 		     const char *command);
 /* getopt_long(), the common options taken into @co (-q and -v into
  * cli_flags): the next option of the command's own, -1 at the end, or '?'
- * on a usage error (printed). Set optind to 1 before the first call. */
+ * on a usage error (printed as one line: a misspelled long option gets the
+ * nearest one). At the end the outputs are checked for what they are
+ * (an empty or too long name, an unknown suffix, a directory, a FIFO or a
+ * device) and -m for the stack size: '?' when wrong. Set optind to 1
+ * before the first call. */
+/* getopt_long with cgoprof's own one-line messages (a missing argument,
+ * an unknown option with the nearest valid one): the next option, '?'
+ * after the message, -1 at the end. */
+int cli__next_opt(int argc, char **argv, const char *shortopts,
+		 const struct option *longopts);
 int cli__getopt(int argc, char **argv, const char *shortopts,
 		const struct option *longopts, struct cli_common *co);
+/* The name in @names nearest @word, if near enough to be a misspelling of
+ * it ("did you mean"), else NULL. */
+const char *cli__nearest(const char *word, const char *const *names,
+			 size_t n);
 /* The command line after the options, or -p: exactly one of them. *@cmd
  * is &argv[optind], or NULL with @pids. 0, or the error printed ("nothing
  * to @what") and -EINVAL. */
 int cli__target(int argc, char **argv, bool pids, const char *what,
 		char ***cmd);
+/* -p: none is a kernel thread (no user space). 0, or the error printed
+ * and -EINVAL. */
+int cli__check_pids(const pid_t *pids, int npids);
 /* Prints how to get @command's options; returns EXIT_USAGE. */
 int cli__usage_error(const char *command);
 /* Every output of @co can be written (checked before recording): 0, or
@@ -100,11 +130,18 @@ int cli__parse_u64(const char *s, uint64_t *v);
  * value, or the error printed and -EINVAL. */
 int cli__parse_stack_size(const char *arg, uint32_t *out);
 int cli__parse_mmap_pages(const char *arg, size_t *out);
+/* -F @freq, or lower with a warning: what a stack copy of @stack_size
+ * bytes per sample lets the target sustain (10 kHz at 16 KiB), and at
+ * most kernel.perf_event_max_sample_rate. */
+uint64_t cli__sustainable_freq(uint64_t freq, uint32_t stack_size);
 /* -F: 1..@max, "invalid frequency '...' (1..@max @unit)" otherwise. */
 int cli__parse_freq(const char *arg, uint64_t max, const char *unit,
 		    uint64_t *out);
 /* 0 when @path ("-" is stdout) can be written, else -EACCES (or -ENOMEM). */
 int cli__check_output(const char *path);
+/* `cgoprof --version` (-V): version, git commit, features, one a line.
+ * Returns 0. */
+int cli__version(FILE *f);
 /* `cgoprof coldstart [opts] -- CMD [ARGS] [--- CMD_B [ARGS]]`: argv[0] is
  * "coldstart". Returns the exit status (0 ok, 1 partial, 2 fatal, 64 usage). */
 int cmd_coldstart(int argc, char **argv);

@@ -48,7 +48,8 @@ static const char usage_main[] =
 	"  audit [opts] BINARY...          what a binary is made of, why it has\n"
 	"                                  cgo, a CI gate (--- B to compare)\n"
 	"\n"
-	"Run 'cgoprof COMMAND --help' for the options.\n";
+	"Run 'cgoprof COMMAND --help' for the options; 'cgoprof --version'\n"
+	"(-V) for the version, the commit and the features built in.\n";
 
 static const char usage_record[] =
 	"usage: cgoprof record [options] -p PID[,PID...]\n"
@@ -58,7 +59,9 @@ static const char usage_record[] =
 	"including threads and children created while recording.\n"
 	"\n"
 	"  -p, --pid PID[,PID...]  attach to these processes\n"
-	"  -F, --freq HZ           sampling frequency (default 999)\n"
+	"  -F, --freq HZ           sampling frequency (default 999; lowered, with\n"
+	"                          a warning, to what the stack copies allow:\n"
+	"                          10 kHz at 16 KiB)\n"
 	"  -c, --count N           sample every N events instead of -F\n"
 	"  -e, --event NAME        event, parsed by libpfm4 (default cpu-clock;\n"
 	"                          also task-clock, page-faults, "
@@ -66,14 +69,21 @@ static const char usage_record[] =
 	"                          and PMU events where the hardware has one)\n"
 	"  -d, --duration SEC      stop after SEC seconds (default: until the\n"
 	"                          targets exit, or Ctrl-C)\n"
+	"      --kill-after SEC    a launched command still running when the\n"
+	"                          recording ends gets SIGTERM, then SIGKILL\n"
+	"                          SEC seconds later (default 5), its outputs\n"
+	"                          written first\n"
 	"  -o, --output FILE       repeatable; format from the name: *.folded or\n"
 	"                          *.txt folded stacks, *.folded.gz gzipped,\n"
 	"                          *.pb.gz or *.pprof pprof, *.svg flame graph,\n"
 	"                          *.json summary; '-' folded\n"
-	"                          on stdout (default: cgoprof.folded)\n"
+	"                          on stdout (default: cgoprof.folded); other\n"
+	"                          suffixes, directories, FIFOs and devices\n"
+	"                          (but /dev/null) are refused\n"
 	"      --stack-size BYTES  user stack copied per sample (default 16384,\n"
 	"                          8..65528, a multiple of 8)\n"
-	"  -m, --mmap-pages N      ring buffer pages per CPU (power of two)\n"
+	"  -m, --mmap-pages N      ring buffer pages per CPU (a power of two\n"
+	"                          that holds a sample: 8 for 16 KiB stacks)\n"
 	"      --no-kernel         user frames only\n"
 	"      --no-live-reads     never read the target's memory\n"
 	"      --unwinder NAME     native (default: Go, cgo and C frames),\n"
@@ -105,7 +115,10 @@ static const char usage_record[] =
 	"Exit status: 0 recorded (whatever the command's own status, which the\n"
 	"summary reports), 1 partial (an output could not be written), 2 "
 	"fatal,\n"
-	"64 usage.\n";
+	"64 usage. SIGINT (Ctrl-C), SIGTERM, SIGHUP and SIGPIPE end the\n"
+	"recording: the outputs are written, a launched command is stopped;\n"
+	"the status is then 0 for SIGINT, 128+N for signal N (129 SIGHUP,\n"
+	"141 SIGPIPE, 143 SIGTERM).\n";
 
 
 static int parse_pids(const char *s, pid_t **pids, int *npids)
@@ -175,6 +188,7 @@ static int cmd_record(int argc, char **argv)
 	uint64_t v;
 	char *endp;
 	double d;
+	bool freq_given = false, count_given = false;
 
 	optind = 1;
 	while ((c = cli__getopt(argc, argv, "+p:F:c:e:d:o:m:qvh", longopts,
@@ -192,6 +206,7 @@ static int cmd_record(int argc, char **argv)
 			if (cli__parse_freq(optarg, 100000, "Hz", &ro.freq))
 				goto usage;
 			ro.period = 0;
+			freq_given = true;
 			break;
 		case 'c':
 			if (cli__parse_u64(optarg, &v) || !v) {
@@ -200,6 +215,7 @@ static int cmd_record(int argc, char **argv)
 			}
 			ro.period = v;
 			ro.freq = 0;
+			count_given = true;
 			break;
 		case 'e':
 			ro.event = optarg;
@@ -268,17 +284,26 @@ static int cmd_record(int argc, char **argv)
 			goto usage;
 		}
 	}
+	if (freq_given && count_given) {
+		error("give either -F or -c, not both");
+		goto usage;
+	}
 	if (cli__target(argc, argv, npids, "profile", &cmd))
+		goto usage;
+	if (cli__check_pids(pids, npids))
 		goto usage;
 	ro.argv = cmd;
 	ro.pids = pids;
 	ro.npids = npids;
 	ro.stack_size = co.stack_size;
 	ro.mmap_pages = co.mmap_pages;
+	ro.kill_after = co.kill_after;
 	if (!co.noutputs)
 		co.outputs[co.noutputs++] = "cgoprof.folded";
 	if (cli__check_outputs(&co))
 		goto out;
+	if (ro.freq)
+		ro.freq = cli__sustainable_freq(ro.freq, co.stack_size);
 	if (!cli_flags.quiet && isatty(STDERR_FILENO))
 		ro.progress = progress_line;
 
@@ -309,10 +334,20 @@ static int cmd_record(int argc, char **argv)
 		if (cli__wrote(co.outputs[i],
 			       export__write_file(prof, &eo, co.outputs[i])))
 			ret = EXIT_PARTIAL;
+	/* the outputs are safe: now wait for a command that outlived the
+	 * recording (SIGTERM, --kill-after, SIGKILL) */
+	record__end_child(rec);
 	if (!cli_flags.quiet) {
 		const struct record_stats *st = record__stats(rec);
 
 		export__summary_text(prof, stderr);
+		if (st->ns_elapsed && ro.freq)
+			fprintf(stderr,
+				"sampling rate: %.0f samples/s (-F %" PRIu64
+				" per busy CPU; lower under load, or when lost)\n",
+				(double)st->samples * 1e9 /
+					(double)st->ns_elapsed,
+				ro.freq);
 		if (ro.unwind.backend == UNWINDER_COMPARE)
 			fprintf(stderr,
 				"unwinders compared on %" PRIu64
@@ -385,15 +420,28 @@ int main(int argc, char **argv)
 		fputs(usage_main, stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		return cli__version(stdout);
+	/* a signal that ended the command says so, outputs written */
 	if (!strcmp(argv[1], "record"))
-		return cmd_record(argc - 1, argv + 1);
+		return cli__exit_status(cmd_record(argc - 1, argv + 1));
 	if (!strcmp(argv[1], "mem"))
-		return cmd_mem(argc - 1, argv + 1);
+		return cli__exit_status(cmd_mem(argc - 1, argv + 1));
 	if (!strcmp(argv[1], "coldstart"))
-		return cmd_coldstart(argc - 1, argv + 1);
+		return cli__exit_status(cmd_coldstart(argc - 1, argv + 1));
 	if (!strcmp(argv[1], "audit"))
-		return cmd_audit(argc - 1, argv + 1);
-	error("unknown command '%s'", argv[1]);
+		return cli__exit_status(cmd_audit(argc - 1, argv + 1));
+	{
+		static const char *const commands[] = { "record", "mem",
+							"coldstart", "audit" };
+		const char *near = cli__nearest(argv[1], commands, 4);
+
+		if (near)
+			error("unknown command '%s' (did you mean %s?)", argv[1],
+			      near);
+		else
+			error("unknown command '%s'", argv[1]);
+	}
 	fputs(usage_main, stderr);
 	return EXIT_USAGE;
 }

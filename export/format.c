@@ -2,10 +2,13 @@
 /* The output formats: one table of names, file suffixes and writers that
  * every command goes through, and the atomic file writer they share. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cgoprof/export.h"
@@ -62,23 +65,83 @@ const struct export_format_desc *export__format_desc(enum export_format fmt)
 
 enum export_format export__format_from_path(const char *path)
 {
-	enum export_format best = EXPORT_FOLDED;
-	size_t n = strlen(path), best_len = 0;
+	enum export_format f;
 
 	/* the longest suffix wins: "x.pb.gz" is pprof, "x.folded.gz" and
-	 * any other "x.gz" gzipped folded stacks */
+	 * any other "x.gz" gzipped folded stacks; the rest folded */
+	export__format_lookup(path, &f);
+	return f;
+}
+
+int export__format_lookup(const char *path, enum export_format *fmt)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(path), best_len = 0;
+
+	*fmt = EXPORT_FOLDED;
 	for (int f = 0; f < EXPORT_FORMAT__COUNT; f++) {
 		for (const char *const *s = formats[f].suffixes; *s; s++) {
 			size_t len = strlen(*s);
 
 			if (len > best_len && n >= len &&
 			    !strcmp(path + n - len, *s)) {
-				best = (enum export_format)f;
+				*fmt = (enum export_format)f;
 				best_len = len;
 			}
 		}
 	}
-	return best;
+	/* a name without a dot is folded stacks; any other suffix must
+	 * be one of the table's */
+	base = base ? base + 1 : path;
+	return best_len || !strchr(base, '.') ? 0 : -ENOENT;
+}
+
+/* The temporary file beside the output: "<path>.tmp.XXXXXX". */
+#define TMP_SUFFIX ".tmp.XXXXXX"
+
+static bool is_null_device(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
+int export__check_path(const char *path, mode_t *type)
+{
+	const char *base = strrchr(path, '/');
+	struct stat st;
+	long name_max = -1;
+
+	*type = 0;
+	if (!strcmp(path, "-"))
+		return 0;
+	if (!*path)
+		return -EINVAL;
+	if (strlen(path) + sizeof(TMP_SUFFIX) > PATH_MAX)
+		return -ENAMETOOLONG;
+	if (base) {
+		char *dir = strndup(path, (size_t)(base - path) + 1);
+
+		if (!dir)
+			return -ENOMEM;
+		name_max = pathconf(dir, _PC_NAME_MAX);
+		free(dir);
+		base++;
+	} else {
+		name_max = pathconf(".", _PC_NAME_MAX);
+		base = path;
+	}
+	if (name_max <= 0)
+		name_max = NAME_MAX;
+	if (strlen(base) + sizeof(TMP_SUFFIX) - 1 > (size_t)name_max)
+		return -ENAMETOOLONG;
+	/* what the name is, a symlink followed: a regular file or nothing
+	 * (the rename replaces the name, the link itself), or the null
+	 * device (written in place) */
+	if (stat(path, &st))
+		return 0;
+	*type = st.st_mode & S_IFMT;
+	if (S_ISREG(st.st_mode) || is_null_device(&st))
+		return 0;
+	return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTSUP;
 }
 
 int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
@@ -87,6 +150,7 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 	struct stat st;
 	char *tmp;
 	FILE *f;
+	mode_t type;
 	int fd, err;
 
 	if (!strcmp(path, "-")) {
@@ -95,9 +159,13 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 			err = -errno;
 		return err;
 	}
-	/* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-	 * place: renaming a temporary file over it would replace it. */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+	/* Never a FIFO, a device or a directory (a FIFO would block the
+	 * open, a device be written or replaced): only /dev/null is
+	 * written in place. */
+	err = export__check_path(path, &type);
+	if (err)
+		return err;
+	if (!stat(path, &st) && is_null_device(&st)) {
 		f = fopen(path, "we");
 		if (!f)
 			return -errno;
@@ -106,7 +174,7 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 			err = -errno;
 		return err;
 	}
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+	if (asprintf(&tmp, "%s" TMP_SUFFIX, path) < 0)
 		return -ENOMEM;
 	fd = mkstemp(tmp);
 	if (fd < 0) {

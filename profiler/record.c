@@ -78,6 +78,50 @@ struct record *record__new(const struct record_opts *o)
 	return r;
 }
 
+static void end_child_now(struct record *r)
+{
+	kill(r->child, SIGKILL);
+	while (waitpid(r->child, &r->child_status, 0) < 0 && errno == EINTR)
+		;
+	r->child_done = true;
+}
+
+int record__end_child(struct record *r)
+{
+	double grace = r->o.kill_after ? r->o.kill_after : RECORD_KILL_AFTER;
+	uint64_t deadline;
+
+	if (r->child <= 0 || r->child_done)
+		return record__child_status(r);
+	if (!r->t_term) {
+		kill(r->child, SIGTERM);
+		r->t_term = clock__ns(CLOCK_MONOTONIC);
+	}
+	deadline = r->t_term + (grace > 0 ? (uint64_t)(grace * 1e9) : 0);
+	for (;;) {
+		struct timespec ts = { 0, 10000000 };
+		pid_t w = waitpid(r->child, &r->child_status, WNOHANG);
+
+		if (w == r->child) {
+			r->child_done = true;
+			break;
+		}
+		if (w < 0 && errno != EINTR) {
+			r->child_done = true;	/* not ours to wait for */
+			r->child_status = -1;
+			break;
+		}
+		if (clock__ns(CLOCK_MONOTONIC) >= deadline) {
+			pr_warn("'%s' still ran %.1f s after SIGTERM: SIGKILL",
+				r->o.argv[0], grace > 0 ? grace : 0.0);
+			end_child_now(r);
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return record__child_status(r);
+}
+
 void record__free(struct record *r)
 {
 	if (!r)
@@ -89,8 +133,12 @@ void record__free(struct record *r)
 	if (r->go_fd >= 0)
 		close(r->go_fd);
 	if (r->child > 0 && !r->child_done) {
-		kill(r->child, SIGKILL);
-		waitpid(r->child, NULL, 0);
+		/* a command the loop sent SIGTERM has its grace; one that
+		 * never ran (an error before the loop) none */
+		if (r->t_term)
+			record__end_child(r);
+		else
+			end_child_now(r);
 	}
 	free(r->fds);
 	free(r->rings);
@@ -398,8 +446,12 @@ static int launch(struct record *r, struct record_error *e)
 
 		close(go[1]);
 		close(status[0]);
-		/* wait until the events are open; EOF means give up */
-		if (read(go[0], &c, 1) != 1)
+		/* wait until the events are open; EOF means give up (a
+		 * signal cgoprof catches is not a reason: cgoprof ends the
+		 * recording, and this command with it) */
+		while ((n = (int)read(go[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
 			_exit(127);
 		/* the command's own SIGPIPE, not the one cgoprof ignores */
 		signal(SIGPIPE, SIG_DFL);
@@ -433,8 +485,17 @@ static int launch(struct record *r, struct record_error *e)
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
 	if (write(r->go_fd, "g", 1) != 1) {
+		/* the command died before it could exec: say of what */
 		err = -errno;
 		close(status[0]);
+		close(r->go_fd);
+		r->go_fd = -1;
+		if (waitpid(r->child, &r->child_status, 0) == r->child) {
+			r->child_done = true;
+			e->status = r->child_status;
+		}
+		e->stage = RECORD_STAGE_START;
+		e->err = -err;
 		return err;
 	}
 	close(r->go_fd);
@@ -456,20 +517,27 @@ int record__open(struct record *r, struct record_error *e)
 	int err;
 
 	memset(e, 0, sizeof(*e));
+	e->status = -1;
 	err = build_attr(r, e);
 	if (err)
 		return err;
-	if (r->o.argv)
-		return launch(r, e);
+	if (r->o.argv) {
+		err = launch(r, e);
+		goto out;
+	}
 	for (int i = 0; i < r->o.npids; i++) {
 		err = attach_pid(r, r->o.pids[i], e);
 		if (err)
-			return err;
+			goto out;
 	}
 	rec_gosnap_setup(r);
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
-	return 0;
+out:
+	/* every failure names its cause (ENOMEM of an array, a /proc read) */
+	if (err && !e->err)
+		e->err = -err;
+	return err;
 }
 
 
@@ -566,10 +634,11 @@ int record__loop(struct record *r)
 	if (r->o.progress)
 		rec_progress(r, r->t_end, true);
 	if (r->o.argv && !r->child_done) {
-		/* the recording ended first: end the command as perf does */
+		/* the recording ended first: end the command as perf does,
+		 * without waiting for it (record__end_child(), after the
+		 * outputs) */
 		kill(r->child, SIGTERM);
-		if (waitpid(r->child, &r->child_status, 0) == r->child)
-			r->child_done = true;
+		r->t_term = clock__ns(CLOCK_MONOTONIC);
 	}
 	/* The events and rings are done with: give their fds back before
 	 * the outputs are written (one per thread and CPU can be most of

@@ -91,6 +91,7 @@ struct record {
 	pid_t child;
 	int child_status;
 	bool child_done;
+	uint64_t t_term;	/* when the child got SIGTERM; 0: not yet */
 	int go_fd;		/* launch: write to let the child exec */
 	uint32_t *tids_opened;	/* attach: threads with events */
 	size_t ntids, cap_tids;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "cgoprof/profile.h"
 
@@ -54,6 +55,18 @@ const struct export_format_desc *export__format_desc(enum export_format fmt);
  * EXPORT_JSON. */
 enum export_format export__format_from_path(const char *path);
 
+/* Format from a file name, strictly: as export__format_from_path(), but
+ * -ENOENT for a suffix no format has ("x.png"); a name without a dot is
+ * folded. 0 or -ENOENT, *@fmt set either way. */
+int export__format_lookup(const char *path, enum export_format *fmt);
+
+/* Whether @path can take an output ("-" is stdout): 0, or -EINVAL (empty),
+ * -ENAMETOOLONG (it or its temporary file's name is too long for the file
+ * system), -EISDIR, -ENOTSUP (it exists and is no regular file, nor a
+ * symlink to one, nor /dev/null: a FIFO, a device, a socket; *@type its
+ * S_IFMT), -ENOMEM. What it is is checked, not whether it may be written. */
+int export__check_path(const char *path, mode_t *type);
+
 int export__folded(const struct profile *p, const struct export_opts *o,
 		   FILE *f);
 /* export__folded(), gzip-compressed (flamegraph.pl reads it via zcat). */
@@ -77,7 +90,9 @@ int export__summary_text(const struct profile *p, FILE *f);
 void export__json_string(FILE *f, const char *s);
 
 /* Writes @path with @fn atomically: a temporary file in the same directory,
- * then rename(2); a device or pipe is written in place; "-" is stdout. @fn
+ * then rename(2) over the name (a symlink is replaced, not followed);
+ * /dev/null is written in place, any other path export__check_path()
+ * refuses is refused with its error; "-" is stdout. @fn
  * returns 0 or -errno. Return 0 or -errno. */
 int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 			 void *ctx);

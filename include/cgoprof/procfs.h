@@ -59,4 +59,8 @@ int procfs__parse_smaps_field(const char *line, size_t len,
  * is one. */
 bool procfs__which(const char *cmd, char *out, size_t size);
 
+/* Whether @pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags):
+ * 1 or 0, or -ESRCH when there is no such process. */
+int procfs__kernel_thread(int pid);
+
 #endif

@@ -15,6 +15,8 @@
 
 struct record_stats;
 
+#define RECORD_KILL_AFTER 5.0	/* seconds */
+
 struct record_opts {
 	const pid_t *pids;	/* attach: these processes */
 	int npids;
@@ -23,6 +25,9 @@ struct record_opts {
 	uint64_t freq;		/* Hz; 0: use period */
 	uint64_t period;
 	double duration;	/* seconds; 0: until the targets exit */
+	/* Launch: seconds from the SIGTERM a command gets when the recording
+	 * ends before it to its SIGKILL; 0: RECORD_KILL_AFTER, < 0: at once */
+	double kill_after;
 	uint32_t stack_size;	/* bytes of user stack per sample */
 	size_t mmap_pages;	/* per CPU ring; power of two; 0: default */
 	bool no_kernel;
@@ -62,7 +67,8 @@ enum record_stage {
 	RECORD_STAGE_OPEN,	/* perf_event_open */
 	RECORD_STAGE_MMAP,	/* the ring buffer */
 	RECORD_STAGE_EXEC,	/* the command could not be run */
-	RECORD_STAGE_FORK,
+	RECORD_STAGE_FORK,	/* fork, pipes */
+	RECORD_STAGE_START,	/* the command ended before its exec */
 };
 
 struct record_error {
@@ -70,6 +76,8 @@ struct record_error {
 	int err;		/* positive errno */
 	pid_t pid;
 	int perf_type;		/* the event's perf type, for the message */
+	int status;		/* RECORD_STAGE_START: the command's wait
+				 * status (-1: unknown) */
 };
 
 struct record_stats {
@@ -103,7 +111,13 @@ int record__open(struct record *r, struct record_error *e);
 /* Records until *stop, the duration, or the targets' exit. 0 or -errno. */
 int record__loop(struct record *r);
 const struct record_stats *record__stats(const struct record *r);
-/* Launch: the command's wait status, or -1 when it is unknown. */
+/* Launch: ends the command the recording outlived, which got SIGTERM when
+ * the loop ended: waits for it until kill_after seconds after that, then
+ * SIGKILL. Call it after the outputs are written; record__free() does when
+ * the caller did not. The wait status (-1 unknown, or no launch). */
+int record__end_child(struct record *r);
+/* Launch: the command's wait status, or -1 when it is unknown (it still
+ * runs: record__end_child()). */
 int record__child_status(const struct record *r);
 /* Launch: the command's pid (valid after record__open), else -1. */
 pid_t record__child_pid(const struct record *r);

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+/* `cgoprof --version`: the version, the git commit of the build (the
+ * Makefile's -DCGOPROF_GIT) and the libraries compiled in. */
+#include <bpf/libbpf.h>
+#include <libunwind.h>
+#include <perfmon/pfmlib.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+#ifndef CGOPROF_VERSION
+#define CGOPROF_VERSION "0.1"
+#endif
+#ifndef CGOPROF_GIT
+#define CGOPROF_GIT "unknown"
+#endif
+
+int cli__version(FILE *f)
+{
+	int pfm = pfm_get_version();
+
+	fprintf(f, "cgoprof %s\n", CGOPROF_VERSION);
+	fprintf(f, "commit: %s\n", CGOPROF_GIT);
+	fprintf(f, "libpfm4: %d.%d (event names)\n", pfm >> 16, pfm & 0xffff);
+	fprintf(f, "libunwind: %d.%d.%d (--unwinder libunwind, compare)\n",
+		UNW_VERSION_MAJOR, UNW_VERSION_MINOR, UNW_VERSION_EXTRA);
+	fprintf(f, "bpf: libbpf %u.%u (goroutine stack snapshots; at run "
+		   "time: root and kernel BTF)\n",
+		libbpf_major_version(), libbpf_minor_version());
+	return 0;
+}
