@@ -725,6 +725,15 @@ static const char svg_script[] =
     "    unzoom();\n"
     "  }\n"
     "}, false);\n"
+    "/* the browser's width: the height follows the aspect ratio */\n"
+    "function fit() {\n"
+    "  var r = document.documentElement, vb = r.viewBox.baseVal;\n"
+    "  var w = r.getBoundingClientRect().width;\n"
+    "  if (w > 0 && vb && vb.width > 0)\n"
+    "    r.setAttribute(\"height\", Math.ceil(vb.height * w / vb.width));\n"
+    "}\n"
+    "fit();\n"
+    "window.addEventListener(\"resize\", fit, false);\n"
     "window.cgoprofZoom = function (name) { return zoom(find(name)); };\n"
     "window.cgoprofUnzoom = unzoom;\n"
     "window.cgoprofSearch = search;\n"
@@ -741,10 +750,10 @@ static void put_header(FILE *f, const struct profile *p,
 
 	fprintf(f,
 		"<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		"<svg version=\"1.1\" width=\"%d\" height=\"%u\" "
+		"<svg version=\"1.1\" width=\"100%%\" height=\"%u\" "
 		"viewBox=\"0 0 %d %u\" xmlns=\"http://www.w3.org/2000/svg\" "
 		"xmlns:fg=\"urn:cgoprof:flamegraph\">\n",
-		CGOPROF_SVG_WIDTH, height, CGOPROF_SVG_WIDTH, height);
+		height, CGOPROF_SVG_WIDTH, height);
 	fputs(svg_style, f);
 	fprintf(f,
 		"<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%u\" "
