@@ -77,6 +77,12 @@ static int resolve_loc(struct profile *prof, const struct stack_table *t,
 			snprintf(buf, sizeof(buf), "[%s+0x%" PRIx64 "]",
 				 base ? base + 1 : m->path,
 				 l->pc - m->start + m->pgoff);
+			/* code of a file read, with no symbol there: C (or
+			 * libc, ld.so, vdso by the file), not unknown */
+			if (l->obj || m->obj)
+				fr->kind = frame_kind__classify(
+					"", (l->obj ? l->obj : m->obj)->cls,
+					false);
 		} else {
 			snprintf(buf, sizeof(buf), "[unknown]");
 		}
