@@ -632,6 +632,7 @@ struct profile *record__profile(struct record *r, const char *command)
 		.time_nanos = r->wall_start,
 		.duration_nanos = r->stats.ns_elapsed,
 		.lost_samples = r->stats.lost,
+		.notes = rec_snapshot_notes(r),
 	};
 	struct kallsyms *k = NULL;
 	struct profile *p;

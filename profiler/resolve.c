@@ -119,6 +119,11 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 	prof->time_nanos = meta->time_nanos;
 	prof->duration_nanos = meta->duration_nanos;
 	prof->lost_samples = meta->lost_samples;
+	if (meta->notes && *meta->notes) {
+		prof->notes = profile__strdup(prof, meta->notes);
+		if (!prof->notes)
+			goto fail;
+	}
 	prof->total_samples = t->samples;
 	memcpy(prof->status_samples, t->status_samples,
 	       sizeof(prof->status_samples));
