@@ -112,6 +112,8 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		r->stats.unwind_failed++;
 		return;
 	}
+	if (p && p->is_go)
+		r->go_samples++;
 	if (p && p->is_go && !r->o.no_bpf) {
 		p->snap_samples++;
 		if (r->o.unwind.go_snapshot)

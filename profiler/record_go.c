@@ -702,7 +702,7 @@ const char *rec_snapshot_notes(struct record *r)
 	if (r->o.no_bpf)
 		return NULL;
 	if (!r->stats.gosnap_on) {
-		if (r->stats.gosnap_off)
+		if (r->stats.gosnap_off && r->go_samples)
 			snprintf(r->snap_notes, sizeof(r->snap_notes),
 				 "goroutine stack snapshots: off: %s; the Go "
 				 "callers of samples in cgo calls may be "

@@ -136,6 +136,7 @@ struct record {
 	char snap_notes[1024];
 	size_t snap_notes_len;
 	unsigned snap_notes_more;
+	uint64_t go_samples;	/* samples of Go processes */
 };
 
 
