@@ -52,7 +52,7 @@ grep -Eq ' libhot_so_1_2\+0x[0-9a-f]+$' "$WORK/top" ||
 	{ cat "$WORK/top"; fail "pprof -top: libhot's name not whole"; }
 timeout 60 "$go" tool pprof -traces "$WORK/p.pb.gz" > "$WORK/traces" 2>&1 ||
 	fail "go tool pprof -traces failed"
-grep -Eq '^ +libhot_so_1_2\+0x[0-9a-f]+$' "$WORK/traces" ||
+grep -Eq ' libhot_so_1_2\+0x[0-9a-f]+$' "$WORK/traces" ||
 	{ head -30 "$WORK/traces"; fail "pprof -traces: libhot's name not whole"; }
 ! grep -q '\[libhot' "$WORK/top" "$WORK/traces" || fail "brackets left in pprof names"
 echo PASS
