@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "cgoprof/coldstart.h"
 #include "cgoprof/export.h"
@@ -32,6 +33,16 @@ static const char usage_coldstart[] =
 	"                          (a Go or ELF function of the main binary);\n"
 	"                          the command is then stopped (SIGTERM)\n"
 	"      --compare           expect '--- CMD_B' (optional: '---' is enough)\n"
+	"      --warmup N          N starts of each command first, not measured\n"
+	"                          (the page cache, cgoprof's own caches)\n"
+	"      --prepare CMD       run CMD (/bin/sh -c) before each start, e.g.\n"
+	"                          'sync; echo 3 > /proc/sys/vm/drop_caches'\n"
+	"                          for starts from a cold page cache; its\n"
+	"                          failure ends the measurement (exit 2)\n"
+	"      --show-output       the command's stdout and stderr (default:\n"
+	"                          /dev/null, as --prepare's)\n"
+	"  -m, --mmap-pages N      ring buffer pages per CPU (power of two;\n"
+	"                          default 4096)\n"
 	"  -o, --output FILE       repeatable: *.json phase summary; *.folded or\n"
 	"                          *.txt folded stacks of every run (merged); "
 	"*.svg,\n"
@@ -111,6 +122,19 @@ static void measure_error(const struct coldstart_error *e)
 	case COLDSTART_STAGE_PROFILE:
 		cli__error("cannot build the profile: %s", strerror(e->err));
 		break;
+	case COLDSTART_STAGE_PREPARE:
+		if (e->err)
+			cli__error("cannot run --prepare '%s': %s", e->what,
+				   strerror(e->err));
+		else if (WIFEXITED(e->status))
+			cli__error("--prepare '%s' failed: exit status %d",
+				   e->what, WEXITSTATUS(e->status));
+		else
+			cli__error("--prepare '%s' failed: %s", e->what,
+				   WIFSIGNALED(e->status)
+					   ? strsignal(WTERMSIG(e->status))
+					   : "stopped");
+		break;
 	default:
 		if (e->err == ENOMEM)
 			cli__error("out of memory");
@@ -122,12 +146,17 @@ static void measure_error(const struct coldstart_error *e)
 
 int cmd_coldstart(int argc, char **argv)
 {
-	enum { OPT_READY = 256, OPT_COMPARE };
+	enum { OPT_READY = 256, OPT_COMPARE, OPT_WARMUP, OPT_PREPARE,
+	       OPT_SHOW_OUTPUT };
 	static const struct option longopts[] = {
 		{ "runs", required_argument, NULL, 'n' },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "ready", required_argument, NULL, OPT_READY },
 		{ "compare", no_argument, NULL, OPT_COMPARE },
+		{ "mmap-pages", required_argument, NULL, 'm' },
+		{ "warmup", required_argument, NULL, OPT_WARMUP },
+		{ "prepare", required_argument, NULL, OPT_PREPARE },
+		{ "show-output", no_argument, NULL, OPT_SHOW_OUTPUT },
 		CLI_LONGOPTS,
 	};
 	struct coldstart_opts o = {
@@ -152,7 +181,7 @@ int cmd_coldstart(int argc, char **argv)
 	memset(tg, 0, sizeof(tg));
 	memset(ser, 0, sizeof(ser));
 	optind = 1;
-	while ((c = cli__getopt(argc, argv, "+n:F:o:qvh", longopts,
+	while ((c = cli__getopt(argc, argv, "+n:F:m:o:qvh", longopts,
 				&co)) != -1) {
 		switch (c) {
 		case 'n':
@@ -177,6 +206,25 @@ int cmd_coldstart(int argc, char **argv)
 			break;
 		case OPT_COMPARE:
 			compare = true;
+			break;
+		case OPT_WARMUP:
+			if (cli__parse_u64(optarg, &v) ||
+			    v > COLDSTART_MAX_RUNS) {
+				cli__error("invalid --warmup '%s' (0..%d)",
+					   optarg, COLDSTART_MAX_RUNS);
+				goto usage;
+			}
+			o.warmup = (int)v;
+			break;
+		case OPT_PREPARE:
+			if (!*optarg) {
+				cli__error("--prepare needs a command");
+				goto usage;
+			}
+			o.prepare = optarg;
+			break;
+		case OPT_SHOW_OUTPUT:
+			o.show_output = true;
 			break;
 		case 'h':
 			fputs(usage_coldstart, stdout);
@@ -213,6 +261,7 @@ int cmd_coldstart(int argc, char **argv)
 	if (cli__check_outputs(&co))
 		goto out;
 	o.stack_size = co.stack_size;
+	o.mmap_pages = co.mmap_pages ? co.mmap_pages : COLDSTART_MMAP_PAGES;
 	for (int k = 0; k < ntargets; k++) {
 		err = coldstart_target__init(&tg[k], cmds[k], ready);
 		if (err) {

@@ -326,6 +326,29 @@ static void write_mappings(struct pprof_writer *w)
 			write_mapping(w, i, id++);
 }
 
+/* The function name pprof is given for @fr. A frame with no symbol is
+ * "[libfoo.so.1.2+0x1234]" in cgoprof's other outputs; pprof's web UI
+ * shortens a name to a suffix after a '.' (or '::', and cuts it at a '('),
+ * which left "2+0x1234]": here it is "libfoo_so_1_2+0x1234", no brackets,
+ * each '.' of the file's name a '_' (the mapping keeps the file's name).
+ * docs/formats.md says it. */
+static const char *pprof_name(const struct profile_frame *fr, char *buf,
+			      size_t size)
+{
+	size_t n = strlen(fr->name);
+
+	if (n < 5 || n >= size || fr->name[0] != '[' ||
+	    fr->name[n - 1] != ']' || !strstr(fr->name, "+0x") ||
+	    fr->kind == FRAME_KIND_TRUNCATED || fr->kind == FRAME_KIND_PHASE)
+		return fr->name;
+	memcpy(buf, fr->name + 1, n - 2);
+	buf[n - 2] = 0;
+	for (char *c = buf; *c && c < strstr(buf, "+0x"); c++)
+		if (*c == '.' || *c == '(' || *c == ')' || *c == ':')
+			*c = '_';
+	return buf;
+}
+
 static bool is_pseudo_location(const struct profile_location *loc)
 {
 	enum frame_kind kind = loc->frames[loc->nframes - 1].kind;
@@ -359,7 +382,9 @@ static void write_locations(struct pprof_writer *w)
 		/* innermost first: line[0] is the inlined callee */
 		for (j = 0; j < loc->nframes; j++) {
 			const struct profile_frame *fr = &loc->frames[j];
-			int64_t name = intern(w, fr->name);
+			char buf[512];
+			int64_t name = intern(w, pprof_name(fr, buf,
+							    sizeof(buf)));
 			int64_t file = intern(w, fr->file);
 			int64_t id = function_table_id(&w->funcs, name, file);
 			size_t line_start;

@@ -58,7 +58,22 @@ int export__json(const struct profile *p, const struct export_opts *o,
 			frame_kind__name(k), by_kind[k]);
 		first = false;
 	}
-	fprintf(f, "}}\n");
+	fprintf(f, "}, \"notes\": [");
+	for (const char *n = p->notes, *e; n && *n; n = *e ? e + 1 : e) {
+		char line[1024];
+		size_t len;
+
+		e = strchr(n, '\n');
+		if (!e)
+			e = n + strlen(n);
+		len = (size_t)(e - n) < sizeof(line) ? (size_t)(e - n)
+						      : sizeof(line) - 1;
+		memcpy(line, n, len);
+		line[len] = 0;
+		fprintf(f, "%s", n == p->notes ? "" : ", ");
+		export__json_string(f, line);
+	}
+	fprintf(f, "]}\n");
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -119,6 +134,9 @@ int export__summary_text(const struct profile *p, FILE *f)
 			fprintf(f, " %s %.1f%%", frame_kind__name(k),
 				share(by_kind[k], total));
 	fprintf(f, "\n");
+	/* what the recording lost, and why (one sentence a line) */
+	if (p->notes)
+		fputs(p->notes, f);
 	return 0;
 }
 

@@ -91,6 +91,7 @@ struct flame_layout {
 	uint32_t levels;
 	size_t nframes;
 	bool kinds[FLAME__KINDS];
+	bool after_ready;	/* coldstart's after-ready root is drawn */
 };
 
 static uint64_t hash_string(const char *s, uint64_t seed)
@@ -356,6 +357,9 @@ static int flame_select(struct flame *fl, struct flame_layout *lay)
 
 		n->flags |= FLAME_KEPT;
 		lay->kinds[n->kind] = true;
+		if (n->kind == FRAME_KIND_PHASE &&
+		    !strcmp(n->name, "after-ready"))
+			lay->after_ready = true;
 		if (costs[i].depth + 1 > lay->levels)
 			lay->levels = costs[i].depth + 1;
 	}
@@ -427,12 +431,34 @@ static void put_frame(FILE *f, const struct flame_node *n, uint64_t offset,
 	fputs("</text></g>\n", f);
 }
 
+/* Cold-start phases as time runs (profiler/coldstart.c names them), the
+ * start's and then what follows it; other phase roots after, by name. */
+static const char *const phase_order[] = {
+	"loader",	 "runtime-init",  "init",
+	"package-init", "main-to-ready", "after-ready",
+};
+#define PHASE_ORDER_N (sizeof(phase_order) / sizeof(phase_order[0]))
+
+static size_t phase_rank(const struct flame_node *n)
+{
+	if (n->kind != FRAME_KIND_PHASE)
+		return PHASE_ORDER_N;
+	for (size_t i = 0; i < PHASE_ORDER_N; i++)
+		if (!strcmp(n->name, phase_order[i]))
+			return i;
+	return PHASE_ORDER_N;
+}
+
 static int cmp_node_name(const void *a, const void *b)
 {
 	const struct flame_node *x = *(const struct flame_node *const *)a;
 	const struct flame_node *y = *(const struct flame_node *const *)b;
-	int c = strcmp(x->name, y->name);
+	size_t rx = phase_rank(x), ry = phase_rank(y);
+	int c;
 
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	c = strcmp(x->name, y->name);
 	if (c)
 		return c;
 	if (x->file != y->file) {
@@ -699,6 +725,15 @@ static const char svg_script[] =
     "    unzoom();\n"
     "  }\n"
     "}, false);\n"
+    "/* the browser's width: the height follows the aspect ratio */\n"
+    "function fit() {\n"
+    "  var r = document.documentElement, vb = r.viewBox.baseVal;\n"
+    "  var w = r.getBoundingClientRect().width;\n"
+    "  if (w > 0 && vb && vb.width > 0)\n"
+    "    r.setAttribute(\"height\", Math.ceil(vb.height * w / vb.width));\n"
+    "}\n"
+    "fit();\n"
+    "window.addEventListener(\"resize\", fit, false);\n"
     "window.cgoprofZoom = function (name) { return zoom(find(name)); };\n"
     "window.cgoprofUnzoom = unzoom;\n"
     "window.cgoprofSearch = search;\n"
@@ -715,10 +750,10 @@ static void put_header(FILE *f, const struct profile *p,
 
 	fprintf(f,
 		"<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		"<svg version=\"1.1\" width=\"%d\" height=\"%u\" "
+		"<svg version=\"1.1\" width=\"100%%\" height=\"%u\" "
 		"viewBox=\"0 0 %d %u\" xmlns=\"http://www.w3.org/2000/svg\" "
 		"xmlns:fg=\"urn:cgoprof:flamegraph\">\n",
-		CGOPROF_SVG_WIDTH, height, CGOPROF_SVG_WIDTH, height);
+		height, CGOPROF_SVG_WIDTH, height);
 	fputs(svg_style, f);
 	fprintf(f,
 		"<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%u\" "
@@ -787,6 +822,12 @@ static void put_footer(FILE *f, const struct flame_layout *lay, bool icicle,
 			 CGOPROF_SVG_FONT_WIDTH +
 		     18;
 	}
+	if (lay->after_ready)
+		fprintf(f,
+			"<text id=\"after-ready\" x=\"%.1f\" y=\"%u\">"
+			"after-ready: samples after the --ready function was "
+			"first called (not in the start's time)</text>\n",
+			x + 6, y);
 	fputs("</g>\n", f);
 	fprintf(f,
 		"<script type=\"text/ecmascript\"><![CDATA[\n"

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +345,9 @@ int coldstart__run_once(struct coldstart_series *s,
 		.argv = t->argv,
 		.freq = o->freq,
 		.stack_size = o->stack_size,
+		.mmap_pages = o->mmap_pages,
+		.cache = o->cache,
+		.quiet_command = !o->show_output,
 		.unwind = { .live_reads = true },
 		.stop = o->stop,
 	};
@@ -349,6 +355,7 @@ int coldstart__run_once(struct coldstart_series *s,
 	struct coldstart_run run;
 	struct record *rec = NULL;
 	struct profile *prof = NULL;
+	const struct record_stats *st;
 	uint64_t before, end;
 	const char *what;
 	int err;
@@ -406,6 +413,13 @@ int coldstart__run_once(struct coldstart_series *s,
 		goto out;
 	}
 	pr_info("%s run %d: %.3f ms", t->argv[0], s->runs, run.total_ms);
+	st = record__stats(rec);
+	if (st->lost)
+		pr_warn("run %d: %" PRIu64 " records of the profile lost (its "
+			"rings overflowed): stacks of the processes whose "
+			"records were lost may be truncated; a lower -F or a "
+			"larger -m helps",
+			s->runs, st->lost);
 out:
 	profile__free(prof);
 	record__free(rec);
@@ -414,21 +428,125 @@ out:
 	return err;
 }
 
+/* The targets' binaries read into @c as the first sample would: the ELF
+ * file, its Go tables (a function looked up) and its CFI. */
+static void warm_cache(struct elf_cache *c, const struct coldstart_target *t)
+{
+	struct elf_obj *o = elf_cache__open(c, t->path, t->path, t->dev,
+					    t->ino);
+	struct go_func fn;
+
+	if (o && o->go)
+		(void)elf_obj__go_func(o, "runtime.main", &fn);
+}
+
+/* o->prepare through /bin/sh -c, waited for. 0, or -errno / -ECHILD
+ * (e->status its wait status) and @e says so. */
+static int prepare(const struct coldstart_opts *o, struct coldstart_error *e)
+{
+	int status, err;
+	pid_t pid;
+
+	if (!o->prepare)
+		return 0;
+	pid = fork();
+	if (pid < 0)
+		return fail(e, COLDSTART_STAGE_PREPARE, -errno, o->prepare);
+	if (!pid) {
+		if (!o->show_output) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd >= 0) {
+				dup2(fd, STDOUT_FILENO);
+				dup2(fd, STDERR_FILENO);
+				close(fd);
+			}
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", o->prepare, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			err = -errno;
+			return fail(e, COLDSTART_STAGE_PREPARE, err,
+				    o->prepare);
+		}
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	fail(e, COLDSTART_STAGE_PREPARE, -ECHILD, o->prepare);
+	e->err = 0;
+	e->status = status;
+	return -ECHILD;
+}
+
+/* One start of @s->t: o->prepare, then the start (measured into @s). */
+static int start_once(struct coldstart_series *s,
+		      const struct coldstart_opts *o,
+		      struct coldstart_error *e)
+{
+	int err = prepare(o, e);
+
+	if (err) {
+		e->target = s->t;
+		return err;
+	}
+	return coldstart__run_once(s, o, e);
+}
+
+/* o->warmup starts of each target, measured into series thrown away. */
+static int warm_up(struct coldstart_series *s, int n,
+		   const struct coldstart_opts *o, struct coldstart_error *e)
+{
+	struct coldstart_opts ow = *o;
+	int err = 0;
+
+	ow.on_run = NULL;
+	for (int i = 0; i < o->warmup && !stopped(o) && !err; i++)
+		for (int k = 0; k < n && !stopped(o) && !err; k++) {
+			struct coldstart_series w;
+
+			err = coldstart_series__init(&w, s[k].t, 1);
+			if (!err)
+				err = start_once(&w, &ow, e);
+			coldstart_series__release(&w);
+			if (!err)
+				pr_info("%s warm-up %d done", s[k].t->argv[0],
+					i + 1);
+		}
+	return err == -EINTR ? 0 : err;
+}
+
 int coldstart__measure(struct coldstart_series *s, int n,
 		       const struct coldstart_opts *o,
 		       struct coldstart_error *e)
 {
-	int err;
+	struct coldstart_opts oc = *o;
+	struct elf_cache *own = NULL;
+	int err = 0;
 
 	memset(e, 0, sizeof(*e));
-	for (int i = 0; i < o->runs && !stopped(o); i++) {
-		for (int k = 0; k < n && !stopped(o); k++) {
-			err = coldstart__run_once(&s[k], o, e);
-			if (err == -EINTR)
+	if (!oc.cache) {
+		own = elf_cache__new();
+		if (!own)
+			return fail(e, COLDSTART_STAGE_NONE, -ENOMEM,
+				    "the ELF cache");
+		for (int k = 0; k < n; k++)
+			warm_cache(own, s[k].t);
+		oc.cache = own;
+	}
+	err = warm_up(s, n, &oc, e);
+	for (int i = 0; i < oc.runs && !stopped(&oc) && !err; i++) {
+		for (int k = 0; k < n && !stopped(&oc); k++) {
+			err = start_once(&s[k], &oc, e);
+			if (err == -EINTR) {
+				err = 0;
 				break;
+			}
 			if (err)
-				return err;
+				break;
 		}
 	}
-	return 0;
+	elf_cache__free(own);
+	return err;
 }

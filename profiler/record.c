@@ -52,7 +52,7 @@ struct record *record__new(const struct record_opts *o)
 	if (r->ncpus < 1)
 		r->ncpus = 1;
 	r->rings = calloc((size_t)r->ncpus, sizeof(*r->rings));
-	r->cache = elf_cache__new();
+	r->cache = o->cache ? o->cache : elf_cache__new();
 	r->pm = r->cache ? procmap__new(r->cache) : NULL;
 	if (!r->rings || !r->pm || stack_table__init(&r->stacks)) {
 		record__free(r);
@@ -159,7 +159,8 @@ void record__free(struct record *r)
 	free(r->tids_opened);
 	stack_table__release(&r->stacks);
 	procmap__free(r->pm);
-	elf_cache__free(r->cache);
+	if (r->cache != r->o.cache)
+		elf_cache__free(r->cache);
 	free(r);
 }
 
@@ -426,6 +427,18 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 	return err;
 }
 
+/* In the child: stdout and stderr to /dev/null. */
+static void rec_quiet_fds(void)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
 static int launch(struct record *r, struct record_error *e)
 {
 	int go[2], status[2], err, n, child_errno = 0;
@@ -455,6 +468,8 @@ static int launch(struct record *r, struct record_error *e)
 			_exit(127);
 		/* the command's own SIGPIPE, not the one cgoprof ignores */
 		signal(SIGPIPE, SIG_DFL);
+		if (r->o.quiet_command)
+			rec_quiet_fds();
 		execvp(r->o.argv[0], r->o.argv);
 		err = errno;
 		if (write(status[1], &err, sizeof(err)) < 0)
@@ -686,6 +701,7 @@ struct profile *record__profile(struct record *r, const char *command)
 		.time_nanos = r->wall_start,
 		.duration_nanos = r->stats.ns_elapsed,
 		.lost_samples = r->stats.lost,
+		.notes = rec_snapshot_notes(r),
 	};
 	struct kallsyms *k = NULL;
 	struct profile *p;

@@ -112,6 +112,27 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		r->stats.unwind_failed++;
 		return;
 	}
+	if (p && p->is_go)
+		r->go_samples++;
+	if (p && p->is_go && !r->o.no_bpf) {
+		p->snap_samples++;
+		if (r->o.unwind.go_snapshot)
+			p->snap_used++;
+		if (r->unwound.status != STACK_COMPLETE)
+			p->snap_incomplete++;
+		for (uint32_t i = 0; i < r->unwound.n; i++) {
+			const struct unwind_frame *f = &r->unwound.frames[i];
+
+			if (f->flags & UNWIND_FRAME_KERNEL)
+				continue;
+			/* a user leaf in C code: in a cgo call */
+			if (f->map && f->map->obj &&
+			    !elf_obj__is_go_pc(f->map->obj,
+					       f->pc - f->map->bias))
+				p->snap_cgo++;
+			break;
+		}
+	}
 	/* --unwinder=compare: the unwinder compared the C frames */
 	if (r->unwound.compare != UNWIND_COMPARE_NONE) {
 		r->stats.compared++;
@@ -203,6 +224,13 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 					rec_probe_open(r, (pid_t)f.tid, cpu);
 			}
 		} else {
+			if (f.pid == f.tid && r->gosnap) {
+				struct proc *ep = procmap__proc(r->pm, f.pid,
+								false);
+
+				if (ep)
+					rec_snapshot_note(r, ep);
+			}
 			procmap__exit(r->pm, f.pid, f.tid);
 			if (r->gosnap && f.pid == f.tid)
 				gosnap__set_g_tls(r->gosnap, f.pid, -8);

@@ -641,12 +641,83 @@ void rec_publish_g_tls(struct record *r, struct proc *p)
 		struct map *m = &p->maps[i];
 
 		if (m->obj && m->obj->go && p->exe && !strcmp(m->path, p->exe)) {
-			if (elf_obj__go_g_tls(m->obj, &off))
+			if (elf_obj__go_g_tls(m->obj, &off)) {
 				off = -8;
+				p->snap_why = "the g's TLS slot was not found in "
+					      "the executable's code (tried "
+					      "fs-8)";
+			}
 			break;
 		}
 	}
 	if (off != -8 && gosnap__set_g_tls(r->gosnap, p->pid, off))
 		pr_debug("pid %u: g's TLS slot not set", p->pid);
 	p->snap_g_tls = off;
+}
+
+/* A note for Go process @p when its samples in cgo calls got no
+ * snapshot: why, and what it costs; its counts are then cleared. */
+void rec_snapshot_note(struct record *r, struct proc *p)
+{
+	size_t room = sizeof(r->snap_notes) - r->snap_notes_len;
+	int k;
+
+	pr_debug("snapshots: pid %u: %" PRIu64 " samples, %" PRIu64
+		 " in C, %" PRIu64 " served",
+		 p->pid, p->snap_samples, p->snap_cgo, p->snap_used);
+	if (p->is_go && !p->snap_used && p->snap_cgo >= 10) {
+		if (r->snap_notes_len > sizeof(r->snap_notes) / 2) {
+			r->snap_notes_more++;
+		} else {
+			k = snprintf(
+				r->snap_notes + r->snap_notes_len, room,
+				"goroutine stack snapshots: off for %u "
+				"(%.16s): %s; %.0f%% of its samples are in "
+				"cgo calls, whose Go callers may be truncated "
+				"(%.0f%% of its samples are not complete)\n",
+				p->pid, p->comm,
+				p->snap_why ? p->snap_why
+					    : "none arrived (the BPF program "
+					      "found no goroutine where it "
+					      "looked)",
+				100.0 * (double)p->snap_cgo /
+					(double)p->snap_samples,
+				100.0 * (double)p->snap_incomplete /
+					(double)p->snap_samples);
+			if (k > 0 && (size_t)k < room)
+				r->snap_notes_len += (size_t)k;
+		}
+	}
+	p->snap_samples = p->snap_used = p->snap_cgo = 0;
+	p->snap_incomplete = 0;
+}
+
+static void snap_note_each(struct proc *p, void *ctx)
+{
+	rec_snapshot_note(ctx, p);
+}
+
+const char *rec_snapshot_notes(struct record *r)
+{
+	if (r->o.no_bpf)
+		return NULL;
+	if (!r->stats.gosnap_on) {
+		if (r->stats.gosnap_off && r->go_samples)
+			snprintf(r->snap_notes, sizeof(r->snap_notes),
+				 "goroutine stack snapshots: off: %s; the Go "
+				 "callers of samples in cgo calls may be "
+				 "truncated\n",
+				 r->stats.gosnap_off);
+		return r->snap_notes[0] ? r->snap_notes : NULL;
+	}
+	procmap__for_each(r->pm, snap_note_each, r);
+	if (r->snap_notes_more) {
+		size_t room = sizeof(r->snap_notes) - r->snap_notes_len;
+
+		snprintf(r->snap_notes + r->snap_notes_len, room,
+			 "goroutine stack snapshots: off for %u more Go "
+			 "processes\n",
+			 r->snap_notes_more);
+	}
+	return r->snap_notes[0] ? r->snap_notes : NULL;
 }

@@ -133,6 +133,11 @@ struct record {
 	uint64_t seq;
 	uint64_t t_start, t_end;	/* CLOCK_MONOTONIC ns */
 	uint64_t wall_start;		/* CLOCK_REALTIME ns */
+	/* rec_snapshot_note(): Go processes whose samples got no snapshot */
+	char snap_notes[1024];
+	size_t snap_notes_len;
+	unsigned snap_notes_more;
+	uint64_t go_samples;	/* samples of Go processes */
 };
 
 
@@ -176,5 +181,11 @@ int rec_probe_kind(struct record *r, const struct perf_event_header *h);
 void rec_probe_open(struct record *r, pid_t pid, int cpu);
 void rec_probe_prepare(struct record *r, const char *open_path);
 void rec_publish_g_tls(struct record *r, struct proc *p);
+/* The profile's notes on goroutine snapshots: off, or off for some Go
+ * processes, and what that costs; NULL: none. Valid until the next call. */
+const char *rec_snapshot_notes(struct record *r);
+/* Notes Go process @p if its samples in cgo calls got no snapshot (at
+ * its exit, and at the end for those alive), once. */
+void rec_snapshot_note(struct record *r, struct proc *p);
 
 #endif

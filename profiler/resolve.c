@@ -77,6 +77,12 @@ static int resolve_loc(struct profile *prof, const struct stack_table *t,
 			snprintf(buf, sizeof(buf), "[%s+0x%" PRIx64 "]",
 				 base ? base + 1 : m->path,
 				 l->pc - m->start + m->pgoff);
+			/* code of a file read, with no symbol there: C (or
+			 * libc, ld.so, vdso by the file), not unknown */
+			if (l->obj || m->obj)
+				fr->kind = frame_kind__classify(
+					"", (l->obj ? l->obj : m->obj)->cls,
+					false);
 		} else {
 			snprintf(buf, sizeof(buf), "[unknown]");
 		}
@@ -113,6 +119,11 @@ struct profile *stack_table__resolve(const struct stack_table *t,
 	prof->time_nanos = meta->time_nanos;
 	prof->duration_nanos = meta->duration_nanos;
 	prof->lost_samples = meta->lost_samples;
+	if (meta->notes && *meta->notes) {
+		prof->notes = profile__strdup(prof, meta->notes);
+		if (!prof->notes)
+			goto fail;
+	}
 	prof->total_samples = t->samples;
 	memcpy(prof->status_samples, t->status_samples,
 	       sizeof(prof->status_samples));

@@ -9,13 +9,13 @@ what=${1:-check}
 # the goroutine snapshot program profiler/gosnap.bpf.c and its skeleton),
 # and the demo (a Go program with cgo: Go, gcc)
 pkgs=(gcc make pkg-config libpfm4-dev libdw-dev libelf-dev libunwind-dev libbpf-dev
-      clang llvm bpftool zlib1g-dev linux-perf golang-1.19-go)
+      clang llvm bpftool zlib1g-dev golang-1.19-go)
 case $what in
 demo) ;;
 check)
 	# the tests: unit tests, fixtures built by other toolchains and libcs,
 	# oracles, real programs, the browser and pprof checks
-	pkgs+=(libcmocka-dev python3 libc6-dbg libsqlite3-dev
+	pkgs+=(linux-perf libcmocka-dev python3 libc6-dbg libsqlite3-dev
 	       golang-github-mattn-go-sqlite3-dev protobuf-compiler chromium
 	       libclang-rt-14-dev lld binutils musl-tools elfutils restic rclone hugo)
 	;;

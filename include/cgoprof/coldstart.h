@@ -33,6 +33,10 @@
 #define COLDSTART_NPHASES_MAX 4
 #define COLDSTART_MAX_EXECS 16
 #define COLDSTART_HIT_THREADS 16
+/* The profile's ring per CPU, in pages: 16 MiB, 1000 samples of 16 KiB
+ * stacks, 0.1 s at 9999 Hz while the first samples of a run wait for
+ * the unwinder's first reads of each file */
+#define COLDSTART_MMAP_PAGES 4096
 
 /* The phase boundaries, each a uprobe. */
 enum coldstart_probe {
@@ -228,6 +232,20 @@ struct coldstart_opts {
 	int runs;		/* starts per target */
 	uint64_t freq;		/* sampling frequency, Hz */
 	uint32_t stack_size;	/* user stack bytes per sample */
+	size_t mmap_pages;	/* per CPU ring of the profile; 0: default */
+	/* Optional: the ELF cache every run's recording uses (borrowed).
+	 * coldstart__measure() makes one for its runs when NULL, with the
+	 * targets' binaries read into it before the first start: a cold
+	 * cache makes the first samples of a run wait for a big binary's
+	 * tables while the rings overflow, and the records lost with them
+	 * (mmaps, execs, forks) truncate that process's stacks. */
+	struct elf_cache *cache;
+	int warmup;		/* starts of each target before, not measured */
+	/* Optional: a shell command (/bin/sh -c) run before each start,
+	 * warm-ups included; a failure ends the measurement */
+	const char *prepare;
+	bool show_output;	/* else the command's (and prepare's) stdout
+				 * and stderr go to /dev/null */
 	/* Optional: called after each run of @s with its profile (borrowed),
 	 * for what the caller keeps of every run (the merged folded stacks).
 	 * 0, or -errno which ends the measurement. */
@@ -245,6 +263,8 @@ enum coldstart_stage {
 	COLDSTART_STAGE_MONITOR,	/* opening @what on every CPU */
 	COLDSTART_STAGE_RECORD,		/* the recording: @record says */
 	COLDSTART_STAGE_PROFILE,	/* the run's profile */
+	COLDSTART_STAGE_PREPARE,	/* --prepare: @err an errno, else
+					 * @status its wait status */
 };
 
 struct coldstart_error {
@@ -253,6 +273,7 @@ struct coldstart_error {
 	const char *what;	/* static */
 	const struct coldstart_target *target;
 	struct record_error record;	/* COLDSTART_STAGE_RECORD */
+	int status;		/* COLDSTART_STAGE_PREPARE */
 };
 
 /* Starts @s->t once and adds the run to @s. 0; -EINTR when *o->stop cut it
@@ -261,8 +282,9 @@ int coldstart__run_once(struct coldstart_series *s,
 			const struct coldstart_opts *o,
 			struct coldstart_error *e);
 
-/* Runs each of the @n targets of @s o->runs times, interleaved (A, B, A,
- * B, ...) so that a drift of the machine hits them alike, until *o->stop.
+/* Runs each of the @n targets of @s o->warmup times (not measured), then
+ * o->runs times, interleaved (A, B, A, B, ...) so that a drift of the
+ * machine hits them alike, until *o->stop; o->prepare before each start.
  * 0 (check each series' runs: a stop may come before any), or -errno and
  * @e says what failed. */
 int coldstart__measure(struct coldstart_series *s, int n,

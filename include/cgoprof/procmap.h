@@ -32,6 +32,11 @@ struct proc {
 	/* where its g is, fs-relative, as given to the snapshot program
 	 * (the recorder's); 0: not yet, for this executable */
 	int32_t snap_g_tls;
+	/* the recorder's count of its samples (Go only, snapshots wanted):
+	 * all, those a snapshot served, those not complete without one */
+	uint64_t snap_samples, snap_used, snap_incomplete;
+	uint64_t snap_cgo;	/* of them with a C leaf: in cgo calls */
+	const char *snap_why;	/* static: why snapshots cannot work */
 };
 
 struct thread {

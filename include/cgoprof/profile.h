@@ -96,6 +96,9 @@ struct profile {
 	uint64_t total_samples;
 	uint64_t lost_samples;
 	uint64_t status_samples[STACK_STATUS__COUNT];
+	/* what the recording lost, in sentences, one a line (the summary
+	 * prints them, the JSON lists them); NULL: nothing */
+	const char *notes;
 };
 
 /* A new, zeroed profile with an arena of its own for everything it will

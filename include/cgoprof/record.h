@@ -14,6 +14,7 @@
 #include "cgoprof/unwind.h"
 
 struct record_stats;
+struct elf_cache;
 
 #define RECORD_KILL_AFTER 5.0	/* seconds */
 
@@ -43,6 +44,12 @@ struct record_opts {
 	bool cgo_probe;		/* uprobe at runtime.asmcgocall (see --help) */
 	bool morestack_probe;	/* uprobe at runtime.morestack (see --help) */
 	bool no_bpf;		/* no goroutine stack snapshots (see --help) */
+	/* Optional: the ELF cache to use (borrowed; it must outlive the
+	 * record), so that a series of recordings of one program parses its
+	 * files once (coldstart); NULL: the record makes its own. */
+	struct elf_cache *cache;
+	/* launch: the command's stdout and stderr go to /dev/null */
+	bool quiet_command;
 	struct unwind_opts unwind;
 	/* Optional, called in time order for each sample: a pseudo-frame to
 	 * put at the root of its stack (a cold-start phase, a memory

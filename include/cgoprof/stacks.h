@@ -88,6 +88,7 @@ struct profile_meta {
 	uint64_t freq, period;
 	uint64_t time_nanos, duration_nanos;
 	uint64_t lost_samples;
+	const char *notes;	/* copied into the profile */
 };
 
 /* Symbolizes every unique location once and builds the profile. @k may be

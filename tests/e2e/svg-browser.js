@@ -70,10 +70,22 @@ async function demo(context, svgPath, pngPath) {
   check(s && s.frames > 20, `state exposed with ${s && s.frames} frames`);
   check(s && s.zoomed === null, 'starts unzoomed');
   // fullPage hangs on an SVG document (no body): size the viewport to it
-  const size = await page.evaluate(() => ({
-    width: Math.ceil(+document.documentElement.getAttribute('width')),
-    height: Math.ceil(+document.documentElement.getAttribute('height')),
+  // the SVG fills the browser's width (issue 16): width="100%" and a viewBox
+  const root = await page.evaluate(() => ({
+    width: document.documentElement.getAttribute('width'),
+    vbw: document.documentElement.viewBox.baseVal.width,
+    vbh: document.documentElement.viewBox.baseVal.height,
   }));
+  check(root.width === '100%' && root.vbw === 1200, `width="${root.width}", viewBox width ${root.vbw}`);
+  // twice the width: the graph fills it, the height follows
+  await page.setViewportSize({ width: 2400, height: 600 });
+  const wide = await page.evaluate(() => ({
+    w: document.documentElement.getBoundingClientRect().width,
+    h: +document.documentElement.getAttribute('height'),
+  }));
+  check(Math.abs(wide.w - 2400) < 2 && Math.abs(wide.h - 2 * root.vbh) < 2,
+        `fills a 2400 px window: ${wide.w} x ${wide.h}`);
+  const size = { width: Math.ceil(root.vbw), height: Math.ceil(root.vbh) };
   await page.setViewportSize(size);
   fs.mkdirSync(path.dirname(path.resolve(pngPath)), { recursive: true });
   await page.screenshot({ path: pngPath });
