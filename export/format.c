@@ -2,6 +2,7 @@
 /* The output formats: one table of names, file suffixes and writers that
  * every command goes through, and the atomic file writer they share. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,9 +167,16 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 	if (err)
 		return err;
 	if (!stat(path, &st) && is_null_device(&st)) {
-		f = fopen(path, "we");
-		if (!f)
+		/* opened without blocking and checked again: the name may
+		 * have been swapped for a FIFO since */
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
 			return -errno;
+		if (fstat(fd, &st) || !is_null_device(&st) ||
+		    !(f = fdopen(fd, "w"))) {
+			close(fd);
+			return -ENOTSUP;
+		}
 		err = fn(f, ctx);
 		if (fclose(f) && !err)
 			err = -errno;
