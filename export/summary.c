@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cgoprof/export.h"
+#include "internal.h"
 
 static double share(uint64_t part, uint64_t whole)
 {
@@ -142,16 +143,27 @@ int export__summary_text(const struct profile *p, FILE *f)
 
 void export__json_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *p = (const unsigned char *)s;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
+	fputc('"', f);
+	while (*p) {
+		uint32_t cp;
+		size_t n = escape__utf8_decode(p, &cp);
+
+		if (!n) {
+			/* a byte that starts no UTF-8 sequence (names are
+			 * bytes from files and processes): its value as a
+			 * code point, so the text stays valid JSON */
+			fprintf(f, "\\u%04x", *p++);
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (cp < 0x20 || cp == 0x7f)
+			fprintf(f, "\\u%04x", (unsigned)cp);
 		else
-			fputc(c, f);
+			fwrite(p, 1, n, f);
+		p += n;
 	}
 	fputc('"', f);
 }
