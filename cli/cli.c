@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,10 +57,111 @@ static void log_cb(enum log_level level, const char *fmt, va_list ap)
 	funlockfile(stderr);
 }
 
+/* Text for a terminal from names someone else controls (paths, comms,
+ * symbols): every byte cgoprof writes to stdout and stderr goes through
+ * this filter, which turns control characters (C0 but newline and tab,
+ * DEL, and C1 as UTF-8: U+0080..U+009F) into '?', so that no name can
+ * move the cursor, retitle the window or recolour the terminal. Writes go
+ * to the descriptor itself: nothing is left in another stream's buffer
+ * at exit. */
+struct safe_out {
+	int fd;
+	bool c2;	/* a 0xc2 byte is pending: C1 control or not */
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static ssize_t safe_write(void *cookie, const char *buf, size_t size)
+{
+	struct safe_out *o = cookie;
+	char out[4096];
+	size_t j = 0;
+
+	for (size_t i = 0; i < size; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (j + 2 > sizeof(out)) {
+			if (write_all(o->fd, out, j))
+				return -1;
+			j = 0;
+		}
+		if (o->c2) {
+			o->c2 = false;
+			if (c >= 0x80 && c <= 0x9f) {
+				out[j++] = '?';
+				continue;
+			}
+			out[j++] = (char)0xc2;
+		}
+		if (c == 0xc2) {
+			o->c2 = true;
+			continue;
+		}
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			c = '?';
+		out[j++] = (char)c;
+	}
+	if (j && write_all(o->fd, out, j))
+		return -1;
+	return (ssize_t)size;
+}
+
+static int safe_close(void *cookie)
+{
+	struct safe_out *o = cookie;
+
+	if (o->c2) {
+		o->c2 = false;
+		return write_all(o->fd, "\xc2", 1);
+	}
+	return 0;
+}
+
+/* stdout and stderr through the filter (stdout buffered as it was:
+ * by lines on a terminal; stderr by lines). */
+static void safe_streams(void)
+{
+	static struct safe_out out = { .fd = STDOUT_FILENO };
+	static struct safe_out err = { .fd = STDERR_FILENO };
+	static const cookie_io_functions_t io = { .write = safe_write,
+						  .close = safe_close };
+	FILE *so, *se;
+
+	fflush(stdout);
+	fflush(stderr);
+	so = fopencookie(&out, "w", io);
+	se = fopencookie(&err, "w", io);
+	if (!so || !se) {
+		if (so)
+			fclose(so);
+		if (se)
+			fclose(se);
+		return;
+	}
+	setvbuf(so, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+	setvbuf(se, NULL, _IOLBF, BUFSIZ);
+	stdout = so;
+	stderr = se;
+}
+
 void cli__start(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
+	safe_streams();
 	log__set_fn(log_cb);
 	sigemptyset(&sa.sa_mask);
 	/* each ends the recording the same way; SIGPIPE too (a write to

@@ -24,10 +24,13 @@ static void progress_line(void *ctx, double seconds,
 			  bool done)
 {
 	(void)ctx;
+	/* to the descriptor: the carriage return is ours, and stderr's
+	 * filter would turn it into '?' */
+	fflush(stderr);
 	if (done)
-		fprintf(stderr, "\r%*s\r", 70, "");
+		dprintf(STDERR_FILENO, "\r%*s\r", 70, "");
 	else
-		fprintf(stderr,
+		dprintf(STDERR_FILENO,
 			"\r[ cgoprof: %.1f s, %" PRIu64 " samples, %" PRIu64
 			" lost, %zu threads ]  ",
 			seconds, st->samples, st->lost, threads);

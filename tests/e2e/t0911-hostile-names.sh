@@ -26,7 +26,7 @@ int main(void)
 	return 0;
 }
 EOF
-bin="$WORK/$(printf 'we\xffird\x02"bin\\')"
+bin="$WORK/$(printf 'we\xffird\x02\x1b[31m"bin\\')"
 cc -O1 -o "$bin" "$WORK/weird.c" || fail "cannot build the fixture"
 cd "$WORK"
 
@@ -93,5 +93,11 @@ for name in ("r.folded", "c.folded"):
         if bad:
             sys.exit("%s:%d: control bytes %r in %r" % (name, n, bad, body[:80]))
     print("%s: no control byte in a line" % name)
+for name in ("record.log", "mem.log", "coldstart.log", "audit.log"):
+    data = open(name, "rb").read()
+    bad = sorted(set(c for c in data if (c < 0x20 and c not in b"\n\t") or c == 0x7f))
+    if bad or b"\xc2\x9b" in data:
+        sys.exit("%s: control bytes %r reach the terminal" % (name, bad))
+    print("%s: no control byte" % name)
 EOF
 echo "PASS: hostile names survive every output"
