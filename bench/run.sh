@@ -70,7 +70,7 @@ if [[ ,$ONLY, == *,sym,* ]]; then
 	cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/include" \
 		$(pkg-config --cflags libdw libelf zlib 2>/dev/null) -o "$SYM/symbench" \
 		"$ROOT/bench/symbench.c" "$ROOT/build/libcgoprof.a" \
-		-ldw -lelf -lz -lbpf -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
+		-ldw -lelf -lz -llzma -lbpf -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
 	TSGO=$FXDIR/tsgo/tsgo
 	if [ ! -x "$TSGO" ] && command -v npm >/dev/null; then
 		tmp=$(mktemp -d)
