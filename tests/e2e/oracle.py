@@ -57,7 +57,10 @@ import sys
 import tempfile
 
 GO = os.environ.get("GO", "/usr/local/go/bin/go")
-UNNAMED = re.compile(r"^\[.+\+0x[0-9a-f]+\]$")
+# a location cgoprof could not name: "[file+0xOFF]" (folded, SVG) or, in
+# pprof, "file_with_dots_as_underscores+0xOFF" (docs/formats.md); no
+# function name holds "+0x"
+UNNAMED = re.compile(r"^(\[.+\+0x[0-9a-f]+\]|[^\s\[\]]+\+0x[0-9a-f]+)$")
 
 # ---------------------------------------------------------------- protobuf
 

@@ -29,9 +29,9 @@ for tc in go1.19 go1.26; do
 			bad=$((bad + 1))
 		fi
 		echo "[snapshots] $tc-$variant: $(cat "$WORK/check")"
-		"$CGOPROF" record -q --no-bpf --tid --annotate -d 1 -o "$out.nobpf" \
+		"$CGOPROF" record -q --no-bpf --tid --annotate -d 1 -o "${out%.folded}-nobpf.folded" \
 			-- "$bin" -d 4s || fail "record --no-bpf failed on $bin"
-		if ! $STACKCHECK "$out.nobpf" --leaf main.leaf --path "$path" \
+		if ! $STACKCHECK "${out%.folded}-nobpf.folded" --leaf main.leaf --path "$path" \
 			--binary "$bin" --min-samples 100 --min-share 1 --truncated-ok \
 			> "$WORK/check" 2>&1; then
 			bad=$((bad + 1))
