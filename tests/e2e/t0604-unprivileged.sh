@@ -36,8 +36,10 @@ check() {
 	cat "$WORK/$name.err"
 	assert_written "$WORK/out/$name.folded"
 	$STACKCHECK "$WORK/out/$name.folded" --thread main --leaf hot_leaf --path "$user_path"
-	# (the vdso is user space, though annotated _[k] as perf does)
-	! grep -o '[^;]*_\[k\]' "$WORK/out/$name.folded" | grep -qv '^__vdso_' ||
+	# (the vdso's frames, named or not, are user space, though annotated
+	# _[k] as perf does)
+	! grep -o '[^;]*_\[k\]' "$WORK/out/$name.folded" |
+		grep -qv '^\(__vdso_\|\[\[vdso\]+0x\)' ||
 		fail "$name: kernel frames recorded for an unprivileged user"
 	grep -q "user space only" "$WORK/$name.err" || fail "$name: no warning about user space only"
 }
