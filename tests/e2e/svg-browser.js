@@ -79,6 +79,11 @@ async function demo(context, svgPath, pngPath) {
   check(root.width === '100%' && root.vbw === 1200, `width="${root.width}", viewBox width ${root.vbw}`);
   // twice the width: the graph fills it, the height follows
   await page.setViewportSize({ width: 2400, height: 600 });
+  // the resize event is delivered asynchronously: wait for the height the
+  // page sets on it (or time out and let the check below say what it saw)
+  await page.waitForFunction((h) =>
+    Math.abs(+document.documentElement.getAttribute('height') - h) < 2,
+    2 * root.vbh, { timeout: 5000 }).catch(() => {});
   const wide = await page.evaluate(() => ({
     w: document.documentElement.getBoundingClientRect().width,
     h: +document.documentElement.getAttribute('height'),
