@@ -261,6 +261,8 @@ int cmd_coldstart(int argc, char **argv)
 	if (cli__check_outputs(&co))
 		goto out;
 	o.stack_size = co.stack_size;
+	/* the same ceiling as record's: its starts are sampled the same way */
+	o.freq = cli__sustainable_freq(o.freq, co.stack_size);
 	o.mmap_pages = co.mmap_pages ? co.mmap_pages : COLDSTART_MMAP_PAGES;
 	for (int k = 0; k < ntargets; k++) {
 		err = coldstart_target__init(&tg[k], cmds[k], ready);

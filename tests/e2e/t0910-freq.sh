@@ -21,3 +21,11 @@ awk "BEGIN { exit !($took < 10) }" || fail "a 2 s program took ${took}s under -F
 # a rate the stack copies allow is kept as asked
 "$CGOPROF" record -F 1000 -o "$WORK/g.folded" -- "$FIXTURES/hot" main 0.3 > /dev/null 2> "$WORK/err2"
 ! grep -q "lowering -F" "$WORK/err2" || fail "-F 1000 was lowered"
+# coldstart samples its starts the same way: the same ceiling
+rc=0
+timeout 60 "$CGOPROF" coldstart -n 1 -F 100000 -o "$WORK/c.json" -- "$FIXTURES/hot" main 0.3 \
+	> /dev/null 2> "$WORK/err3" || rc=$?
+cat "$WORK/err3"
+[ $rc = 0 ] || fail "coldstart -F 100000: exit status $rc"
+grep -Eq "lowering -F 100000 to [0-9]+ Hz" "$WORK/err3" || fail "coldstart: -F 100000 not lowered"
+grep -q '"freq_hz": 10000\b' "$WORK/c.json" || fail "coldstart's JSON does not give the rate used"
