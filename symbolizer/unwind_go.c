@@ -268,24 +268,33 @@ static enum step_result popped_ra_step(struct unwind_ctx *u, struct elf_obj *o,
  * follow such writes. Its frame record, which its prologue set up (pcsp
  * >= 8 here), does: rbp (callee saved, so still it in the C code it
  * called) holds the caller's frame pointer and return address, which
- * must return from a call of this function. */
+ * must return from a call of this function. The record may be on
+ * another stack than sp: runtime.nanotime1 and walltime move sp to g0's
+ * stack before they call the vDSO, and rbp stays on the goroutine's,
+ * which can be below or above g0's. */
+/* Return address @ra follows a call of @fn (in any mapped object). */
+static bool returns_from_call_of(struct unwind_ctx *u, struct elf_obj *o,
+				 const struct go_func *fn, uint64_t ra)
+{
+	struct map *cm = ra ? procmap__find(u->pm, u->proc, ra - 1) : NULL;
+
+	return cm && cm->obj &&
+	       native__is_call_to(cm->obj, ra - cm->bias, fn->entry, o);
+}
+
 static enum step_result spwrite_step(struct unwind_ctx *u, struct elf_obj *o,
 				     const struct go_func *fn, uint64_t lookup,
 				     const struct regs *cur, struct regs *caller)
 {
 	uint64_t bp = cur->r[UNWIND_REG_BP], nbp, ra;
-	struct map *cm;
 	int32_t d;
 
 	if ((fn->flag & CGOPROF_GO_FUNCFLAG_TOPFRAME) ||
 	    pclntab__sp_delta(o->go, fn, lookup, &d) || d < 8 ||
-	    !(cur->valid & REG_BIT(UNWIND_REG_BP)) || (bp & 7) ||
-	    bp < cur->r[UNWIND_REG_SP] || !mem__read(&u->mem, bp, &nbp) ||
-	    !mem__read(&u->mem, bp + 8, &ra) || ra < 1)
-		return STEP_NO_INFO;
-	cm = procmap__find(u->pm, u->proc, ra - 1);
-	if (!cm || !cm->obj ||
-	    !native__is_call_to(cm->obj, ra - cm->bias, fn->entry, o))
+	    !(cur->valid & REG_BIT(UNWIND_REG_BP)) || (bp & 7) || !bp ||
+	    !mem__read(&u->mem, bp, &nbp) ||
+	    !mem__read(&u->mem, bp + 8, &ra) || ra < 1 ||
+	    !returns_from_call_of(u, o, fn, ra))
 		return STEP_NO_INFO;
 	*caller = *cur;
 	caller->valid = REG_BIT(UNWIND_REG_BP) | REG_BIT(UNWIND_REG_SP) |
@@ -810,8 +819,16 @@ enum step_result go__frame_step(struct unwind_ctx *u, const struct frame_at *f,
 	}
 	if (f->fn.flag & CGOPROF_GO_FUNCFLAG_SPWRITE)
 		sr = spwrite_step(u, o, &f->fn, f->lookup, cur, caller);
-	if (sr != STEP_OK)
+	if (sr != STEP_OK) {
 		sr = go_step(o, f->lookup, cur, &u->mem, caller, &f->fn);
+		/* pcsp of an SPWRITE function is right until it writes sp (a
+		 * prologue, a leaf before the switch): believed only where
+		 * the return address it finds returns from a call of it */
+		if (sr == STEP_OK && (f->fn.flag & CGOPROF_GO_FUNCFLAG_SPWRITE) &&
+		    !returns_from_call_of(u, o, &f->fn,
+					  caller->r[UNWIND_REG_IP]))
+			sr = STEP_BAD;
+	}
 	if (sr == STEP_BAD && !f->activation)
 		sr = popped_ra_step(u, o, &f->fn, f->lookup, cur, caller);
 	if (sr == STEP_OK && sp == GO_CGOCALLBACK && !f->activation &&
