@@ -54,8 +54,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CGOPROF_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The goroutine snapshot program (profiler/gosnap.bpf.c), compiled for the
-# kernel, and its libbpf skeleton, which gosnap.c includes: the object with
+# The BPF programs (profiler/gosnap.bpf.c: goroutine snapshots;
+# profiler/execwatch.bpf.c: a binary's next start), compiled for the
+# kernel, and their libbpf skeletons, which gosnap.c and execwatch.c include: the object with
 # its BTF (the CO-RE relocations and the maps' types; no DWARF), embedded.
 # The kernel's types come from profiler/bpf/vmlinux.h, not from the build
 # machine's kernel. fuzz/fuzz.mk uses this skeleton too.
@@ -67,17 +68,21 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -std=gnu11 \
 	      -Iprofiler/bpf
 SKEL_DIR   := $(BUILD)/profiler
 
-$(BUILD)/profiler/gosnap.bpf.o: profiler/gosnap.bpf.c
+$(BUILD)/profiler/%.bpf.o: profiler/%.bpf.c
 	@mkdir -p $(dir $@)
 	$(BPF_CC) $(BPF_CFLAGS) -c -o $@ $<
 	$(LLVM_STRIP) -g $@
 
-$(SKEL_DIR)/gosnap.skel.h: $(BUILD)/profiler/gosnap.bpf.o
-	$(BPFTOOL) gen skeleton $< name gosnap_bpf > $@.tmp
+$(SKEL_DIR)/%.skel.h: $(BUILD)/profiler/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp
 	mv $@.tmp $@
 
 $(BUILD)/profiler/gosnap.o: $(SKEL_DIR)/gosnap.skel.h
 $(BUILD)/profiler/gosnap.o: CGOPROF_CFLAGS += -I$(SKEL_DIR)
+# the exec watch's atomic exchange needs BPF's v3 instructions (5.12+)
+$(BUILD)/profiler/execwatch.bpf.o: BPF_CFLAGS += -mcpu=v3
+$(BUILD)/profiler/execwatch.o: $(SKEL_DIR)/execwatch.skel.h
+$(BUILD)/profiler/execwatch.o: CGOPROF_CFLAGS += -I$(SKEL_DIR)
 
 # made anew: a source removed or moved must leave the archive with it
 $(BUILD)/libcgoprof.a: $(LIB_OBJS)

@@ -18,6 +18,7 @@ static const char usage_coldstart[] =
 	"usage: cgoprof coldstart [options] -- CMD [ARGS...]\n"
 	"       cgoprof coldstart [options] -- CMD_A [ARGS...] --- CMD_B "
 	"[ARGS...]\n"
+	"       cgoprof coldstart [options] --exec PATH [--- --exec PATH_B]\n"
 	"\n"
 	"Starts CMD RUNS times and times each phase of its start: for Go\n"
 	"loader (exec to the ELF entry), runtime-init (entry to runtime.main),\n"
@@ -27,11 +28,26 @@ static const char usage_coldstart[] =
 	"stack rooted at its phase. With '---', CMD_A and CMD_B are started in\n"
 	"turn and shown side by side with the difference per phase.\n"
 	"\n"
+	"With --exec, nothing is started: cgoprof waits for the next RUNS\n"
+	"executions of the file PATH, system-wide, whoever starts them and in\n"
+	"any mount or PID namespace (the file is matched by device and inode,\n"
+	"so a bind mount of it under another path is caught too). Each start\n"
+	"is held stopped before its first instruction while its events are\n"
+	"opened (the held time is reported, and is not in the phases), then\n"
+	"measured as a launched start is, with its memory at --ready.\n"
+	"\n"
 	"  -n, --runs N            starts per command (default 10)\n"
 	"  -F, --freq HZ           sampling frequency (default 9999)\n"
 	"      --ready SYMBOL      the start ends at the first call of SYMBOL\n"
 	"                          (a Go or ELF function of the main binary);\n"
-	"                          the command is then stopped (SIGTERM)\n"
+	"                          a launched command is then stopped\n"
+	"                          (SIGTERM), a caught one left running.\n"
+	"                          Presets: aws-lambda-go (the runtime client's\n"
+	"                          first request for an invocation)\n"
+	"      --exec PATH         catch the starts of PATH instead (above);\n"
+	"                          '--- --exec PATH_B' compares two binaries\n"
+	"      --timeout SEC       --exec: stop waiting after SEC seconds; the\n"
+	"                          starts caught are reported (exit status 1)\n"
 	"      --compare           expect '--- CMD_B' (optional: '---' is enough)\n"
 	"      --warmup N          N starts of each command first, not measured\n"
 	"                          (the page cache, cgoprof's own caches)\n"
@@ -54,9 +70,11 @@ static const char usage_coldstart[] =
 	"  -v, --verbose           more messages (twice: debug)\n"
 	"  -h, --help\n"
 	"\n"
-	"Needs root (or CAP_PERFMON): the uprobes are opened on every CPU.\n"
-	"Exit status: 0 measured, 1 partial (an output could not be written, or\n"
-	"a phase boundary was never hit), 2 fatal, 64 usage; SIGINT, SIGTERM,\n"
+	"Needs root (or CAP_PERFMON): the uprobes are opened on every CPU;\n"
+	"--exec also needs CAP_BPF (a BPF program on the exec tracepoint).\n"
+	"Exit status: 0 measured, 1 partial (an output could not be written, a\n"
+	"phase boundary was never hit, or --timeout came first), 2 fatal, 64\n"
+	"usage; SIGINT, SIGTERM,\n"
 	"SIGHUP and SIGPIPE end the runs with the outputs written: 0 for\n"
 	"SIGINT, else 128+N.\n";
 
@@ -88,6 +106,9 @@ static void target_error(int err, const struct coldstart_target *t)
 		break;
 	case -ESRCH:
 		cli__error("no function '%s' in '%s'", t->ready, t->path);
+		break;
+	case -EACCES:
+		cli__error("'%s' is not an executable file", t->argv[0]);
 		break;
 	case -ENOMEM:
 		cli__error("out of memory");
@@ -122,6 +143,16 @@ static void measure_error(const struct coldstart_error *e)
 	case COLDSTART_STAGE_PROFILE:
 		cli__error("cannot build the profile: %s", strerror(e->err));
 		break;
+	case COLDSTART_STAGE_WATCH:
+		if (e->err == EPERM || e->err == EACCES)
+			cli__error("cannot watch for starts system-wide: %s "
+				   "(--exec needs root, or CAP_BPF and "
+				   "CAP_PERFMON)",
+				   e->what);
+		else
+			cli__error("cannot watch for starts: %s: %s", e->what,
+				   strerror(e->err));
+		break;
 	case COLDSTART_STAGE_PREPARE:
 		if (e->err)
 			cli__error("cannot run --prepare '%s': %s", e->what,
@@ -147,7 +178,7 @@ static void measure_error(const struct coldstart_error *e)
 int cmd_coldstart(int argc, char **argv)
 {
 	enum { OPT_READY = 256, OPT_COMPARE, OPT_WARMUP, OPT_PREPARE,
-	       OPT_SHOW_OUTPUT };
+	       OPT_SHOW_OUTPUT, OPT_EXEC, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "runs", required_argument, NULL, 'n' },
 		{ "freq", required_argument, NULL, 'F' },
@@ -157,6 +188,8 @@ int cmd_coldstart(int argc, char **argv)
 		{ "warmup", required_argument, NULL, OPT_WARMUP },
 		{ "prepare", required_argument, NULL, OPT_PREPARE },
 		{ "show-output", no_argument, NULL, OPT_SHOW_OUTPUT },
+		{ "exec", required_argument, NULL, OPT_EXEC },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		CLI_LONGOPTS,
 	};
 	struct coldstart_opts o = {
@@ -173,6 +206,9 @@ int cmd_coldstart(int argc, char **argv)
 	struct coldstart_error ce;
 	const char *ready = NULL;
 	char **cmds[2] = { NULL, NULL };
+	char *exec_argv[2][2] = { { NULL, NULL }, { NULL, NULL } };
+	int nexec = 0;
+	double timeout = 0;
 	bool compare = false;
 	int c, ret = EXIT_FATAL, ntargets = 1, err;
 	FILE *table = stdout;
@@ -181,9 +217,26 @@ int cmd_coldstart(int argc, char **argv)
 	memset(tg, 0, sizeof(tg));
 	memset(ser, 0, sizeof(ser));
 	optind = 1;
+again:
 	while ((c = cli__getopt(argc, argv, "+n:F:m:o:qvh", longopts,
 				&co)) != -1) {
 		switch (c) {
+		case OPT_EXEC:
+			if (nexec == 2) {
+				cli__error("at most two --exec (A --- B)");
+				goto usage;
+			}
+			exec_argv[nexec++][0] = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (cli__parse_seconds(optarg, &timeout) ||
+			    timeout <= 0) {
+				cli__error("invalid --timeout '%s' (seconds "
+					   "> 0)",
+					   optarg);
+				goto usage;
+			}
+			break;
 		case 'n':
 			if (cli__parse_u64(optarg, &v) || !v ||
 			    v > COLDSTART_MAX_RUNS) {
@@ -233,12 +286,38 @@ int cmd_coldstart(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind >= argc) {
-		cli__error("nothing to start: give -- CMD [ARGS]");
+	/* --exec A --- --exec B: the options go on after '---' */
+	if (nexec == 1 && optind < argc && !strcmp(argv[optind], "---")) {
+		optind++;
+		goto again;
+	}
+	if (nexec) {
+		if (optind < argc) {
+			cli__error("--exec catches starts: no command to give "
+				   "('%s')",
+				   argv[optind]);
+			goto usage;
+		}
+		if (o.warmup || o.prepare) {
+			cli__error("--warmup and --prepare start nothing with "
+				   "--exec");
+			goto usage;
+		}
+		ntargets = nexec;
+		cmds[0] = exec_argv[0];
+		cmds[1] = exec_argv[1];
+	} else if (timeout > 0) {
+		cli__error("--timeout is for --exec");
 		goto usage;
 	}
-	cmds[0] = &argv[optind];
-	for (int i = optind; i < argc; i++) {
+	if (!nexec && optind >= argc) {
+		cli__error("nothing to start: give -- CMD [ARGS] or --exec "
+			   "PATH");
+		goto usage;
+	}
+	if (!nexec)
+		cmds[0] = &argv[optind];
+	for (int i = optind; i < argc && !nexec; i++) {
 		if (strcmp(argv[i], "---"))
 			continue;
 		argv[i] = NULL;
@@ -264,8 +343,16 @@ int cmd_coldstart(int argc, char **argv)
 	/* the same ceiling as record's: its starts are sampled the same way */
 	o.freq = cli__sustainable_freq(o.freq, co.stack_size);
 	o.mmap_pages = co.mmap_pages ? co.mmap_pages : COLDSTART_MMAP_PAGES;
+	o.timeout = timeout;
 	for (int k = 0; k < ntargets; k++) {
-		err = coldstart_target__init(&tg[k], cmds[k], ready);
+		if (nexec && access(cmds[k][0], X_OK)) {
+			err = errno == ENOENT ? -ENOENT : -EACCES;
+			tg[k].argv = cmds[k];
+			target_error(err, &tg[k]);
+			goto out;
+		}
+		err = coldstart_target__init(&tg[k], cmds[k],
+					     coldstart__ready_preset(ready));
 		if (err) {
 			target_error(err, &tg[k]);
 			goto out;
@@ -278,15 +365,31 @@ int cmd_coldstart(int argc, char **argv)
 
 	o.on_run = on_run;
 	o.ctx = &fc;
-	if (coldstart__measure(ser, ntargets, &o, &ce)) {
+	if (nexec ? coldstart__watch(ser, ntargets, &o, &ce)
+		  : coldstart__measure(ser, ntargets, &o, &ce)) {
 		measure_error(&ce);
 		goto out;
 	}
 	if (!ser[0].runs || (ntargets == 2 && !ser[1].runs)) {
-		cli__error("interrupted before a start was measured");
+		if (ce.stage == COLDSTART_STAGE_TIMEOUT) {
+			cli__error("--timeout: %d of %d starts caught, too few "
+				   "to report",
+				   ser[0].runs + (ntargets == 2 ? ser[1].runs : 0),
+				   o.runs * ntargets);
+			ret = EXIT_PARTIAL;
+		} else {
+			cli__error("interrupted before a start was measured");
+		}
 		goto out;
 	}
 	ret = 0;
+	if (ce.stage == COLDSTART_STAGE_TIMEOUT) {
+		pr_warn("--timeout: %d of %d starts caught; the report is of "
+			"those",
+			ser[0].runs + (ntargets == 2 ? ser[1].runs : 0),
+			o.runs * ntargets);
+		ret = EXIT_PARTIAL;
+	}
 	for (int k = 0; k < ntargets; k++)
 		if (ser[k].missed) {
 			pr_warn("'%s': %" PRIu64 " phase boundaries were never "

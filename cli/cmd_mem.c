@@ -27,6 +27,7 @@
 static const char usage_mem[] =
 	"usage: cgoprof mem [options] -p PID\n"
 	"       cgoprof mem [options] -- CMD [ARGS...]\n"
+	"       cgoprof mem [options] --exec PATH\n"
 	"\n"
 	"Resident memory (RSS) by category, from /proc/PID/smaps: how much is\n"
 	"the Go heap and how much is outside it. A command is sampled from its\n"
@@ -34,6 +35,11 @@ static const char usage_mem[] =
 	"takes one snapshot, or a series with -d.\n"
 	"\n"
 	"  -p, --pid PID           a running process\n"
+	"      --exec PATH         the next start of the file PATH, whoever\n"
+	"                          starts it (system-wide; held stopped until\n"
+	"                          the sampler is ready), followed to its exit\n"
+	"                          or -d as a command is\n"
+	"      --timeout SEC       --exec: give up after SEC seconds (exit 1)\n"
 	"  -d, --duration SEC      stop after SEC seconds (a command is then\n"
 	"                          ended with SIGTERM)\n"
 	"  -F, --freq HZ           snapshots per second (default 10)\n"
@@ -104,6 +110,17 @@ struct mem_opts {
 	bool faults, live_reads, cgo_probe;
 	struct cli_common co;	/* -o, --stack-size, -m */
 };
+
+/* --exec: the caught start, held stopped until its events (--faults) or
+ * its sampler are ready; resumed once (release_caught), whatever
+ * happens. */
+static struct execwatch *caught_watch;
+
+static void release_caught(pid_t pid)
+{
+	cli__release_start(caught_watch, pid);
+	caught_watch = NULL;
+}
 
 static int parse_seconds(const char *s, double min, double max, double *v)
 {
@@ -220,7 +237,8 @@ static int run_snapshots(struct mem_sampler *s, const struct mem_opts *o,
 	uint64_t start = clock__ns(CLOCK_MONOTONIC), next = start;
 	uint64_t deadline =
 		o->duration > 0 ? start + (uint64_t)(o->duration * 1e9) : 0;
-	bool one = !child && !(o->duration > 0);
+	/* a caught start is followed to its end, as a command is */
+	bool one = !child && !(o->duration > 0) && !o->co.exec;
 	int err = 0;
 
 	*child_status = -1;
@@ -296,6 +314,7 @@ static int measure(const struct mem_opts *o, struct mem_sampler **s,
 		}
 		return -1;
 	}
+	release_caught(o->pid);
 	err = run_snapshots(*s, o, o->argv ? so.pid : 0, status);
 	if (!snapshots(*s)) {
 		if (o->argv && (!err || err == -ESRCH))
@@ -367,6 +386,7 @@ static int measure_faults(const struct mem_opts *o, struct mem_evidence *ev,
 			"only");
 	if (o->argv)
 		so.pid = record__child_pid(*rec);
+	release_caught(o->pid);
 	*s = mem_sampler__new(&so);
 	if (!*s) {
 		cli__error("out of memory");
@@ -485,7 +505,9 @@ int cmd_mem(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (cli__target(argc, argv, o.pid, "measure", &o.argv))
+	if (cli__check_exec(&o.co, o.pid, optind < argc))
+		goto usage;
+	if (!o.co.exec && cli__target(argc, argv, o.pid, "measure", &o.argv))
 		goto usage;
 	if (o.pid && cli__check_pids(&o.pid, 1))
 		goto usage;
@@ -509,6 +531,12 @@ int cmd_mem(int argc, char **argv)
 		goto out;
 	}
 
+	if (o.co.exec) {
+		ret = cli__catch_start(&o.co, &o.pid, &caught_watch);
+		if (ret)
+			goto out;
+		ret = EXIT_FATAL;
+	}
 	if (o.faults) {
 		ev = mem_evidence__new();
 		if (!ev) {
@@ -522,7 +550,8 @@ int cmd_mem(int argc, char **argv)
 	}
 
 	mem_sampler__result(s, &res);
-	command = cli__command_line(o.argv, &o.pid, 1);
+	command = o.co.exec ? strdup(o.co.exec)
+			    : cli__command_line(o.argv, &o.pid, 1);
 	if (!command) {
 		cli__error("out of memory");
 		goto out;
@@ -577,6 +606,7 @@ int cmd_mem(int argc, char **argv)
 			mem_report__segments(res.maps, res.cls, stderr);
 	}
 out:
+	release_caught(o.pid);
 	if (ending > 0)
 		end_command(&o, NULL, &status);
 	/* the sampler's thread first: it reads the evidence */

@@ -23,7 +23,7 @@
 #define CLI_MAX_OUTPUTS 16
 /* long options without a letter, below each command's own (from 256) */
 enum { CLI_OPT_STACK_SIZE = 240, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE,
-       CLI_OPT_KILL_AFTER };
+       CLI_OPT_KILL_AFTER, CLI_OPT_EXEC, CLI_OPT_TIMEOUT };
 #define CLI_LONGOPTS                                                      \
 	{ "output", required_argument, NULL, 'o' },                         \
 	{ "stack-size", required_argument, NULL, CLI_OPT_STACK_SIZE },      \
@@ -41,14 +41,32 @@ enum { CLI_OPT_STACK_SIZE = 240, CLI_OPT_NO_LIVE, CLI_OPT_CGO_PROBE,
 	{ "mmap-pages", required_argument, NULL, 'm' },                     \
 	{ "no-live-reads", no_argument, NULL, CLI_OPT_NO_LIVE },            \
 	{ "cgo-probe", no_argument, NULL, CLI_OPT_CGO_PROBE },              \
-	{ "kill-after", required_argument, NULL, CLI_OPT_KILL_AFTER }
+	{ "kill-after", required_argument, NULL, CLI_OPT_KILL_AFTER },      \
+	{ "exec", required_argument, NULL, CLI_OPT_EXEC },                  \
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT }
 struct cli_common {
 	const char *outputs[CLI_MAX_OUTPUTS];
 	int noutputs;
 	uint32_t stack_size;	/* the command's default until given */
 	size_t mmap_pages;
 	double kill_after;	/* --kill-after: 0 default, < 0 at once */
+	const char *exec;	/* --exec PATH: the next start of PATH */
+	double timeout;		/* --timeout SEC: how long to wait for it */
 };
+
+struct execwatch;
+/* --exec: waits (co->timeout seconds, 0 forever, or until a signal) for
+ * the next start of co->exec anywhere on the machine, which is held
+ * stopped before its first instruction: *@pid. Open its events, then
+ * cli__release_start(). 0; or an exit status, the error printed
+ * (EXIT_PARTIAL: the timeout or a signal came first). */
+int cli__catch_start(const struct cli_common *co, pid_t *pid,
+		     struct execwatch **w);
+/* Resumes the caught start and closes the watch (NULL: nothing). */
+void cli__release_start(struct execwatch *w, pid_t pid);
+/* --exec with -p or a command, or --timeout without --exec: the error
+ * printed, -EINVAL. */
+int cli__check_exec(const struct cli_common *co, bool pids, bool command);
 
 /* -v (counted) and -q of the running command; the log callback reads them. */
 struct cli_flags {
@@ -126,6 +144,8 @@ void cli__report_status(int status);
 char *cli__command_line(char *const *argv, const pid_t *pids, int npids);
 /* "123", "0x7b": 0 or -EINVAL. */
 int cli__parse_u64(const char *s, uint64_t *v);
+/* Seconds, > 0 and at most 1e7 (a duration, a timeout). 0 or -EINVAL. */
+int cli__parse_seconds(const char *s, double *v);
 /* The options every recording command takes, checked the same way: the
  * value, or the error printed and -EINVAL. */
 int cli__parse_stack_size(const char *arg, uint32_t *out);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cgoprof/export.h"
+#include "cgoprof/gosnap.h"
 #include "cgoprof/log.h"
 #include "cgoprof/record.h"
 #include "internal.h"
@@ -44,9 +45,14 @@ static const char usage_main[] =
 	"  record [opts] -p PID[,PID...]   profile running processes\n"
 	"  record [opts] -- CMD [ARGS...]  launch CMD and profile it from its "
 	"first instruction\n"
+	"  record [opts] --exec PATH       the next start of PATH, whoever "
+	"starts it\n"
 	"  coldstart [opts] -- CMD [ARGS]  start CMD -n times: time and profile each\n"
 	"                                  start-up phase (--- CMD_B to compare)\n"
-	"  mem [opts] (-p PID | -- CMD)    RSS by category, outside the Go heap;\n"
+	"  coldstart [opts] --exec PATH    the same for the next -n starts of PATH\n"
+	"                                  that anyone makes (a platform's)\n"
+	"  mem [opts] (-p PID | -- CMD | --exec PATH)\n"
+	"                                  RSS by category, outside the Go heap;\n"
 	"                                  --faults: who brought it in\n"
 	"  audit [opts] BINARY...          what a binary is made of, why it has\n"
 	"                                  cgo, a CI gate (--- B to compare)\n"
@@ -57,11 +63,19 @@ static const char usage_main[] =
 static const char usage_record[] =
 	"usage: cgoprof record [options] -p PID[,PID...]\n"
 	"       cgoprof record [options] -- CMD [ARGS...]\n"
+	"       cgoprof record [options] --exec PATH\n"
 	"\n"
 	"Samples whole stacks (Go and C, across cgo calls) of every thread,\n"
 	"including threads and children created while recording.\n"
 	"\n"
 	"  -p, --pid PID[,PID...]  attach to these processes\n"
+	"      --exec PATH         wait for the next start of the file PATH,\n"
+	"                          system-wide, in any mount or PID namespace\n"
+	"                          (matched by device and inode), and profile it\n"
+	"                          from its first instruction: it is held\n"
+	"                          stopped while the events open (needs root, or\n"
+	"                          CAP_BPF and CAP_PERFMON)\n"
+	"      --timeout SEC       --exec: give up after SEC seconds (exit 1)\n"
 	"  -F, --freq HZ           sampling frequency (default 999; lowered, with\n"
 	"                          a warning, to what the stack copies allow:\n"
 	"                          10 kHz at 16 KiB)\n"
@@ -182,14 +196,14 @@ static int cmd_record(int argc, char **argv)
 	struct cli_common co = { .stack_size = 16384 };
 	struct export_opts eo = { 0 };
 	int c, ret = EXIT_FATAL, err;
-	pid_t *pids = NULL;
+	pid_t *pids = NULL, caught = 0;
 	int npids = 0;
+	struct execwatch *watch = NULL;
 	struct record *rec = NULL;
 	struct record_error re;
 	struct profile *prof = NULL;
 	char *command = NULL, **cmd;
 	uint64_t v;
-	char *endp;
 	double d;
 	bool freq_given = false, count_given = false;
 
@@ -224,10 +238,7 @@ static int cmd_record(int argc, char **argv)
 			ro.event = optarg;
 			break;
 		case 'd':
-			errno = 0;
-			d = strtod(optarg, &endp);
-			if (errno || *endp || endp == optarg || !(d > 0) ||
-			    d > 1e7) {
+			if (cli__parse_seconds(optarg, &d)) {
 				error("invalid duration '%s' (seconds, > 0)",
 				      optarg);
 				goto usage;
@@ -291,8 +302,12 @@ static int cmd_record(int argc, char **argv)
 		error("give either -F or -c, not both");
 		goto usage;
 	}
-	if (cli__target(argc, argv, npids, "profile", &cmd))
+	if (cli__check_exec(&co, npids, optind < argc))
 		goto usage;
+	if (!co.exec && cli__target(argc, argv, npids, "profile", &cmd))
+		goto usage;
+	if (co.exec)
+		cmd = NULL;
 	if (cli__check_pids(pids, npids))
 		goto usage;
 	ro.argv = cmd;
@@ -310,6 +325,14 @@ static int cmd_record(int argc, char **argv)
 	if (!cli_flags.quiet && isatty(STDERR_FILENO))
 		ro.progress = progress_line;
 
+	if (co.exec) {
+		ret = cli__catch_start(&co, &caught, &watch);
+		if (ret)
+			goto out;
+		ret = EXIT_FATAL;
+		ro.pids = &caught;
+		ro.npids = 1;
+	}
 	rec = record__new(&ro);
 	if (!rec) {
 		error("out of memory");
@@ -321,12 +344,17 @@ static int cmd_record(int argc, char **argv)
 				ro.argv ? ro.argv[0] : "");
 		goto out;
 	}
+	/* its events are open: the caught start runs from its first
+	 * instruction */
+	cli__release_start(watch, caught);
+	watch = NULL;
 	if (record__stats(rec)->user_only_fallback)
 		pr_warn("kernel samples not permitted "
 			"(perf_event_paranoid): recording user space only");
 	record__loop(rec);
 
-	command = cli__command_line(ro.argv, pids, npids);
+	command = co.exec ? strdup(co.exec)
+			  : cli__command_line(ro.argv, pids, npids);
 	prof = record__profile(rec, command);
 	if (!prof) {
 		error("cannot build the profile: %s", strerror(errno));
@@ -402,10 +430,12 @@ static int cmd_record(int argc, char **argv)
 	if (!prof->total_samples && !cli_flags.quiet)
 		pr_warn("no samples were recorded");
 out:
+	cli__release_start(watch, caught);
 	profile__free(prof);
 	record__free(rec);
 	free(command);
 	free(pids);
+	gosnap__unpark();
 	return ret;
 usage:
 	free(pids);

@@ -119,6 +119,40 @@ static void kinds_text(const struct coldstart_series *s, int p, char *buf,
 		buf[size - 1] = 0;
 }
 
+/* --exec: how long the starts were held before their first instruction,
+ * which the platform's own timing of them includes and the phases do
+ * not. */
+static void print_caught(FILE *f, const struct coldstart_series *s)
+{
+	struct coldstart_stat h;
+
+	if (!s->exec)
+		return;
+	h = coldstart__stat(s->held_ms, s->runs);
+	fprintf(f, "caught starts held before their first instruction: median "
+		   "%.3f ms, max %.3f ms (in the platform's init time, not in "
+		   "the phases)\n",
+		ms3(h.median), ms3(h.max));
+}
+
+#define MIB(x) ((x) / (1024.0 * 1024.0))
+
+/* Memory at ready: medians of the starts that have it. */
+static void print_memory(FILE *f, const struct coldstart_series *s)
+{
+	if (!s->mem_runs)
+		return;
+	fprintf(f, "memory at ready (%d of %d starts; MiB, median): rss %.1f, "
+		   "peak rss %.1f\n ",
+		s->mem_runs, s->runs,
+		MIB(coldstart__stat(s->mem_rss, s->mem_runs).median),
+		MIB(coldstart__stat(s->mem_peak, s->mem_runs).median));
+	for (int c = 0; c < MEM_CAT__COUNT; c++)
+		fprintf(f, " %s %.1f", mem_cat__name((enum mem_cat)c),
+			MIB(coldstart__stat(s->mem_cat[c], s->mem_runs).median));
+	fputc('\n', f);
+}
+
 static void print_table(FILE *f, const struct coldstart_series *s)
 {
 	const struct coldstart_target *t = s->t;
@@ -145,6 +179,8 @@ static void print_table(FILE *f, const struct coldstart_series *s)
 	fputs("(ms; total median = sum of the phase medians; p90, min, max "
 	      "of whole starts)\n",
 	      f);
+	print_caught(f, s);
+	print_memory(f, s);
 }
 
 /* " +12%" or " -": the difference relative to A. */
@@ -192,6 +228,14 @@ static void print_compare(FILE *f, const struct coldstart_series *a,
 	fputs("(ms; medians per phase; total median = sum of the phase "
 	      "medians)\n",
 	      f);
+	for (int k = 0; k < 2; k++) {
+		const struct coldstart_series *x = k ? b : a;
+
+		if (x->exec || x->mem_runs)
+			fprintf(f, "%c:\n", k ? 'B' : 'A');
+		print_caught(f, x);
+		print_memory(f, x);
+	}
 }
 
 int export__coldstart_text(const struct coldstart_report *r, FILE *f)
@@ -204,6 +248,42 @@ int export__coldstart_text(const struct coldstart_report *r, FILE *f)
 }
 
 /* ---- the JSON ------------------------------------------------------------ */
+
+/* "starts": each start's total, held time and memory at ready. */
+static void json_starts(FILE *f, const struct coldstart_series *s,
+			const char *indent)
+{
+	int m = 0;
+
+	fprintf(f, ",\n%s\"starts\": [", indent);
+	for (int i = 0; i < s->runs; i++) {
+		fprintf(f, "%s\n%s  {\"total_ms\": %.3f, \"held_ms\": ",
+			i ? "," : "", indent, ms3(s->total_ms[i]));
+		if (s->exec)
+			fprintf(f, "%.3f", ms3(s->held_ms[i]));
+		else
+			fputs("null", f);
+		fputs(", \"memory\": ", f);
+		while (m < s->mem_runs && s->mem_run[m] < i)
+			m++;
+		if (m < s->mem_runs && s->mem_run[m] == i) {
+			fprintf(f, "{\"rss_bytes\": %.0f, \"peak_rss_bytes\": "
+				   "%.0f, \"by_category\": {",
+				s->mem_rss[m], s->mem_peak[m]);
+			for (int c = 0; c < MEM_CAT__COUNT; c++)
+				fprintf(f, "%s\"%s\": %.0f", c ? ", " : "",
+					mem_cat__name((enum mem_cat)c),
+					s->mem_cat[c][m]);
+			fputs("}}", f);
+		} else {
+			fputs("null", f);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "%s]", s->runs ? "\n" : "");
+	if (s->runs)
+		fputs(indent, f);
+}
 
 static void json_series(FILE *f, const struct coldstart_series *s,
 			const char *indent)
@@ -258,7 +338,22 @@ static void json_series(FILE *f, const struct coldstart_series *s,
 		ms3(tot.min), ms3(tot.max), ms3(tot.median), indent);
 	for (int i = 0; i < s->runs; i++)
 		fprintf(f, "%s%.3f", i ? ", " : "", s->total_ms[i]);
-	fputs("]", f);
+	fprintf(f, "],\n%s\"caught\": %s", indent, s->exec ? "true" : "false");
+	json_starts(f, s, indent);
+	fprintf(f, ",\n%s\"memory\": ", indent);
+	if (!s->mem_runs) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"starts\": %d, \"rss_bytes\": %.0f, "
+		   "\"peak_rss_bytes\": %.0f, \"by_category\": {",
+		s->mem_runs, coldstart__stat(s->mem_rss, s->mem_runs).median,
+		coldstart__stat(s->mem_peak, s->mem_runs).median);
+	for (int c = 0; c < MEM_CAT__COUNT; c++)
+		fprintf(f, "%s\"%s\": %.0f", c ? ", " : "",
+			mem_cat__name((enum mem_cat)c),
+			coldstart__stat(s->mem_cat[c], s->mem_runs).median);
+	fputs("}}", f);
 }
 
 int export__coldstart_json(const struct coldstart_report *r, FILE *f)

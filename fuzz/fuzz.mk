@@ -56,9 +56,11 @@ $(FUZZ_BUILD)/%.o: %.c | fuzz-check-cc
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-# the Makefile's skeleton of the snapshot program: the same for every build
+# the Makefile's skeletons of the BPF programs: the same for every build
 $(FUZZ_BUILD)/profiler/gosnap.o: $(SKEL_DIR)/gosnap.skel.h
 $(FUZZ_BUILD)/profiler/gosnap.o: FUZZ_CFLAGS += -I$(SKEL_DIR)
+$(FUZZ_BUILD)/profiler/execwatch.o: $(SKEL_DIR)/execwatch.skel.h
+$(FUZZ_BUILD)/profiler/execwatch.o: FUZZ_CFLAGS += -I$(SKEL_DIR)
 
 $(FUZZ_BUILD)/libcgoprof.a: $(FUZZ_LIB_OBJS)
 	@rm -f $@

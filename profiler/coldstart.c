@@ -21,6 +21,8 @@
 #include "cgoprof/clock.h"
 #include "cgoprof/coldstart.h"
 #include "cgoprof/elfobj.h"
+#include "cgoprof/execwatch.h"
+#include "cgoprof/gosnap.h"
 #include "cgoprof/log.h"
 #include "cgoprof/procfs.h"
 
@@ -176,6 +178,29 @@ int coldstart_target__init(struct coldstart_target *t, char *const *argv,
 	return err;
 }
 
+/* The first request for work of a function runtime: where its start, as
+ * the platform counts it, ends. To find it for another runtime: the
+ * function of its runtime client that asks the platform's API for the
+ * next invocation (README, "Cold starts on a platform"). */
+static const struct {
+	const char *name, *func;
+} ready_presets[] = {
+	/* aws-lambda-go, lambda/runtime_api_client.go: GET
+	 * /runtime/invocation/next */
+	{ "aws-lambda-go",
+	  "github.com/aws/aws-lambda-go/lambda.(*runtimeAPIClient).next" },
+};
+
+const char *coldstart__ready_preset(const char *ready)
+{
+	for (size_t i = 0; ready && i < sizeof(ready_presets) /
+						sizeof(ready_presets[0]);
+	     i++)
+		if (!strcmp(ready, ready_presets[i].name))
+			return ready_presets[i].func;
+	return ready;
+}
+
 void coldstart_target__release(struct coldstart_target *t)
 {
 	free(t->command);
@@ -190,8 +215,8 @@ void coldstart_run__finish(struct coldstart_run *r, uint64_t before,
 	const uint64_t *hit = r->hit;
 	int n;
 
-	r->exec_t = 0;
-	for (size_t k = 0; k < r->nexecs; k++)
+	r->exec_t = r->start_t;
+	for (size_t k = 0; k < r->nexecs && !r->start_t; k++)
 		if (r->execs[k] > r->exec_t &&
 		    (!hit[COLDSTART_PROBE_ENTRY] ||
 		     r->execs[k] <= hit[COLDSTART_PROBE_ENTRY]))
@@ -236,6 +261,47 @@ void coldstart_run__finish(struct coldstart_run *r, uint64_t before,
 			"lost", run, r->lost);
 }
 
+/* ---- memory at ready ------------------------------------------------------ */
+
+/* "VmRSS:\t  1234 kB" lines of /proc/PID/status: bytes, 0 when absent. */
+static uint64_t status_kb(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
+}
+
+int coldstart__read_memory(pid_t pid, struct coldstart_memory *m)
+{
+	struct mem_sampler_opts so = { .pid = pid, .live_reads = true };
+	struct mem_sampler *ms;
+	struct mem_snapshots res;
+	char path[64], *text = NULL;
+	size_t len;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	err = procfs__read_file(path, &text, &len);
+	if (err)
+		return err;
+	m->rss = status_kb(text, "\nVmRSS:");
+	m->peak_rss = status_kb(text, "\nVmHWM:");
+	free(text);
+	ms = mem_sampler__new(&so);
+	if (!ms)
+		return -ENOMEM;
+	err = mem_sampler__snapshot(ms);
+	if (!err) {
+		mem_sampler__result(ms, &res);
+		for (int c = 0; c < MEM_CAT__COUNT; c++)
+			m->cat[c] = res.last->cat[c];
+		m->have = true;
+	}
+	mem_sampler__free(ms);
+	return err;
+}
+
 /* ---- the series ---------------------------------------------------------- */
 
 int coldstart_series__init(struct coldstart_series *s,
@@ -253,7 +319,19 @@ int coldstart_series__init(struct coldstart_series *s,
 			return -ENOMEM;
 	}
 	s->total_ms = calloc((size_t)max_runs, sizeof(double));
-	return s->total_ms ? 0 : -ENOMEM;
+	s->held_ms = calloc((size_t)max_runs, sizeof(double));
+	s->mem_rss = calloc((size_t)max_runs, sizeof(double));
+	s->mem_peak = calloc((size_t)max_runs, sizeof(double));
+	s->mem_run = calloc((size_t)max_runs, sizeof(int));
+	if (!s->total_ms || !s->held_ms || !s->mem_rss || !s->mem_peak ||
+	    !s->mem_run)
+		return -ENOMEM;
+	for (int c = 0; c < MEM_CAT__COUNT; c++) {
+		s->mem_cat[c] = calloc((size_t)max_runs, sizeof(double));
+		if (!s->mem_cat[c])
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 void coldstart_series__release(struct coldstart_series *s)
@@ -263,6 +341,12 @@ void coldstart_series__release(struct coldstart_series *s)
 		free(s->faults[p]);
 	}
 	free(s->total_ms);
+	free(s->held_ms);
+	free(s->mem_rss);
+	free(s->mem_peak);
+	free(s->mem_run);
+	for (int c = 0; c < MEM_CAT__COUNT; c++)
+		free(s->mem_cat[c]);
 	profile__free(s->last);
 	memset(s, 0, sizeof(*s));
 }
@@ -308,6 +392,16 @@ int coldstart_series__add(struct coldstart_series *s,
 		s->faults[ph][i] = (double)r->faults[ph];
 	}
 	s->total_ms[i] = r->total_ms;
+	s->held_ms[i] = (double)r->held_ns / 1e6;
+	if (r->memory.have) {
+		int k = s->mem_runs++;
+
+		s->mem_run[k] = i;
+		s->mem_rss[k] = (double)r->memory.rss;
+		s->mem_peak[k] = (double)r->memory.peak_rss;
+		for (int c = 0; c < MEM_CAT__COUNT; c++)
+			s->mem_cat[c][k] = (double)r->memory.cat[c];
+	}
 	s->missed += r->missed;
 	if (p) {
 		account_cpu(s, p);
@@ -336,13 +430,17 @@ static int fail(struct coldstart_error *e, enum coldstart_stage stage,
 	return err;
 }
 
-int coldstart__run_once(struct coldstart_series *s,
-			const struct coldstart_opts *o,
-			struct coldstart_error *e)
+/* One start of @s->t, into @s: launched (@caught NULL), or the process
+ * @caught says the exec watch stopped, resumed once its events are open. */
+static int run(struct coldstart_series *s, const struct coldstart_opts *o,
+	       struct coldstart_error *e, const struct execwatch_event *caught)
 {
 	const struct coldstart_target *t = s->t;
+	pid_t pid = caught ? (pid_t)caught->pid : -1;
 	struct record_opts ro = {
-		.argv = t->argv,
+		.argv = caught ? NULL : t->argv,
+		.pids = caught ? &pid : NULL,
+		.npids = caught ? 1 : 0,
 		.freq = o->freq,
 		.stack_size = o->stack_size,
 		.mmap_pages = o->mmap_pages,
@@ -365,7 +463,7 @@ int coldstart__run_once(struct coldstart_series *s,
 	s->freq = o->freq;
 	coldstart_run__init(&run, t, &mon);
 	coldstart_run__hook(&run, &ro);
-	err = coldstart_monitor__open(&mon, t, &what);
+	err = coldstart_monitor__open(&mon, t, pid, &what);
 	if (err) {
 		fail(e, err == -ENOENT && !strcmp(what, "the uprobe PMU")
 				? COLDSTART_STAGE_PMU
@@ -384,7 +482,21 @@ int coldstart__run_once(struct coldstart_series *s,
 		fail(e, COLDSTART_STAGE_RECORD, err, "the recording");
 		goto out;
 	}
-	run.pid = record__child_pid(rec);
+	if (caught) {
+		run.pid = pid;
+		run.start_t = clock__ns(CLOCK_MONOTONIC);
+		run.held_ns = run.start_t > caught->time
+				      ? run.start_t - caught->time
+				      : 0;
+		err = execwatch__resume(pid);
+		if (err) {
+			fail(e, COLDSTART_STAGE_RECORD, err,
+			     "the caught start (it ended while held?)");
+			goto out;
+		}
+	} else {
+		run.pid = record__child_pid(rec);
+	}
 	record__loop(rec);
 	end = clock__ns(CLOCK_MONOTONIC);
 	if (stopped(o)) {
@@ -412,7 +524,14 @@ int coldstart__run_once(struct coldstart_series *s,
 		fail(e, COLDSTART_STAGE_NONE, err, "the runs");
 		goto out;
 	}
-	pr_info("%s run %d: %.3f ms", t->argv[0], s->runs, run.total_ms);
+	if (caught)
+		pr_info("%s start %d (pid %d): %.3f ms, held %.3f ms before "
+			"its first instruction",
+			t->path, s->runs, pid, run.total_ms,
+			(double)run.held_ns / 1e6);
+	else
+		pr_info("%s run %d: %.3f ms", t->argv[0], s->runs,
+			run.total_ms);
 	st = record__stats(rec);
 	if (st->lost)
 		pr_warn("run %d: %" PRIu64 " records of the profile lost (its "
@@ -421,11 +540,20 @@ int coldstart__run_once(struct coldstart_series *s,
 			"larger -m helps",
 			s->runs, st->lost);
 out:
+	if (caught && run.start_t == 0)
+		execwatch__resume(pid);	/* never left stopped */
 	profile__free(prof);
 	record__free(rec);
 	coldstart_monitor__close(&mon);
 	coldstart_run__release(&run);
 	return err;
+}
+
+int coldstart__run_once(struct coldstart_series *s,
+			const struct coldstart_opts *o,
+			struct coldstart_error *e)
+{
+	return run(s, o, e, NULL);
 }
 
 /* The targets' binaries read into @c as the first sample would: the ELF
@@ -547,6 +675,105 @@ int coldstart__measure(struct coldstart_series *s, int n,
 				break;
 		}
 	}
+	elf_cache__free(own);
+	return err;
+}
+
+/* ---- starts caught where they happen ------------------------------------- */
+
+int coldstart__watch(struct coldstart_series *s, int n,
+		     const struct coldstart_opts *o, struct coldstart_error *e)
+{
+	const char *paths[EXECWATCH_MAX_FILES];
+	struct coldstart_opts oc = *o;
+	struct elf_cache *own = NULL;
+	struct execwatch *w;
+	uint64_t deadline = 0;
+	const char *why;
+	int err = 0, left = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (n > EXECWATCH_MAX_FILES)
+		return fail(e, COLDSTART_STAGE_WATCH, -EINVAL,
+			    "too many binaries to watch");
+	for (int k = 0; k < n; k++) {
+		paths[k] = s[k].t->path;
+		s[k].exec = true;
+		left += o->runs;
+	}
+	if (!oc.cache) {
+		own = elf_cache__new();
+		if (!own)
+			return fail(e, COLDSTART_STAGE_NONE, -ENOMEM,
+				    "the ELF cache");
+		for (int k = 0; k < n; k++)
+			warm_cache(own, s[k].t);
+		oc.cache = own;
+	}
+	/* the verifier's fraction of a second is not spent while a start
+	 * is held */
+	gosnap__preload(oc.stack_size);
+	w = execwatch__open(paths, n, &err, &why);
+	if (!w) {
+		fail(e, COLDSTART_STAGE_WATCH, err, why);
+		goto out;
+	}
+	if (o->timeout > 0)
+		deadline = clock__ns(CLOCK_MONOTONIC) +
+			   (uint64_t)(o->timeout * 1e9);
+	pr_info("waiting for %d start%s", left, left == 1 ? "" : "s");
+	while (left > 0 && !stopped(&oc)) {
+		struct execwatch_event ev;
+		int wait_ms = 250;
+		uint64_t now = clock__ns(CLOCK_MONOTONIC);
+
+		if (deadline && now >= deadline) {
+			e->stage = COLDSTART_STAGE_TIMEOUT;
+			break;
+		}
+		if (deadline && (deadline - now) / 1000000 < (uint64_t)wait_ms)
+			wait_ms = (int)((deadline - now) / 1000000) + 1;
+		err = execwatch__next(w, &ev, wait_ms);
+		if (err == 0 || err == -EINTR) {
+			err = 0;
+			continue;
+		}
+		if (err < 0) {
+			fail(e, COLDSTART_STAGE_WATCH, err,
+			     "the exec watch's ring buffer");
+			break;
+		}
+		err = 0;
+		if (!ev.stopped)
+			continue;	/* came while another was measured */
+		if ((int)ev.file >= n || s[ev.file].runs >= o->runs) {
+			execwatch__resume((pid_t)ev.pid);
+		} else {
+			err = run(&s[ev.file], &oc, e, &ev);
+			if (err == -EINTR) {
+				err = 0;
+				break;
+			}
+			if (err)
+				break;
+			left--;
+		}
+		if (left > 0 && (err = execwatch__arm(w))) {
+			fail(e, COLDSTART_STAGE_WATCH, err, "the exec watch");
+			break;
+		}
+		if (ev.stopped && left > 0)
+			pr_info("waiting for %d more start%s", left,
+				left == 1 ? "" : "s");
+	}
+	if (execwatch__missed(w))
+		pr_warn("%" PRIu64 " start%s of the watched binaries came while "
+			"another was measured: not measured",
+			execwatch__missed(w),
+			execwatch__missed(w) == 1 ? "" : "s");
+out:
+	execwatch__close(w);
+	gosnap__unpark();
 	elf_cache__free(own);
 	return err;
 }

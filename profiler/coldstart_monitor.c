@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* Cold starts: the system-wide events of one run and what a run reads from
- * them. The record API forks and lets the child exec inside record__open,
- * so there is no moment to open events on the child before it runs: the
+/* Cold starts: the events of one run and what a run reads from them. The
+ * record API forks and lets the child exec inside record__open, so there
+ * is no moment to open events on a launched child before it runs: the
  * phase uprobes, a page-fault event and a dummy event (exec and exit
  * records) are opened for every process on every CPU before the command
- * starts, and only the records of its pid count. The record hooks root
+ * starts, and only the records of its pid count. A start caught by
+ * --exec is held stopped before its first instruction: its events are
+ * opened on it alone (inherited by its threads). The record hooks root
  * each sample at the phase its time falls in. */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgoprof/arena.h"
+#include "cgoprof/clock.h"
 #include "cgoprof/coldstart.h"
 #include "cgoprof/perf.h"
 #include "cgoprof/uprobe.h"
@@ -44,7 +47,7 @@ void coldstart_monitor__close(struct coldstart_monitor *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Opens @a on @cpu for every process, notes its id as @kind, and sends its
+/* Opens @a on @cpu for m->pid, notes its id as @kind, and sends its
  * records to @output_fd's ring (-1: its own). */
 static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
 		       int cpu, int kind, int output_fd, int *fd_out)
@@ -52,8 +55,15 @@ static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
 	uint64_t id;
 	size_t cap;
 	int fd;
+	/* A uprobe is never inherited (uprobe__attr: the kernel would read
+	 * its path in the new thread's memory): it stays on every process,
+	 * which only the processes running that file can hit, and the
+	 * records of others are dropped (on_sample) */
+	bool probe = kind >= 0 && kind < COLDSTART_PROBE__COUNT;
+	pid_t pid = probe ? -1 : m->pid;
 
-	fd = sys_perf_event_open(a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	a->inherit = !probe && m->pid > 0;
+	fd = sys_perf_event_open(a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	/* fds and ids: one capacity, the one of ids grown last */
@@ -79,7 +89,7 @@ static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
 }
 
 int coldstart_monitor__open(struct coldstart_monitor *m,
-			    const struct coldstart_target *t,
+			    const struct coldstart_target *t, pid_t pid,
 			    const char **what)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
@@ -87,6 +97,7 @@ int coldstart_monitor__open(struct coldstart_monitor *m,
 	int err;
 
 	memset(m, 0, sizeof(*m));
+	m->pid = pid;
 	*what = "the uprobe PMU";
 	if (type < 0)
 		return -ENOENT;
@@ -229,8 +240,13 @@ static void on_sample(struct coldstart_run *r,
 	run_note_hit(r, s.tid, s.time, s.ip, s.regs[PERF_REG_SP]);
 	if (!r->hit[kind]) {
 		r->hit[kind] = s.time;
-		if (kind == COLDSTART_PROBE_READY)
+		if (kind == COLDSTART_PROBE_READY) {
 			r->stop = 1;
+			if (!coldstart__read_memory(r->pid, &r->memory))
+				r->memory.read_ms =
+					(double)(clock__ns(CLOCK_MONOTONIC) -
+						 s.time) / 1e6;
+		}
 	}
 }
 
@@ -335,6 +351,13 @@ static const char *sample_root(void *ctx, const struct perf_sample *s,
 					      : r->t->phases[phase];
 }
 
+/* Every turn of the record loop: a --ready hit is seen (and the memory
+ * read) even when no sample follows it. */
+static void tick(void *ctx)
+{
+	coldstart_run__drain(ctx);
+}
+
 void coldstart_run__hook(struct coldstart_run *r, struct record_opts *ro)
 {
 	ro->sample_root = sample_root;
@@ -344,4 +367,5 @@ void coldstart_run__hook(struct coldstart_run *r, struct record_opts *ro)
 	ro->unwind.probe_hit = probe_hit;
 	ro->unwind.probe_hit_ctx = r;
 	ro->stop_hook = &r->stop;
+	ro->tick = tick;
 }

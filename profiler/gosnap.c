@@ -21,7 +21,15 @@
 
 struct gosnap {
 	struct gosnap_bpf *skel;
+	int ncpus;
+	uint32_t copy_bytes;	/* asked for (the load may have dropped it) */
 };
+
+/* The last program closed, kept loaded for the next gosnap__open() of
+ * the same shape: the verifier's work is most of a short recording's CPU,
+ * and a start caught by `--exec` waits for the recording to open. One
+ * recording at a time uses it (the CLI's are sequential); not locked. */
+static struct gosnap *parked;
 
 _Static_assert(GO_G_STACK_HI == GO_G_STACK_LO + 8,
 	       "the program reads g.stack's lo and hi together");
@@ -135,6 +143,12 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 
 	*out = NULL;
 	*why = NULL;
+	if (parked && parked->ncpus == ncpus &&
+	    parked->copy_bytes == copy_bytes) {
+		*out = parked;
+		parked = NULL;
+		return 0;
+	}
 	libbpf_set_print(print_libbpf);
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -151,6 +165,8 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 		free(g);
 		return err ? err : -EINVAL;
 	}
+	g->ncpus = ncpus;
+	g->copy_bytes = copy_bytes;
 	*out = g;
 	return 0;
 }
@@ -181,10 +197,64 @@ int gosnap__set_output(struct gosnap *g, int cpu, int fd)
 		       : 0;
 }
 
+static void destroy(struct gosnap *g)
+{
+	gosnap_bpf__destroy(g->skel);
+	free(g);
+}
+
+/* Empties what a recording left in the maps: its output events (the
+ * map holds their files) and its processes' TLS offsets. */
+static int reset(struct gosnap *g)
+{
+	int fd = bpf_map__fd(g->skel->maps.cgoprof_gtls);
+	uint32_t key, next;
+
+	for (int cpu = 0; cpu < g->ncpus; cpu++) {
+		key = (uint32_t)cpu;
+		if (bpf_map_delete_elem(bpf_map__fd(g->skel->maps.cgoprof_out),
+					&key) &&
+		    errno != ENOENT)
+			return -errno;
+	}
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		if (bpf_map_delete_elem(fd, &next))
+			return -errno;
+	return 0;
+}
+
 void gosnap__close(struct gosnap *g)
 {
 	if (!g)
 		return;
-	gosnap_bpf__destroy(g->skel);
-	free(g);
+	if (parked || reset(g)) {
+		destroy(g);
+		return;
+	}
+	parked = g;
+}
+
+void gosnap__free(struct gosnap *g)
+{
+	if (g)
+		destroy(g);
+}
+
+void gosnap__preload(uint32_t copy_bytes)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	struct gosnap *g;
+	const char *why;
+
+	if (ncpus < 1 || ncpus > 4096)
+		ncpus = 1;
+	if (!gosnap__open(&g, (int)ncpus, copy_bytes, &why))
+		gosnap__close(g);
+}
+
+void gosnap__unpark(void)
+{
+	if (parked)
+		destroy(parked);
+	parked = NULL;
 }

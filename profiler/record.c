@@ -626,6 +626,8 @@ int record__loop(struct record *r)
 			rec_progress(r, now, false);
 			last_progress = now;
 		}
+		if (r->o.tick)
+			r->o.tick(r->o.hook_ctx);
 		if ((r->o.stop && *r->o.stop) ||
 		    (r->o.stop_hook && *r->o.stop_hook))
 			break;

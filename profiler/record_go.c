@@ -612,7 +612,7 @@ void rec_gosnap_setup(struct record *r)
 fail:
 	/* the program stays attached to the events it was attached to: its
 	 * output goes nowhere once the map's fds are closed */
-	gosnap__close(r->gosnap);
+	gosnap__free(r->gosnap);
 	r->gosnap = NULL;
 }
 

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgoprof/mem.h"
 #include "cgoprof/perf.h"
 #include "cgoprof/profile.h"
 #include "cgoprof/record.h"
@@ -79,10 +80,14 @@ struct coldstart_target {
 int coldstart_target__init(struct coldstart_target *t, char *const *argv,
 			   const char *ready);
 void coldstart_target__release(struct coldstart_target *t);
+/* --ready's presets: the function a name like "aws-lambda-go" stands
+ * for (a name with '-' is no C or Go function), else @ready itself. */
+const char *coldstart__ready_preset(const char *ready);
 
 /* ---- the monitor: the system-wide events of one run --------------------- */
 
 struct coldstart_monitor {
+	pid_t pid;		/* -1: every process */
 	int ncpus;
 	int *fds;
 	size_t nfds, cap_fds;
@@ -99,16 +104,30 @@ struct coldstart_monitor {
 #define COLDSTART_EV_FAULT COLDSTART_PROBE__COUNT	/* a page fault */
 #define COLDSTART_EV_DUMMY (COLDSTART_PROBE__COUNT + 1)	/* COMM, EXIT */
 
-/* Opens, on every CPU for every process, the uprobes of @t, a page-fault
- * event and a dummy event for exec and exit records, all into one ring per
- * CPU. 0 or -errno, and @what says what could not be opened ("the uprobe
- * PMU": -ENOENT, the kernel has none); close @m in either case. */
+/* Opens, on every CPU, the uprobes of @t, a page-fault event and a dummy
+ * event for exec and exit records, all into one ring per CPU: for every
+ * process when @pid is -1 (a launch: the child does not exist yet), else
+ * for @pid and what it starts (inherit: a start caught stopped). 0 or
+ * -errno, and @what says what could not be opened ("the uprobe PMU":
+ * -ENOENT, the kernel has none); close @m in either case. */
 int coldstart_monitor__open(struct coldstart_monitor *m,
-			    const struct coldstart_target *t,
+			    const struct coldstart_target *t, pid_t pid,
 			    const char **what);
 void coldstart_monitor__close(struct coldstart_monitor *m);
 
 /* ---- one run ------------------------------------------------------------ */
+
+/* What a platform bills of a start: its memory when it got ready. */
+struct coldstart_memory {
+	bool have;		/* read (a --ready hit while it lived) */
+	double read_ms;		/* how long after the hit it was read */
+	uint64_t rss, peak_rss;	/* VmRSS, VmHWM: bytes */
+	uint64_t cat[MEM_CAT__COUNT];	/* resident bytes by category */
+};
+
+/* Reads @pid's memory into @m (VmRSS and VmHWM of its status, its smaps
+ * classified as `cgoprof mem` does). 0 or -errno (@m->have false). */
+int coldstart__read_memory(pid_t pid, struct coldstart_memory *m);
 
 struct coldstart_run {
 	const struct coldstart_target *t;
@@ -132,6 +151,11 @@ struct coldstart_run {
 	uint64_t lost;		/* LOST records of the monitor */
 	/* set at the first --ready hit: the record stops (stop_hook) */
 	volatile sig_atomic_t stop;
+	/* a start caught by --exec: it was stopped at its exec and resumed
+	 * at start_t; 0 for a launch (its start is its exec record) */
+	uint64_t start_t;
+	uint64_t held_ns;	/* from its exec to start_t */
+	struct coldstart_memory memory;	/* at the --ready hit */
 
 	/* coldstart_run__finish() */
 	uint64_t exec_t;	/* the start: the last exec before the entry */
@@ -212,6 +236,14 @@ struct coldstart_series {
 	double cpu_ns[COLDSTART_NPHASES_MAX][FRAME_KIND__COUNT];
 	uint64_t missed;	/* boundaries never hit, all runs */
 	struct profile *last;	/* the latest run's profile, owned */
+	/* --exec: how long each caught start was held stopped */
+	double *held_ms;	/* [run] */
+	bool exec;		/* the runs were caught, not launched */
+	/* memory at ready of the runs that have it, in their order */
+	int mem_runs;
+	double *mem_rss, *mem_peak;	/* [mem run], bytes */
+	double *mem_cat[MEM_CAT__COUNT];
+	int *mem_run;		/* [mem run]: the run it belongs to */
 };
 
 /* Room for @max_runs runs of @t. 0 or -ENOMEM; release @s either way. */
@@ -255,6 +287,9 @@ struct coldstart_opts {
 	/* the caller's stop (a signal): ends the measurement; a run cut
 	 * short is not counted */
 	const volatile sig_atomic_t *stop;
+	/* coldstart__watch(): seconds to wait for all the starts (0:
+	 * forever) */
+	double timeout;
 };
 
 enum coldstart_stage {
@@ -265,6 +300,9 @@ enum coldstart_stage {
 	COLDSTART_STAGE_PROFILE,	/* the run's profile */
 	COLDSTART_STAGE_PREPARE,	/* --prepare: @err an errno, else
 					 * @status its wait status */
+	COLDSTART_STAGE_WATCH,		/* --exec: the exec watch; @what */
+	COLDSTART_STAGE_TIMEOUT,	/* --exec: fewer starts than asked
+					 * before the timeout (not fatal) */
 };
 
 struct coldstart_error {
@@ -290,5 +328,16 @@ int coldstart__run_once(struct coldstart_series *s,
 int coldstart__measure(struct coldstart_series *s, int n,
 		       const struct coldstart_opts *o,
 		       struct coldstart_error *e);
+
+/* Catches the next o->runs starts of each of the @n targets of @s,
+ * whoever starts them, in any mount or PID namespace (the file itself is
+ * matched: execwatch.h): each is held stopped before its first instruction
+ * while its events are opened, then measured as a launch is, from the
+ * moment it resumes. Starts of a target whose runs are done, and starts
+ * while another is measured, run unwatched. Until the runs are done,
+ * *o->stop, or o->timeout seconds: then 0 with fewer runs, and
+ * COLDSTART_STAGE_TIMEOUT in @e. -errno and @e says what failed. */
+int coldstart__watch(struct coldstart_series *s, int n,
+		     const struct coldstart_opts *o, struct coldstart_error *e);
 
 #endif

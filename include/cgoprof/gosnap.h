@@ -62,6 +62,18 @@ int gosnap__set_output(struct gosnap *g, int cpu, int fd);
  * fsbase - 8. Processes with an entry: at most CGOPROF_GOSNAP_PROCS. */
 #define CGOPROF_GOSNAP_PROCS 4096
 int gosnap__set_g_tls(struct gosnap *g, uint32_t pid, int32_t off);
+/* Detaches nothing (closing the events does): the program is kept loaded
+ * for the next gosnap__open() of the same shape, once its maps are
+ * emptied. */
 void gosnap__close(struct gosnap *g);
+/* Unloads @g, still attached to events that stay open (a setup that
+ * failed half way): it is not for reuse. */
+void gosnap__free(struct gosnap *g);
+/* Loads the program now and keeps it for the next gosnap__open() on
+ * every configured CPU with @copy_bytes (a recording's stack size): a
+ * start held stopped by --exec does not wait for the verifier. */
+void gosnap__preload(uint32_t copy_bytes);
+/* Unloads the kept program (at exit; leak checkers want it). */
+void gosnap__unpark(void);
 
 #endif

@@ -64,6 +64,9 @@ struct record_opts {
 	 * its --ready function (the caller's own *stop stays a signal's);
 	 * NULL for none */
 	const volatile sig_atomic_t *stop_hook;
+	/* Optional: called with @hook_ctx at every turn of the loop (at
+	 * least every 50 ms), before *stop_hook is looked at */
+	void (*tick)(void *hook_ctx);
 };
 
 /* Where opening failed, for the CLI's error text. */

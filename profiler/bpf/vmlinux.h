@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The kernel's types that profiler/gosnap.bpf.c uses, and only those: a
+ * The kernel's types that profiler/gosnap.bpf.c and execwatch.bpf.c use,
+ * and only those: a
  * checked-in subset of what `bpftool btf dump file /sys/kernel/btf/vmlinux
  * format c` prints, so that building does not need the build machine's
  * kernel BTF.
@@ -36,6 +37,11 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4,
+	BPF_MAP_TYPE_RINGBUF = 27,
+};
+
+enum {
+	BPF_ANY = 0,
 };
 
 enum {
@@ -57,8 +63,28 @@ struct thread_struct {
 	unsigned long fsbase;
 };
 
+/* the file a process runs (execwatch.bpf.c): mm->exe_file's inode */
+struct super_block {
+	__u32 s_dev;		/* dev_t, the kernel's encoding */
+};
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+
+struct file {
+	struct inode *f_inode;
+};
+
+struct mm_struct {
+	struct file *exe_file;
+};
+
 struct task_struct {
 	struct thread_struct thread;
+	struct mm_struct *mm;
+	int tgid;
 };
 
 #pragma clang attribute pop

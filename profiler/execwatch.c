@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Loads the exec watch (execwatch.bpf.c: what it does and why) through
+ * its libbpf skeleton and reads its ring buffer. The watched files are
+ * keyed by device and inode in the kernel's dev_t encoding (major << 20 |
+ * minor), which is not stat()'s.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cgoprof/execwatch.h"
+#include "cgoprof/log.h"
+#include "execwatch.skel.h"
+
+struct execwatch {
+	struct execwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct execwatch_event pending[16];
+	unsigned npending;
+};
+
+static int __attribute__((format(printf, 2, 0)))
+print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *msg;
+	int n;
+
+	if (level == LIBBPF_DEBUG || (n = vasprintf(&msg, fmt, ap)) < 0)
+		return 0;
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	pr_debug("%s", msg);
+	free(msg);
+	return 0;
+}
+
+/* The key of @path: a regular file with an execute bit, opened without
+ * following it into a FIFO or device. 0 or -errno and @why. */
+static int file_key(const char *path, struct execwatch_key *k,
+		    const char **why)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		*why = errno == ENOENT ? "no such file" : "cannot be opened";
+		return -errno;
+	}
+	if (fstat(fd, &st)) {
+		*why = "cannot be read";
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return -EISDIR;
+	}
+	if (!(st.st_mode & 0111)) {
+		*why = "not executable";
+		return -EACCES;
+	}
+	k->dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+	k->ino = st.st_ino;
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct execwatch *w = ctx;
+
+	if (size < sizeof(struct execwatch_event))
+		return 0;
+	if (w->npending == sizeof(w->pending) / sizeof(w->pending[0])) {
+		/* no room: a stopped process is never left stopped */
+		struct execwatch_event *ev = data;
+
+		if (ev->stopped)
+			execwatch__resume((pid_t)ev->pid);
+		return 0;
+	}
+	memcpy(&w->pending[w->npending++], data, sizeof(w->pending[0]));
+	return 0;
+}
+
+struct execwatch *execwatch__open(const char *const *paths, int n, int *err,
+				  const char **why)
+{
+	struct execwatch *w;
+	uint64_t armed = 1;
+	uint32_t zero = 0;
+
+	*why = NULL;
+	if (n < 1 || n > EXECWATCH_MAX_FILES) {
+		*err = -EINVAL;
+		*why = "too many files to watch";
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	libbpf_set_print(print_libbpf);
+	w->skel = execwatch_bpf__open_and_load();
+	if (!w->skel) {
+		*err = -errno;
+		*why = *err == -EPERM ? "BPF programs may not be loaded (needs "
+					"root, or CAP_BPF and CAP_PERFMON)"
+				      : "the kernel refused the exec watch "
+					"(BPF, raw tracepoint sched_process_exec)";
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		struct execwatch_key k;
+		uint32_t idx = (uint32_t)i;
+
+		*err = file_key(paths[i], &k, why);
+		if (*err)
+			goto fail;
+		if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.cgoprof_exec_files),
+					&k, &idx, BPF_ANY)) {
+			*err = -errno;
+			*why = "the watched files' map";
+			goto fail;
+		}
+	}
+	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.cgoprof_exec_events),
+				 on_event, w, NULL);
+	if (!w->rb) {
+		*err = -errno;
+		*why = "the exec watch's ring buffer";
+		goto fail;
+	}
+	if (execwatch_bpf__attach(w->skel)) {
+		*err = -errno;
+		*why = *err == -EPERM ? "the exec tracepoint may not be attached "
+					"(needs root, or CAP_BPF and CAP_PERFMON)"
+				      : "the exec tracepoint cannot be attached";
+		goto fail;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.cgoprof_exec_state),
+				&zero, &armed, BPF_ANY)) {
+		*err = -errno;
+		*why = "the exec watch's state";
+		goto fail;
+	}
+	return w;
+fail:
+	if (!*err)
+		*err = -EINVAL;
+	execwatch__close(w);
+	return NULL;
+}
+
+void execwatch__close(struct execwatch *w)
+{
+	if (!w)
+		return;
+	if (w->skel)
+		execwatch_bpf__detach(w->skel);
+	/* the starts the program stopped after the last read */
+	if (w->rb)
+		ring_buffer__consume(w->rb);
+	for (unsigned i = 0; i < w->npending; i++)
+		if (w->pending[i].stopped)
+			execwatch__resume((pid_t)w->pending[i].pid);
+	ring_buffer__free(w->rb);
+	execwatch_bpf__destroy(w->skel);
+	free(w);
+}
+
+int execwatch__next(struct execwatch *w, struct execwatch_event *ev,
+		    int timeout_ms)
+{
+	int err;
+
+	if (!w->npending) {
+		err = ring_buffer__poll(w->rb, timeout_ms);
+		if (err < 0)
+			return err == -EINTR ? -EINTR : err;
+		if (!w->npending)
+			return 0;
+	}
+	*ev = w->pending[0];
+	memmove(&w->pending[0], &w->pending[1],
+		--w->npending * sizeof(w->pending[0]));
+	return 1;
+}
+
+int execwatch__arm(struct execwatch *w)
+{
+	uint64_t armed = 1;
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(w->skel->maps.cgoprof_exec_state),
+				   &zero, &armed, BPF_ANY)
+		       ? -errno
+		       : 0;
+}
+
+int execwatch__resume(pid_t pid)
+{
+	return kill(pid, SIGCONT) ? -errno : 0;
+}
+
+uint64_t execwatch__missed(const struct execwatch *w)
+{
+	uint64_t v = 0;
+	uint32_t one = 1;
+
+	bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.cgoprof_exec_state), &one,
+			    &v);
+	return v;
+}
