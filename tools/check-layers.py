@@ -34,6 +34,7 @@ HEADERS = {
     "unwind.h": "symbolizer",
     "uprobe.h": "profiler",
     "gosnap.h": "profiler",
+    "execwatch.h": "profiler",
     "stacks.h": "profiler",
     "record.h": "profiler",
     "mem.h": "profiler",
@@ -48,7 +49,7 @@ HEADERS = {
 # Headers a build generates or a system provides, by the folder allowed to
 # include them with quotes.
 GENERATED = {
-    "profiler": {"gosnap.skel.h", "vmlinux.h"},
+    "profiler": {"gosnap.skel.h", "execwatch.skel.h", "vmlinux.h"},
 }
 
 MAX_LINES = 950  # "about 900"
