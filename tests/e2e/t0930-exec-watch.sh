@@ -74,12 +74,12 @@ grep -q "was not started within" "$WORK/e4.out" || { cat "$WORK/e4.out"; fail "r
 echo "== the cost of waiting: a busy process's throughput, alternating windows"
 ratios=()
 for i in $(seq 10); do
-	base=$("$WORK/busyloop" 0.3)
+	base=$(taskset -c 1 "$WORK/busyloop" 0.3)
 	"$CGOPROF" coldstart -v --exec "$bin" -n 1 --timeout 30 -q \
 		-o "$WORK/idle.json" > "$WORK/idle.log" 2>&1 &
 	cs=$!
 	wait_watching "$WORK/idle.log"
-	with=$("$WORK/busyloop" 0.3)
+	with=$(taskset -c 1 "$WORK/busyloop" 0.3)
 	kill -INT "$cs"; wait "$cs" || true
 	ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.4f", a / b }')")
 done
