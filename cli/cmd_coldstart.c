@@ -207,7 +207,7 @@ int cmd_coldstart(int argc, char **argv)
 	const char *ready = NULL;
 	char **cmds[2] = { NULL, NULL };
 	char *exec_argv[2][2] = { { NULL, NULL }, { NULL, NULL } };
-	int nexec = 0;
+	int nexec = 0, split = 0, full_argc = argc;
 	double timeout = 0;
 	bool compare = false;
 	int c, ret = EXIT_FATAL, ntargets = 1, err;
@@ -216,6 +216,15 @@ int cmd_coldstart(int argc, char **argv)
 
 	memset(tg, 0, sizeof(tg));
 	memset(ser, 0, sizeof(ser));
+	/* --exec A --- --exec B: '---' before any '--' splits the options
+	 * (getopt would take it for an option) */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "---")) {
+			split = i;
+			full_argc = argc;
+			argc = i;
+			break;
+		}
 	optind = 1;
 again:
 	while ((c = cli__getopt(argc, argv, "+n:F:m:o:qvh", longopts,
@@ -286,9 +295,15 @@ again:
 			goto usage;
 		}
 	}
-	/* --exec A --- --exec B: the options go on after '---' */
-	if (nexec == 1 && optind < argc && !strcmp(argv[optind], "---")) {
-		optind++;
+	if (split) {
+		if (optind != split || nexec != 1) {
+			cli__error("'---' without a command before it is for "
+				   "--exec A --- --exec B");
+			goto usage;
+		}
+		argc = full_argc;
+		optind = split + 1;
+		split = 0;
 		goto again;
 	}
 	if (nexec) {
