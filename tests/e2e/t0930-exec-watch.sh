@@ -11,7 +11,8 @@
 #     while cgoprof waits is that without it (the median ratio of ten
 #     alternating windows within 10%);
 #   - record --exec and mem --exec profile/measure the next start;
-#   - errors: a path that is not an executable, --exec with a command,
+#   - errors: a path that is not an executable, --exec with a command, no
+#     permission to watch (as 'nobody'),
 #     --timeout with no start (exit 1) and with fewer starts than asked
 #     (the starts caught are written, exit 1).
 . "$(dirname "$0")/lib.sh"
@@ -70,6 +71,23 @@ grep -q "0 of 1 starts caught" "$WORK/e3.out" || { cat "$WORK/e3.out"; fail "the
 rc=0; "$CGOPROF" record --exec "$bin" --timeout 1 -o "$WORK/none.folded" > "$WORK/e4.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || { cat "$WORK/e4.out"; fail "record --exec timeout: exit $rc, not 1"; }
 grep -q "was not started within" "$WORK/e4.out" || { cat "$WORK/e4.out"; fail "record's timeout is not reported"; }
+
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null && id nobody > /dev/null 2>&1; then
+	# without the permission to watch every exec: a clear error, exit 2
+	chmod 755 "$WORK"
+	install -m 755 "$CGOPROF" "$WORK/cgoprof-copy"
+	mkdir -m 777 "$WORK/out"
+	for cmd in "coldstart --exec /bin/true -n 1 --timeout 2" \
+		"record --exec /bin/true --timeout 2 -o $WORK/out/x.folded"; do
+		rc=0
+		# shellcheck disable=SC2086
+		setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups --reset-env -- \
+			"$WORK/cgoprof-copy" $cmd > "$WORK/e5.out" 2>&1 || rc=$?
+		[ "$rc" = 2 ] || { cat "$WORK/e5.out"; fail "$cmd as nobody: exit $rc, not 2"; }
+		grep -q "needs root, or CAP_BPF and CAP_PERFMON" "$WORK/e5.out" ||
+			{ cat "$WORK/e5.out"; fail "$cmd as nobody: no clear error"; }
+	done
+fi
 
 echo "== the cost of waiting: a busy process's throughput, alternating windows"
 ratios=()
