@@ -174,6 +174,25 @@ static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
 	return name;
 }
 
+int elf_obj__func_range(struct elf_obj *o, uint64_t vaddr, uint64_t *start,
+			uint64_t *size)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name;
+
+	if (obj_dwfl(o))
+		return -ENOENT;
+	name = dwfl_module_addrinfo(o->mod, vaddr + o->mod_bias, &off, &sym,
+				    NULL, NULL, NULL);
+	if (!name || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
+	    off >= sym.st_size || off > vaddr)
+		return -ENOENT;
+	*start = vaddr - off;
+	*size = sym.st_size;
+	return 0;
+}
+
 /* Copies @name without a symbol version ("memcpy@@GLIBC_2.14"). */
 static char *strdup_unversioned(const char *name)
 {

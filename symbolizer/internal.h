@@ -153,6 +153,9 @@ enum step_result native__leaf_without_cfi(struct unwind_ctx *u,
 					  const struct regs *cur,
 					  struct map *map, uint64_t lookup,
 					  struct regs *caller);
+enum step_result native__prologue_step(struct unwind_ctx *u,
+				       const struct regs *cur, struct map *map,
+				       uint64_t lookup, struct regs *caller);
 bool native__at_entry(const struct map *map, uint64_t lookup);
 bool native__is_call_to(struct elf_obj *o, uint64_t ra, uint64_t callee,
 			const struct elf_obj *callee_obj);

@@ -74,6 +74,7 @@ static int func_fill(const struct pclntab *tab, const struct func_rec *f,
 	fn->flag = f->flag;
 	fn->index = index;
 	fn->cu = f->cu_offset;
+	fn->host = !f->pcsp && !f->pcfile && !f->pcln;
 	return 0;
 }
 

@@ -74,7 +74,8 @@ static void unmapped_frame(struct unwind_ctx *u, const struct frame_at *f,
 }
 
 /* One C frame: CFI, else a sigreturn trampoline without CFI (a signal
- * frame), else, for the leaf, the rules for code without CFI. */
+ * frame), else, for the leaf, the rules for code without CFI, else its
+ * prologue. */
 static enum step_result c_frame_step(struct unwind_ctx *u,
 				     const struct frame_at *f,
 				     const struct regs *cur,
@@ -92,6 +93,8 @@ static enum step_result c_frame_step(struct unwind_ctx *u,
 	if (sr == STEP_NO_INFO && !f->activation)
 		sr = native__leaf_without_cfi(u, cur, f->map, f->lookup,
 					      caller);
+	if (sr == STEP_NO_INFO)
+		sr = native__prologue_step(u, cur, f->map, f->lookup, caller);
 	return sr;
 }
 
@@ -182,7 +185,8 @@ void unwind__regs(struct unwind_ctx *u, struct regs *cur, bool activation)
 		unwind__push(r, f.pc, f.map, fflags);
 		f.lookup = (activation ? f.pc - 1 : f.pc) - f.map->bias;
 		is_go = elf_obj__is_go_pc(f.map->obj, f.lookup) &&
-			!pclntab__find_func(f.map->obj->go, f.lookup, &f.fn);
+			!pclntab__find_func(f.map->obj->go, f.lookup, &f.fn) &&
+			!f.fn.host;
 		if (is_go && activation && f.lookup + 1 == f.fn.end &&
 		    go__is_switch_marker(u, f.pc)) {
 			/* not a return address (no Go call returns to an

@@ -546,6 +546,138 @@ enum step_result native__leaf_without_cfi(struct unwind_ctx *u,
 	return STEP_NO_INFO;
 }
 
+/* Code without CFI, by its prologue: a Go program linked internally (its
+ * only cgo is the standard library's: net, os/user) has the C objects' code
+ * and no .eh_frame, since Go's linker copies none, and its .debug_frame
+ * describes Go functions only. gcc's prologues there are pushes of
+ * callee-saved registers and a sub from rsp, mixed with register moves,
+ * constants and zeroing:
+ * decoded from the start of the ELF function holding the pc up to it,
+ * they give the frame's size and where each pushed register was saved.
+ * Past the prologue a function's calls see the whole frame (a return
+ * address: an activation); a leaf is at its pc. The return address found
+ * must follow a call of this function (or an indirect call, or a PLT
+ * stub's; any call where it returns into Go code), as a frozen stack's
+ * are checked. Go code is never decoded so
+ * (pcsp): the caller asks for pcs no Go function holds. */
+enum step_result native__prologue_step(struct unwind_ctx *u,
+				       const struct regs *cur, struct map *map,
+				       uint64_t lookup, struct regs *caller)
+{
+	/* push's register field (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi) */
+	static const uint8_t x86_to_dwarf[8] = {
+		UNWIND_REG_AX, UNWIND_REG_CX, UNWIND_REG_DX, UNWIND_REG_BX,
+		UNWIND_REG_SP, UNWIND_REG_BP, UNWIND_REG_SI, UNWIND_REG_DI,
+	};
+	/* callee-saved in the SysV ABI: the caller's own values */
+	const uint64_t kept = REG_BIT(UNWIND_REG_BX) | REG_BIT(UNWIND_REG_BP) |
+			      REG_BIT(UNWIND_REG_R12) | REG_BIT(UNWIND_REG_R13) |
+			      REG_BIT(UNWIND_REG_R14) | REG_BIT(UNWIND_REG_R15);
+	struct elf_obj *o = map->obj;
+	uint64_t start, size, depth = 0, cfa, ra, v;
+	uint64_t saved[UNWIND_REG_IP] = { 0 };	/* depth after its push */
+	uint8_t c[64];
+	size_t n, i = 0;
+	struct map *rm;
+	struct go_func gf;
+	bool into_go;
+
+	/* (the caller knows no Go function holds the pc) */
+	if (!o || elf_obj__func_range(o, lookup, &start, &size) ||
+	    lookup - start >= size)
+		return STEP_NO_INFO;
+	n = lookup - start < sizeof(c) ? lookup - start : sizeof(c);
+	if (elf_obj__read(o, start, c, n))
+		return STEP_NO_INFO;
+	while (i < n) {
+		uint8_t rex = 0, op;
+
+		if (i + 4 <= n && c[i] == 0xf3 && c[i + 1] == 0x0f &&
+		    c[i + 2] == 0x1e && c[i + 3] == 0xfa) {
+			i += 4;		/* endbr64 */
+			continue;
+		}
+		if ((c[i] & 0xf0) == 0x40) {
+			rex = c[i++];
+			if (i >= n)
+				break;
+		}
+		op = c[i];
+		if (op >= 0x50 && op <= 0x57 && !(rex & 0x08)) {
+			int reg = rex & 1 ? UNWIND_REG_R8 + (op - 0x50)
+					  : x86_to_dwarf[op - 0x50];
+
+			depth += 8;	/* push reg */
+			if (reg != UNWIND_REG_SP && !saved[reg])
+				saved[reg] = depth;
+			i++;
+		} else if (rex == 0x48 && op == 0x83 && i + 3 <= n &&
+			   c[i + 1] == 0xec) {
+			depth += c[i + 2];	/* sub $imm8, %rsp */
+			i += 3;
+		} else if (rex == 0x48 && op == 0x81 && i + 6 <= n &&
+			   c[i + 1] == 0xec) {
+			uint32_t imm;
+
+			memcpy(&imm, c + i + 2, 4);
+			depth += imm;	/* sub $imm32, %rsp */
+			i += 6;
+		} else if ((op == 0x89 || op == 0x8b) && i + 2 <= n &&
+			   (c[i + 1] >> 6) == 3) {
+			/* mov reg, reg: one that writes rsp ends the frame's
+			 * description */
+			unsigned dst = op == 0x89 ? (c[i + 1] & 7)
+						  : ((c[i + 1] >> 3) & 7);
+			unsigned ext = op == 0x89 ? (rex & 1) : ((rex >> 2) & 1);
+
+			if (dst == 4 && !ext)
+				return STEP_NO_INFO;
+			i += 2;
+		} else if (op >= 0xb8 && op <= 0xbf) {
+			/* mov $imm, reg (imm64 with REX.W) */
+			i += rex & 0x08 ? 9 : 5;
+		} else if ((op == 0x31 || op == 0x33) && i + 2 <= n &&
+			   (c[i + 1] >> 6) == 3) {
+			i += 2;		/* xor reg, reg */
+		} else {
+			break;		/* the prologue's end */
+		}
+	}
+	if (depth > 65536)
+		return STEP_NO_INFO;
+	cfa = cur->r[UNWIND_REG_SP] + depth + 8;
+	if (!mem__read(&u->mem, cfa - 8, &ra) || ra < 8)
+		return STEP_NO_INFO;
+	rm = procmap__find(u->pm, u->proc, ra - 1);
+	if (!rm || !rm->obj || !(rm->prot & PROT_EXEC))
+		return STEP_NO_INFO;
+	/* Go reaches C through a trampoline that jumps to it (Go 1.26:
+	 * asmcgocall calls asmcgocall_landingpad, which jumps): a return
+	 * into Go code needs only follow a call */
+	into_go = rm->obj->go &&
+		  elf_obj__is_go_pc(rm->obj, ra - 1 - rm->bias) &&
+		  !pclntab__find_func(rm->obj->go, ra - 1 - rm->bias, &gf) &&
+		  !gf.host;
+	if (!native__is_call_to(rm->obj, ra - rm->bias, into_go ? 0 : start, o))
+		return STEP_NO_INFO;
+	*caller = *cur;
+	caller->valid = REG_BIT(UNWIND_REG_SP) | REG_BIT(UNWIND_REG_IP) |
+			(cur->valid & kept);
+	for (int r = 0; r < UNWIND_REG_IP; r++) {
+		if (!saved[r])
+			continue;
+		if (!mem__read(&u->mem, cfa - 8 - saved[r], &v)) {
+			caller->valid &= ~REG_BIT(r);
+			continue;
+		}
+		caller->r[r] = v;
+		caller->valid |= REG_BIT(r);
+	}
+	caller->r[UNWIND_REG_SP] = cfa;
+	caller->r[UNWIND_REG_IP] = ra;
+	return STEP_OK;
+}
+
 /* The entry point (_start of the program or of the loader) is the root of
  * the first thread; some have no CFI. Applies where no rule describes a
  * frame at link-time @lookup of @map. */

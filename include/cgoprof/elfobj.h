@@ -129,6 +129,12 @@ struct sym_frame {
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *frames, int max);
 
+/* The ELF function symbol (.symtab, else .dynsym) holding link-time
+ * @vaddr: its start and size. 0 or -ENOENT (none, or one without a
+ * size). */
+int elf_obj__func_range(struct elf_obj *o, uint64_t vaddr, uint64_t *start,
+			uint64_t *size);
+
 /* The Go function named @name (a linear scan: once per binary). 0,
  * -ENODATA not Go, -ENOENT no such function. */
 int elf_obj__go_func(struct elf_obj *o, const char *name, struct go_func *fn);

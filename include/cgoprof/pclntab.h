@@ -30,6 +30,11 @@ struct go_func {
 	uint32_t flag;		/* CGOPROF_GO_FUNCFLAG_* */
 	uint32_t index;		/* position in the function table (internal) */
 	uint32_t cu;		/* compilation unit (one per Go package) */
+	/* C code of a host object that Go's linker linked itself (a program
+	 * whose only cgo is the standard library's: net, os/user): it is in
+	 * the table by name, without pcsp, file or line tables, and is
+	 * unwound as the C it is (no .eh_frame either: by its prologue) */
+	bool host;
 };
 
 struct go_frame {

@@ -15,7 +15,10 @@
 # CGO_ENABLED=0 build's starts; the ready point is the handler's first
 # request for work (its hit ends every start, and each start's span fits
 # inside the emulator's own INIT REPORT of it); memory at ready per start;
-# an unrelated busy process has no sample in the outputs. Prints the
+# the stacks of the cgo calls are whole (net's getaddrinfo: Go links the
+# standard library's cgo itself, without CFI) and at most 3% of the samples
+# truncated, every location named as addr2line names it (tests/e2e/
+# oracle.py); an unrelated busy process has no sample in the outputs. Prints the
 # emulator's INIT REPORT beside cgoprof's figures.
 . "$(dirname "$0")/lib.sh"
 require_perf
@@ -147,6 +150,20 @@ grep -q 'x_cgo_init' "$WORK/cs.folded" || fail "no x_cgo_init in the cgo build's
 	fail "x_cgo_init outside runtime-init"
 grep -q '^[^;]*;main-to-ready;.*runtime.main;main.main;main.initWork' "$WORK/cs.folded" ||
 	fail "the handler's init work (main.initWork) is not in main-to-ready"
+# the handler's only cgo is the standard library's: Go links it itself,
+# without .eh_frame, and its C functions are in the pclntab without
+# tables: unwound by their prologues, every cgo call is whole
+grep -q ';net._C2func_getaddrinfo;runtime.cgocall;runtime.asmcgocall;_cgo_[0-9a-f]*_C2func_getaddrinfo;getaddrinfo' \
+	"$WORK/cs.folded" || fail "no whole stack of net's cgo getaddrinfo"
+awk '{ n += $NF } /\[truncated/ { t += $NF } END {
+	printf "truncated stacks: %d of %d samples\n", t, n; exit !(n > 0 && t <= 0.03 * n) }' \
+	"$WORK/cs.folded" || fail "more than 3% of the start-up stacks are truncated"
+# every location of the last start's pprof against addr2line's names, and
+# every return address after a call
+python3 "$top/tests/e2e/oracle.py" "$WORK/cs.pb.gz" > "$WORK/oracle.out" 2>&1 ||
+	{ cat "$WORK/oracle.out"; fail "the oracle: wrong names or bad return addresses"; }
+cat "$WORK/oracle.out"
+grep -q "$cgo: checked [1-9]" "$WORK/oracle.out" || fail "the oracle checked nothing of $cgo"
 grep -q 'busyloop' "$WORK/cs.folded" && fail "the busy process has samples in the folded stacks"
 zcat "$WORK/cs.pb.gz" | grep -aq busyloop && fail "the busy process is in the pprof"
 grep -q 'aws-lambda-rie\|rapid' "$WORK/cs.folded" && fail "the emulator itself was sampled"
