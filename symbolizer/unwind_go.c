@@ -272,14 +272,16 @@ static enum step_result popped_ra_step(struct unwind_ctx *u, struct elf_obj *o,
  * another stack than sp: runtime.nanotime1 and walltime move sp to g0's
  * stack before they call the vDSO, and rbp stays on the goroutine's,
  * which can be below or above g0's. */
-/* Return address @ra follows a call of @fn (in any mapped object). */
+/* Return address @ra follows a call of @fn (in any mapped object); of
+ * any function when @fn is NULL. */
 static bool returns_from_call_of(struct unwind_ctx *u, struct elf_obj *o,
 				 const struct go_func *fn, uint64_t ra)
 {
 	struct map *cm = ra ? procmap__find(u->pm, u->proc, ra - 1) : NULL;
 
 	return cm && cm->obj &&
-	       native__is_call_to(cm->obj, ra - cm->bias, fn->entry, o);
+	       native__is_call_to(cm->obj, ra - cm->bias, fn ? fn->entry : 0,
+				  o);
 }
 
 static enum step_result spwrite_step(struct unwind_ctx *u, struct elf_obj *o,
@@ -823,9 +825,11 @@ enum step_result go__frame_step(struct unwind_ctx *u, const struct frame_at *f,
 		sr = go_step(o, f->lookup, cur, &u->mem, caller, &f->fn);
 		/* pcsp of an SPWRITE function is right until it writes sp (a
 		 * prologue, a leaf before the switch): believed only where
-		 * the return address it finds returns from a call of it */
+		 * the return address it finds follows a call, of this
+		 * function for an activation (a leaf may have been reached
+		 * by a jump: morestack_noctxt jumps to morestack) */
 		if (sr == STEP_OK && (f->fn.flag & CGOPROF_GO_FUNCFLAG_SPWRITE) &&
-		    !returns_from_call_of(u, o, &f->fn,
+		    !returns_from_call_of(u, o, f->activation ? &f->fn : NULL,
 					  caller->r[UNWIND_REG_IP]))
 			sr = STEP_BAD;
 	}

@@ -29,12 +29,14 @@ lam=$FIXTURES/lambda
 rie=$lam/aws-lambda-rie cgo=$lam/bootstrap-cgo nocgo=$lam/bootstrap-nocgo
 port=$((20000 + $$ % 20000))
 
-# one cold start: an emulator with BOOTSTRAP, one invoke, the emulator
-# stopped; its log in $WORK/rie-N.log. PREFIX runs the emulator (a
-# namespace).
+# one cold start: an emulator with BOOTSTRAP, one invoke, then, once
+# cgoprof's log shows PATTERN (it is done with the start: its memory at
+# ready is read while the handler lives, as on a platform, which keeps it
+# for the next invoke), the emulator stopped; its log in $WORK/rie-N.log.
+# PREFIX runs the emulator (a namespace).
 n=0
-cold_start() { # bootstrap [prefix...]
-	local boot=$1; shift
+cold_start() { # bootstrap pattern [prefix...]
+	local boot=$1 pattern=$2; shift 2
 	n=$((n + 1))
 	"$@" "$rie" --runtime-interface-emulator-address "127.0.0.1:$port" \
 		--runtime-api-address "127.0.0.1:$((port + 1))" "$boot" \
@@ -48,6 +50,7 @@ cold_start() { # bootstrap [prefix...]
 		-d "{\"start\": $n}" > "$WORK/invoke-$n.json" ||
 		{ cat "$WORK/rie-$n.log"; fail "invoke $n failed"; }
 	grep -q "\"start\":$n" "$WORK/invoke-$n.json" || fail "invoke $n: $(cat "$WORK/invoke-$n.json")"
+	wait_log "$pattern"
 	# unshare neither forwards SIGTERM nor dies of it: stop the emulator
 	# itself (its child), which stops the handler and exits
 	if [ $# -gt 0 ]; then pkill -TERM -P "$pid"; else kill -TERM "$pid"; fi
@@ -78,19 +81,20 @@ wait_log "waiting for 6 starts"
 mkdir -p "$WORK/ns-root"
 left=6
 for boot in "$cgo" "$nocgo" ns "$nocgo" "$cgo" "$nocgo"; do
+	left=$((left - 1))
+	next="waiting for $left more start"
+	[ "$left" != 0 ] || next="wrote $WORK/cs.json"
 	if [ "$boot" = ns ]; then
 		# the emulator and the handler in their own mount and PID
 		# namespaces, the files under another path
-		cold_start "$WORK/ns-root/bootstrap-cgo" unshare --mount --pid --fork \
+		cold_start "$WORK/ns-root/bootstrap-cgo" "$next" unshare --mount --pid --fork \
 			--mount-proc --kill-child sh -c \
 			"mount --bind '$lam' '$WORK/ns-root' && shift &&
 			 exec '$WORK/ns-root/aws-lambda-rie' \"\$@\"" \
 			sh
 	else
-		cold_start "$boot"
+		cold_start "$boot" "$next"
 	fi
-	left=$((left - 1))
-	[ "$left" = 0 ] || wait_log "waiting for $left more start"
 done
 rc=0; wait "$cs" || rc=$?
 kill "$busy" 2>/dev/null || true
