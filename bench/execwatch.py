@@ -26,29 +26,6 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CGOPROF = os.environ.get("CGOPROF", os.path.join(TOP, "build", "cgoprof"))
 TICK = os.sysconf("SC_CLK_TCK")
 
-BUSY_C = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-static double clk(clockid_t c) {
-	struct timespec t;
-	clock_gettime(c, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-int main(int argc, char **argv) {
-	double end = clk(CLOCK_MONOTONIC) + atof(argv[1]);
-	double cpu0 = clk(CLOCK_THREAD_CPUTIME_ID);
-	volatile unsigned long x = 0;
-	unsigned long n = 0;
-	while (clk(CLOCK_MONOTONIC) < end) {
-		for (int i = 0; i < 1000; i++)
-			x += i;
-		n++;
-	}
-	printf("%.0f\n", n / (clk(CLOCK_THREAD_CPUTIME_ID) - cpu0));
-	return 0;
-}
-"""
 
 
 def cpu_ticks(pid):
@@ -109,9 +86,9 @@ def main():
     a = ap.parse_args()
     tmp = tempfile.mkdtemp()
     busy_bin = os.path.join(tmp, "busyloop")
-    with open(busy_bin + ".c", "w") as f:
-        f.write(BUSY_C)
-    subprocess.run(["cc", "-O1", "-o", busy_bin, busy_bin + ".c"], check=True)
+    subprocess.run(["cc", "-O1", "-o", busy_bin,
+                    os.path.join(TOP, "tests", "fixtures", "c", "busyloop.c")],
+                   check=True)
     # a binary nobody starts: a copy of true
     target = os.path.join(tmp, "never-started")
     subprocess.run(["cp", "/bin/true", target], check=True)

@@ -238,6 +238,10 @@ static void on_sample(struct coldstart_run *r,
 	if (!probe || !s.regs_abi)
 		return;
 	run_note_hit(r, s.tid, s.time, s.ip, s.regs[PERF_REG_SP]);
+	/* the earliest hit: the rings are per CPU, and a later call (the
+	 * ready function called again, on another CPU) may be read first */
+	if (r->hit[kind] && s.time < r->hit[kind])
+		r->hit[kind] = s.time;
 	if (!r->hit[kind]) {
 		r->hit[kind] = s.time;
 		if (kind == COLDSTART_PROBE_READY) {

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgoprof/bpf_log.h"
 #include "cgoprof/execwatch.h"
 #include "cgoprof/log.h"
 #include "execwatch.skel.h"
@@ -28,21 +29,6 @@ struct execwatch {
 	struct execwatch_event pending[16];
 	unsigned npending;
 };
-
-static int __attribute__((format(printf, 2, 0)))
-print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char *msg;
-	int n;
-
-	if (level == LIBBPF_DEBUG || (n = vasprintf(&msg, fmt, ap)) < 0)
-		return 0;
-	if (n && msg[n - 1] == '\n')
-		msg[n - 1] = '\0';
-	pr_debug("%s", msg);
-	free(msg);
-	return 0;
-}
 
 /* The key of @path: a regular file with an execute bit, opened without
  * following it into a FIFO or device. 0 or -errno and @why. */
@@ -112,7 +98,7 @@ struct execwatch *execwatch__open(const char *const *paths, int n, int *err,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	libbpf_set_print(print_libbpf);
+	bpf_log__init();
 	w->skel = execwatch_bpf__open_and_load();
 	if (!w->skel) {
 		*err = -errno;

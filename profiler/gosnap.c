@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgoprof/bpf_log.h"
 #include "cgoprof/golayout.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/log.h"
@@ -64,23 +65,6 @@ static void set_rodata(struct gosnap_bpf *skel, uint32_t copy_bytes)
 	ro->go_asmcgocall[1][1] = GO_ASMCGOCALL_G_PRE121;
 	ro->go_asmcgocall[1][2] = GO_ASMCGOCALL_D_PRE121;
 	ro->copy_bytes = copy_bytes;
-}
-
-/* libbpf's messages go to the debug log, never to the user's terminal:
- * the user gets gosnap__open's sentence. */
-static int __attribute__((format(printf, 2, 0)))
-print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char *msg;
-	int n;
-
-	if (level == LIBBPF_DEBUG || (n = vasprintf(&msg, fmt, ap)) < 0)
-		return 0;
-	if (n && msg[n - 1] == '\n')
-		msg[n - 1] = '\0';
-	pr_debug("%s", msg);
-	free(msg);
-	return 0;
 }
 
 /* The program and its maps for @ncpus CPUs, loaded; NULL with -errno in
@@ -149,7 +133,7 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 		parked = NULL;
 		return 0;
 	}
-	libbpf_set_print(print_libbpf);
+	bpf_log__init();
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;

@@ -621,13 +621,15 @@ int record__loop(struct record *r)
 
 		poll(pfd, (nfds_t)n, 50);
 		now = clock__ns(CLOCK_MONOTONIC);
+		/* before the samples: what the hook waits for (a --ready
+		 * hit, the memory then) is not delayed by their unwinding */
+		if (r->o.tick)
+			r->o.tick(r->o.hook_ctx);
 		rec_drain(r, now - CGOPROF_ORDER_HORIZON_NS);
 		if (r->o.progress && now - last_progress > 250000000ULL) {
 			rec_progress(r, now, false);
 			last_progress = now;
 		}
-		if (r->o.tick)
-			r->o.tick(r->o.hook_ctx);
 		if ((r->o.stop && *r->o.stop) ||
 		    (r->o.stop_hook && *r->o.stop_hook))
 			break;

@@ -153,6 +153,9 @@ enum step_result native__leaf_without_cfi(struct unwind_ctx *u,
 					  const struct regs *cur,
 					  struct map *map, uint64_t lookup,
 					  struct regs *caller);
+/* The register an x86 opcode's 3-bit register field names (push, pop:
+ * rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi), as UNWIND_REG_*. */
+extern const uint8_t native__x86_reg[8];
 enum step_result native__prologue_step(struct unwind_ctx *u,
 				       const struct regs *cur, struct map *map,
 				       uint64_t lookup, struct regs *caller);

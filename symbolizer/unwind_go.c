@@ -215,11 +215,6 @@ static enum step_result popped_ra_step(struct unwind_ctx *u, struct elf_obj *o,
 				       const struct regs *cur,
 				       struct regs *caller)
 {
-	/* POPQ's register field (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi) */
-	static const uint8_t x86_to_dwarf[8] = {
-		UNWIND_REG_AX, UNWIND_REG_CX, UNWIND_REG_DX, UNWIND_REG_BX,
-		UNWIND_REG_SP, UNWIND_REG_BP, UNWIND_REG_SI, UNWIND_REG_DI,
-	};
 	uint64_t pc = lookup;
 	int32_t d = 0, prev = 0;
 	uint8_t c[2];
@@ -238,7 +233,7 @@ static enum step_result popped_ra_step(struct unwind_ctx *u, struct elf_obj *o,
 		return STEP_BAD;
 	for (int rex = 1; rex >= 0; rex--) {
 		int reg = rex ? UNWIND_REG_R8 + (c[1] - 0x58)
-			      : x86_to_dwarf[c[1] - 0x58];
+			      : native__x86_reg[c[1] - 0x58];
 		uint64_t ra = cur->r[reg];
 		struct map *cm;
 

@@ -546,6 +546,11 @@ enum step_result native__leaf_without_cfi(struct unwind_ctx *u,
 	return STEP_NO_INFO;
 }
 
+const uint8_t native__x86_reg[8] = {
+	UNWIND_REG_AX, UNWIND_REG_CX, UNWIND_REG_DX, UNWIND_REG_BX,
+	UNWIND_REG_SP, UNWIND_REG_BP, UNWIND_REG_SI, UNWIND_REG_DI,
+};
+
 /* Code without CFI, by its prologue: a Go program linked internally (its
  * only cgo is the standard library's: net, os/user) has the C objects' code
  * and no .eh_frame, since Go's linker copies none, and its .debug_frame
@@ -564,11 +569,6 @@ enum step_result native__prologue_step(struct unwind_ctx *u,
 				       const struct regs *cur, struct map *map,
 				       uint64_t lookup, struct regs *caller)
 {
-	/* push's register field (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi) */
-	static const uint8_t x86_to_dwarf[8] = {
-		UNWIND_REG_AX, UNWIND_REG_CX, UNWIND_REG_DX, UNWIND_REG_BX,
-		UNWIND_REG_SP, UNWIND_REG_BP, UNWIND_REG_SI, UNWIND_REG_DI,
-	};
 	/* callee-saved in the SysV ABI: the caller's own values */
 	const uint64_t kept = REG_BIT(UNWIND_REG_BX) | REG_BIT(UNWIND_REG_BP) |
 			      REG_BIT(UNWIND_REG_R12) | REG_BIT(UNWIND_REG_R13) |
@@ -605,7 +605,7 @@ enum step_result native__prologue_step(struct unwind_ctx *u,
 		op = c[i];
 		if (op >= 0x50 && op <= 0x57 && !(rex & 0x08)) {
 			int reg = rex & 1 ? UNWIND_REG_R8 + (op - 0x50)
-					  : x86_to_dwarf[op - 0x50];
+					  : native__x86_reg[op - 0x50];
 
 			depth += 8;	/* push reg */
 			if (reg != UNWIND_REG_SP && !saved[reg])

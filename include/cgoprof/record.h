@@ -65,7 +65,8 @@ struct record_opts {
 	 * NULL for none */
 	const volatile sig_atomic_t *stop_hook;
 	/* Optional: called with @hook_ctx at every turn of the loop (at
-	 * least every 50 ms), before *stop_hook is looked at */
+	 * least every 50 ms), before the samples are read and *stop_hook
+	 * is looked at */
 	void (*tick)(void *hook_ctx);
 };
 

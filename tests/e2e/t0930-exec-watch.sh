@@ -20,34 +20,8 @@ require_perf
 bin=$FIXTURES/go/cgo-inline-go1.26-default
 [ -x "$bin" ] || fail "fixture $bin was not built"
 
-# a busy loop that runs $1 seconds and prints its iterations per second of
-# its own CPU time: what the machine's other load (the scheduler sharing
-# the CPUs) does not change, and work done in its context (a probe, a BPF
-# program, a timer) does
-cat > "$WORK/busy.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-static double clk(clockid_t c) {
-	struct timespec t;
-	clock_gettime(c, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-int main(int argc, char **argv) {
-	double end = clk(CLOCK_MONOTONIC) + atof(argv[1]);
-	double cpu0 = clk(CLOCK_THREAD_CPUTIME_ID);
-	volatile unsigned long x = 0;
-	unsigned long n = 0;
-	while (clk(CLOCK_MONOTONIC) < end) {
-		for (int i = 0; i < 1000; i++)
-			x += i;
-		n++;
-	}
-	printf("%.0f\n", n / (clk(CLOCK_THREAD_CPUTIME_ID) - cpu0));
-	return 0;
-}
-EOF
-cc -O1 -o "$WORK/busyloop" "$WORK/busy.c" || fail "cannot build the busy loop"
+# iterations per second of its own CPU time (tests/fixtures/c/busyloop.c)
+cc -O1 -o "$WORK/busyloop" "$top/tests/fixtures/c/busyloop.c" || fail "cannot build the busy loop"
 
 # waits until cgoprof's log says it waits (-v) for the next start: a start
 # while it measures another is not measured (by design: it runs unwatched)
@@ -107,6 +81,8 @@ awk -v m="$median" 'BEGIN { exit !(m >= 0.9 && m <= 1.1) }' ||
 	fail "waiting for starts changed another process's throughput: ratio $median"
 
 echo "== coldstart --exec: 3 starts, from the host and from namespaces"
+# each start runs 0.6 s after --ready (main.spinC): its memory is read
+# while it lives
 "$WORK/busyloop" 30 > "$WORK/busy.out" &
 busy=$!
 "$CGOPROF" coldstart -v --exec "$bin" -n 3 --ready main.spinC --timeout 60 \
@@ -114,15 +90,15 @@ busy=$!
 	> "$WORK/cs.log" 2>&1 &
 cs=$!
 wait_watching "$WORK/cs.log"
-"$bin" -d 0.1s > /dev/null
+"$bin" -d 0.6s > /dev/null
 wait_watching "$WORK/cs.log" "waiting for 2 more"
 # in the namespaces the file is reached through a bind mount elsewhere
 mkdir -p "$WORK/other"
 unshare --mount --pid --fork --mount-proc sh -c \
 	"mount --bind '$(dirname "$bin")' '$WORK/other' &&
-	 '$WORK/other/$(basename "$bin")' -d 0.1s > /dev/null &&
+	 '$WORK/other/$(basename "$bin")' -d 0.6s > /dev/null &&
 	 until grep -q 'waiting for 1 more' '$WORK/cs.log'; do sleep 0.05; done &&
-	 '$WORK/other/$(basename "$bin")' -d 0.1s > /dev/null" ||
+	 '$WORK/other/$(basename "$bin")' -d 0.6s > /dev/null" ||
 	fail "the starts in namespaces failed"
 rc=0; wait "$cs" || rc=$?
 kill "$busy" 2>/dev/null || true

@@ -67,10 +67,8 @@ wait_log() { # pattern
 	cat "$WORK/cs.log"; fail "cgoprof did not log '$1'"
 }
 
-cc -O1 -o "$WORK/busyloop" -x c - <<'EOF' || fail "cannot build the busy loop"
-int main(void) { volatile unsigned long x = 0; for (;;) x++; }
-EOF
-"$WORK/busyloop" &
+cc -O1 -o "$WORK/busyloop" "$top/tests/fixtures/c/busyloop.c" || fail "cannot build the busy loop"
+"$WORK/busyloop" 600 > /dev/null &
 busy=$!
 
 "$CGOPROF" coldstart -v --exec "$cgo" --- --exec "$nocgo" -n 3 --ready aws-lambda-go \
