@@ -207,7 +207,7 @@ int cmd_coldstart(int argc, char **argv)
 	const char *ready = NULL;
 	char **cmds[2] = { NULL, NULL };
 	char *exec_argv[2][2] = { { NULL, NULL }, { NULL, NULL } };
-	int nexec = 0, split = 0, full_argc = argc;
+	int nexec = 0, split = 0, full_argc = argc, caught;
 	double timeout = 0;
 	bool compare = false;
 	int c, ret = EXIT_FATAL, ntargets = 1, err;
@@ -385,12 +385,12 @@ again:
 		measure_error(&ce);
 		goto out;
 	}
+	caught = ser[0].runs + (ntargets == 2 ? ser[1].runs : 0);
 	if (!ser[0].runs || (ntargets == 2 && !ser[1].runs)) {
 		if (ce.stage == COLDSTART_STAGE_TIMEOUT) {
 			cli__error("--timeout: %d of %d starts caught, too few "
 				   "to report",
-				   ser[0].runs + (ntargets == 2 ? ser[1].runs : 0),
-				   o.runs * ntargets);
+				   caught, o.runs * ntargets);
 			ret = EXIT_PARTIAL;
 		} else {
 			cli__error("interrupted before a start was measured");
@@ -401,8 +401,7 @@ again:
 	if (ce.stage == COLDSTART_STAGE_TIMEOUT) {
 		pr_warn("--timeout: %d of %d starts caught; the report is of "
 			"those",
-			ser[0].runs + (ntargets == 2 ? ser[1].runs : 0),
-			o.runs * ntargets);
+			caught, o.runs * ntargets);
 		ret = EXIT_PARTIAL;
 	}
 	for (int k = 0; k < ntargets; k++)

@@ -568,6 +568,18 @@ static void warm_cache(struct elf_cache *c, const struct coldstart_target *t)
 		(void)elf_obj__go_func(o, "runtime.main", &fn);
 }
 
+/* A cache of its own for the runs of the @n targets of @s, their
+ * binaries read into it before the first start; NULL on ENOMEM. */
+static struct elf_cache *warm_cache_new(const struct coldstart_series *s,
+					int n)
+{
+	struct elf_cache *c = elf_cache__new();
+
+	for (int k = 0; c && k < n; k++)
+		warm_cache(c, s[k].t);
+	return c;
+}
+
 /* o->prepare through /bin/sh -c, waited for. 0, or -errno / -ECHILD
  * (e->status its wait status) and @e says so. */
 static int prepare(const struct coldstart_opts *o, struct coldstart_error *e)
@@ -654,15 +666,8 @@ int coldstart__measure(struct coldstart_series *s, int n,
 	int err = 0;
 
 	memset(e, 0, sizeof(*e));
-	if (!oc.cache) {
-		own = elf_cache__new();
-		if (!own)
-			return fail(e, COLDSTART_STAGE_NONE, -ENOMEM,
-				    "the ELF cache");
-		for (int k = 0; k < n; k++)
-			warm_cache(own, s[k].t);
-		oc.cache = own;
-	}
+	if (!oc.cache && !(oc.cache = own = warm_cache_new(s, n)))
+		return fail(e, COLDSTART_STAGE_NONE, -ENOMEM, "the ELF cache");
 	err = warm_up(s, n, &oc, e);
 	for (int i = 0; i < oc.runs && !stopped(&oc) && !err; i++) {
 		for (int k = 0; k < n && !stopped(&oc); k++) {
@@ -701,15 +706,8 @@ int coldstart__watch(struct coldstart_series *s, int n,
 		s[k].exec = true;
 		left += o->runs;
 	}
-	if (!oc.cache) {
-		own = elf_cache__new();
-		if (!own)
-			return fail(e, COLDSTART_STAGE_NONE, -ENOMEM,
-				    "the ELF cache");
-		for (int k = 0; k < n; k++)
-			warm_cache(own, s[k].t);
-		oc.cache = own;
-	}
+	if (!oc.cache && !(oc.cache = own = warm_cache_new(s, n)))
+		return fail(e, COLDSTART_STAGE_NONE, -ENOMEM, "the ELF cache");
 	/* the verifier's fraction of a second is not spent while a start
 	 * is held */
 	gosnap__preload(oc.stack_size);
