@@ -15,11 +15,11 @@ demo) ;;
 check)
 	# the tests: unit tests, fixtures built by other toolchains and libcs,
 	# oracles, real programs, the browser and pprof checks, the Lambda
-	# emulator (curl invokes it, unshare gives it namespaces)
+	# emulator (curl invokes it, unshare gives it namespaces, pkill stops it)
 	pkgs+=(linux-perf libcmocka-dev python3 libc6-dbg libsqlite3-dev
 	       golang-github-mattn-go-sqlite3-dev protobuf-compiler chromium
 	       libclang-rt-14-dev lld binutils musl-tools elfutils restic rclone hugo
-	       curl util-linux)
+	       curl util-linux procps)
 	;;
 *)
 	echo "usage: tools/install-deps.sh [demo|check]" >&2
