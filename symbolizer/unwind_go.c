@@ -302,6 +302,26 @@ static enum step_result spwrite_step(struct unwind_ctx *u, struct elf_obj *o,
 	return STEP_OK;
 }
 
+/* An SPWRITE function that moved sp to g0's stack (time.now, nanotime1:
+ * to call the vDSO) keeps its frame record on the goroutine's stack,
+ * which the sample's copy (of g0's) does not hold: its frames go on by
+ * frame pointer from rbp where the kernel's callchain reached it, the
+ * first return address a call of this function. */
+static bool spwrite_chain(struct unwind_ctx *u, const struct frame_at *f,
+			  const struct regs *cur)
+{
+	uint64_t bp = cur->r[UNWIND_REG_BP];
+	int64_t k;
+
+	if (!(cur->valid & REG_BIT(UNWIND_REG_BP)) || !bp || (bp & 7))
+		return false;
+	k = goroutine__chain_sync(u, bp);
+	if (k < 0)
+		return false;
+	goroutine__fp_walk(u, bp, k, f->map->obj, f->fn.entry, u->mem.frozen);
+	return true;
+}
+
 /* ---- the stack-switch rules ---- */
 
 /* Rule asmcgocall (Go -> C): applies to runtime.asmcgocall as the return
@@ -816,6 +836,10 @@ enum step_result go__frame_step(struct unwind_ctx *u, const struct frame_at *f,
 	}
 	if (f->fn.flag & CGOPROF_GO_FUNCFLAG_SPWRITE)
 		sr = spwrite_step(u, o, &f->fn, f->lookup, cur, caller);
+	if (sr != STEP_OK && f->activation &&
+	    (f->fn.flag & CGOPROF_GO_FUNCFLAG_SPWRITE) &&
+	    spwrite_chain(u, f, cur))
+		return STEP_DONE;
 	if (sr != STEP_OK) {
 		sr = go_step(o, f->lookup, cur, &u->mem, caller, &f->fn);
 		/* pcsp of an SPWRITE function is right until it writes sp (a
