@@ -4,6 +4,20 @@ profiler CPU (attach mode, with export), output bytes, lost samples, cold
 symbolization of a large Go binary. Called by bench/run.sh, which builds and
 fetches everything; see bench/RESULTS.md.
 
+What each part records (OUT/results.jsonl, one JSON object per run):
+  slowdown  launch mode, fixed work: per mode (base = the workload alone,
+            cgoprof, perf, cgoprof-base) the work time the program reports,
+            wall, and `cpu`, user+sys of the run (the profiler and the target it
+            launched and waited for: wait4's rusage counts waited-for
+            children). perf also gets `perf script` and bench/perf-fold.py run
+            on its perf.data (`script_cpu`, `fold_cpu`); `pipeline_cpu` is all
+            the CPU the recording causes up to folded output (perf: record +
+            script + fold; cgoprof, which writes its outputs itself, and base:
+            `cpu`). The summary subtracts base's `cpu` of the same repetition.
+  attach    CPU of the profiler processes only (target excluded), with export,
+            and output bytes.
+  lost      samples and lost samples at 999 and 9999 Hz.
+
 Every comparison is measured in the same run, alternating (the order of the
 modes rotates each repetition), and reported as medians over BENCH_REPS
 repetitions, with min-max to show the noise.
@@ -37,6 +51,8 @@ BIN = {"cgoprof": CGOPROF, BASE_MODE: BASELINE}
 HOT = os.path.join(ROOT, "build", "fixtures", "hot")
 ATTACH_S = float(os.environ.get("BENCH_ATTACH_S", "3"))
 LOST_S = float(os.environ.get("BENCH_LOST_S", "3"))
+# the rates of the lost part (BENCH_LOST_FREQS, comma separated)
+LOST_FREQS = [int(x) for x in os.environ.get("BENCH_LOST_FREQS", "999,9999").split(",")]
 ONLY = os.environ.get("BENCH_ONLY", "slowdown,attach,lost").split(",")
 PERF_CG = ["--call-graph", "dwarf,16384"]
 
@@ -168,8 +184,9 @@ def slowdown():
                         ["-o", d + "/perf.data", "--"] + cmd
                 wall, cpu, _, text, rc = run_timed(full)
                 work = parse_dur(text)
+                # cpu: the profiler and the target it launched (waited-for children)
                 rec = {"part": "slowdown", "work": name, "mode": mode, "rep": rep,
-                       "wall": wall, "work_s": work, "rc": rc}
+                       "wall": wall, "work_s": work, "rc": rc, "cpu": cpu, "pipeline_cpu": cpu}
                 if mode == BASE_MODE:
                     rec["bin"] = BASELINE
                 if mode in BIN:
@@ -179,7 +196,20 @@ def slowdown():
                     m = re.search(r"\((\d+) samples\)", text)
                     rec["samples"] = int(m.group(1)) if m else None
                     rec["bytes"] = sz(d + "/perf.data")
-                log("slowdown %s %s rep %d: work %.3fs wall %.3fs" % (name, mode, rep, work or -1, wall))
+                    # the rest of perf's pipeline up to folded stacks, as in attach()
+                    data = d + "/perf.data"
+                    with open(d + "/perf.script", "w") as so:
+                        _, cpu2, _, _, _ = run_timed(["perf", "script", "-i", data], stdout=so)
+                    with open(d + "/perf.script") as si, open(d + "/perf.folded", "w") as fo:
+                        _, cpu3, _, _, _ = run_timed(
+                            [sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
+                            stdin=si, stdout=fo)
+                    rec.update(script_cpu=cpu2, fold_cpu=cpu3, pipeline_cpu=cpu + cpu2 + cpu3,
+                               bytes_script=sz(d + "/perf.script"),
+                               bytes_folded=sz(d + "/perf.folded"))
+                    os.unlink(d + "/perf.script")
+                log("slowdown %s %s rep %d: work %.3fs wall %.3fs cpu %.2fs (pipeline %.2fs)" %
+                    (name, mode, rep, work or -1, wall, cpu, rec["pipeline_cpu"]))
                 emit(rec)
 
 
@@ -236,7 +266,7 @@ def attach():
 def lost():
     d = os.path.join(OUT, "lost")
     os.makedirs(d, exist_ok=True)
-    for freq in (999, 9999):
+    for freq in LOST_FREQS:
         for rep in range(REPS):
             for prof in rotate(profs(), rep):
                 cmd = [HOT, "thread", "%g" % LOST_S]

@@ -14,7 +14,7 @@
 #
 # Knobs: BENCH_REPS, BENCH_OUT, BENCH_ONLY (slowdown,attach,lost,sym),
 # BENCH_WORK (cgo-inline,cgo-callback,cgo-rbp,sqlite,esbuild),
-# BENCH_ATTACH_S (3), BENCH_LOST_S (2), BENCH_N_INLINE (2000),
+# BENCH_ATTACH_S (3), BENCH_LOST_S (2), BENCH_LOST_FREQS (999,9999), BENCH_N_INLINE (2000),
 # BENCH_N_CALLBACK (1000), BENCH_N_RBP (1500), BENCH_N_SQLITE (150),
 # BENCH_N_ESBUILD (2 rounds), TSGO_VERSION (npm version, default: latest),
 # BENCH_CGOPROF_ARGS (extra `cgoprof record` options, e.g. --no-bpf),

@@ -46,6 +46,8 @@ try:
 except OSError:
     pass
 
+BASE = "cgoprof-base"
+
 # ---- slowdown -------------------------------------------------------------
 sd = defaultdict(dict)
 for r in recs:
@@ -77,6 +79,48 @@ if sd:
             pct(med(wc)), pct(med(wp)),
             f(med([v["cgoprof"].get("samples") for v in full]), "%.0f"),
             f(med([v["perf"].get("samples") for v in full]), "%.0f")))
+    p()
+
+
+# ---- all the CPU a launched recording causes (slowdown runs) ----------------
+def has_cpu(v, m):
+    return m in v and v[m].get("cpu") is not None and v[m].get("pipeline_cpu") is not None
+
+
+def caused(v, m):
+    """CPU the recording mode m causes in repetition v: its pipeline minus base."""
+    return v[m]["pipeline_cpu"] - v["base"]["cpu"]
+
+
+# records of older runs, without cpu / pipeline_cpu, are left out
+cc = {w: [v for v in reps.values() if all(has_cpu(v, m) for m in ("base", "cgoprof", "perf"))]
+      for w, reps in sd.items()}
+cc = {w: full for w, full in cc.items() if full}
+if cc:
+    with_bl = any(has_cpu(v, BASE) for full in cc.values() for v in full)
+    p("### All the CPU a launched recording causes (fixed work; -F 999; launch mode)\n")
+    p("Same runs as the slowdown table. User+sys of the whole run (the profiler and the target it "
+      "launched and waited for), plus, for perf, `perf script -i perf.data` and `bench/perf-fold.py` "
+      "(folded output, as in attach mode; cgoprof writes folded and pprof itself), minus the CPU of "
+      "the workload alone (base) in the same repetition. Ratio per repetition, then the median; "
+      "[min..max] over reps.\n")
+    p("| workload | reps | base CPU s | cgoprof caused s | perf caused s | perf script + fold s | "
+      "cgoprof / perf caused [min..max] |" +
+      (" baseline caused s | baseline / perf caused [min..max] |" if with_bl else ""))
+    p("|---|---|---|---|---|---|---|" + ("---|---|" if with_bl else ""))
+    for w, full in cc.items():
+        r = [caused(v, "cgoprof") / caused(v, "perf") for v in full if caused(v, "perf") > 0]
+        row = [w, "%d" % len(full), "%.2f" % med([v["base"]["cpu"] for v in full]),
+               "%.2f" % med([caused(v, "cgoprof") for v in full]),
+               "%.2f" % med([caused(v, "perf") for v in full]),
+               f(med([v["perf"].get("script_cpu", 0) + v["perf"].get("fold_cpu", 0) for v in full])),
+               "%.2f [%.2f..%.2f]" % (med(r), min(r), max(r)) if r else "n/a"]
+        if with_bl:
+            fb = [v for v in full if has_cpu(v, BASE)]
+            rb = [caused(v, BASE) / caused(v, "perf") for v in fb if caused(v, "perf") > 0]
+            row += [f(med([caused(v, BASE) for v in fb])),
+                    "%.2f [%.2f..%.2f]" % (med(rb), min(rb), max(rb)) if rb else "n/a"]
+        p("| " + " | ".join(row) + " |")
     p()
 
 # ---- attach CPU and bytes ---------------------------------------------------
@@ -130,7 +174,6 @@ if at:
     p()
 
 # ---- cgoprof against the baseline (BENCH_BASELINE) ---------------------------
-BASE = "cgoprof-base"
 bl = defaultdict(dict)
 for w, reps in sd.items():
     bl[w]["slowdown"] = [v for v in reps.values()

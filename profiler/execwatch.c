@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgoprof/bpf_log.h"
+#include "cgoprof/btf_min.h"
 #include "cgoprof/execwatch.h"
 #include "cgoprof/log.h"
 #include "execwatch.skel.h"
@@ -80,6 +81,40 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* What the program's CO-RE relocations read (execwatch.bpf.c,
+ * bpf/vmlinux.h); see gosnap.c. */
+static const struct btf_min_field core_fields[] = {
+	{ "task_struct", "mm" },	{ "mm_struct", "exe_file" },
+	{ "file", "f_inode" },		{ "inode", "i_ino" },
+	{ "inode", "i_sb" },		{ "super_block", "s_dev" },
+};
+
+/* The program, loaded; NULL with errno. With @min_btf, relocated against
+ * the few kernel types it reads (btf_min.h). */
+static struct execwatch_bpf *load(bool min_btf)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct execwatch_bpf *skel;
+	char btf_path[32];
+	int btf_fd = -1, err;
+
+	if (min_btf &&
+	    !btf_min__custom_path(core_fields,
+				  sizeof(core_fields) / sizeof(*core_fields),
+				  btf_path, sizeof(btf_path), &btf_fd))
+		opts.btf_custom_path = btf_path;
+	skel = execwatch_bpf__open_opts(&opts);
+	err = skel ? execwatch_bpf__load(skel) : -errno;
+	if (btf_fd >= 0)
+		close(btf_fd);
+	if (err) {
+		execwatch_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
 struct execwatch *execwatch__open(const char *const *paths, int n, int *err,
 				  const char **why)
 {
@@ -99,7 +134,12 @@ struct execwatch *execwatch__open(const char *const *paths, int n, int *err,
 		return NULL;
 	}
 	bpf_log__init();
-	w->skel = execwatch_bpf__open_and_load();
+	w->skel = load(true);
+	if (!w->skel && errno != EPERM) {
+		pr_debug("exec watch refused with the kernel's types cut out "
+			 "of its BTF: with the whole");
+		w->skel = load(false);
+	}
 	if (!w->skel) {
 		*err = -errno;
 		*why = *err == -EPERM ? "BPF programs may not be loaded (needs "

@@ -15,10 +15,13 @@
 #include <bpf/libbpf.h>
 
 #include "cgoprof/bpf_log.h"
+#include "cgoprof/btf_min.h"
 #include "cgoprof/golayout.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/log.h"
 #include "gosnap.skel.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct gosnap {
 	struct gosnap_bpf *skel;
@@ -67,20 +70,43 @@ static void set_rodata(struct gosnap_bpf *skel, uint32_t copy_bytes)
 	ro->copy_bytes = copy_bytes;
 }
 
+/* What the program's CO-RE relocations read (gosnap.bpf.c, bpf/vmlinux.h):
+ * a field missing here fails the load with the cut-down BTF, and the load
+ * is tried again with the kernel's whole. */
+static const struct btf_min_field core_fields[] = {
+	{ "pt_regs", "bp" },
+	{ "pt_regs", "sp" },
+	{ "task_struct", "thread" },
+	{ "thread_struct", "fsbase" },
+};
+
 /* The program and its maps for @ncpus CPUs, loaded; NULL with -errno in
  * @err. The verifier's log of a refused program goes to the debug log:
  * into a buffer of our own, which libbpf fills only after a load without
  * it failed (the log of a program with loops outgrows any buffer, and a
- * log that overflows fails the load however good the program). */
-static struct gosnap_bpf *load(int ncpus, uint32_t copy_bytes, int *err)
+ * log that overflows fails the load however good the program). With
+ * @min_btf, libbpf relocates against the few kernel types the program
+ * reads, not the kernel's whole BTF. */
+static struct gosnap_bpf *load(int ncpus, uint32_t copy_bytes, bool min_btf,
+			       int *err)
 {
 	static char log[65536];
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct gosnap_bpf *skel;
 	uint32_t n = (uint32_t)ncpus;
+	char btf_path[32];
+	int btf_fd = -1;
 
-	skel = gosnap_bpf__open();
+	/* the kernel's types the program reads, alone (btf_min.h) */
+	if (min_btf &&
+	    !btf_min__custom_path(core_fields, ARRAY_SIZE(core_fields),
+				  btf_path, sizeof(btf_path), &btf_fd))
+		opts.btf_custom_path = btf_path;
+	skel = gosnap_bpf__open_opts(&opts);
 	if (!skel) {
 		*err = -errno;
+		if (btf_fd >= 0)
+			close(btf_fd);
 		return NULL;
 	}
 	set_rodata(skel, copy_bytes);
@@ -93,6 +119,8 @@ static struct gosnap_bpf *load(int ncpus, uint32_t copy_bytes, int *err)
 						sizeof(log));
 	if (!*err)
 		*err = gosnap_bpf__load(skel);
+	if (btf_fd >= 0)
+		close(btf_fd);
 	if (!*err)
 		return skel;
 	if (log[0])
@@ -139,10 +167,15 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 		return -ENOMEM;
 	/* with GOSNAP_DEEP records, then (kernels before 5.15 have no
 	 * bpf_task_pt_regs) without */
-	g->skel = load(ncpus, copy_bytes, &err);
+	g->skel = load(ncpus, copy_bytes, true, &err);
+	if (!g->skel && err != -EPERM) {
+		pr_debug("BPF program refused with the kernel's types cut "
+			 "out of its BTF: with the whole");
+		g->skel = load(ncpus, copy_bytes, false, &err);
+	}
 	if (!g->skel && copy_bytes && err != -EPERM) {
 		pr_debug("BPF program refused with deep goroutine copies");
-		g->skel = load(ncpus, 0, &err);
+		g->skel = load(ncpus, 0, false, &err);
 	}
 	if (!g->skel) {
 		*why = refusal(err);

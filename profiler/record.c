@@ -207,12 +207,30 @@ static int build_attr(struct record *r, struct record_error *e)
 	a->inherit = 1;
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
-	/* Wake up every few samples: samples are unwound soon after they
-	 * are taken, while the stacks that live reads look at are still
-	 * frozen (a ring half full would mean tens of milliseconds). */
+	return 0;
+}
+
+/* How often the reader is woken. Without goroutine snapshots, at every
+ * sample: samples are unwound soon after they are taken, while the
+ * stacks that live reads look at are still frozen (a ring half full
+ * would mean tens of milliseconds). With them, samples need no live
+ * reads (their goroutine's stack is in the ring): once a quarter of the
+ * ring is full, at most CGOPROF_WAKEUP_BYTES, or at the loop's timeout.
+ * A wake-up a sample cost more than the rest of the reader's work on a
+ * sample, and lost page-fault samples in bursts. A tick hook (coldstart's
+ * --ready) keeps a wake-up a sample: it is called at each. */
+static void set_wakeup(struct record *r)
+{
+	struct perf_event_attr *a = &r->attr;
+	size_t pages = r->o.mmap_pages ? r->o.mmap_pages : CGOPROF_DEFAULT_PAGES;
+	uint64_t ring = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+
 	a->watermark = 1;
 	a->wakeup_watermark = r->o.stack_size + 512;
-	return 0;
+	if (r->gosnap && !r->o.tick && ring / 4 > a->wakeup_watermark)
+		a->wakeup_watermark = (uint32_t)(ring / 4 < CGOPROF_WAKEUP_BYTES
+						 ? ring / 4
+						 : CGOPROF_WAKEUP_BYTES);
 }
 
 static int add_fd(struct record *r, int fd)
@@ -320,7 +338,9 @@ static int open_one(struct record *r, pid_t pid, int cpu,
 		close(fd);
 		return err;
 	}
-	if (r->gosnap)
+	/* an event opened once the recording runs (a new thread): the
+	 * program (rec_gosnap_setup() attaches it to those opened before) */
+	if (r->gosnap && r->stats.gosnap_on)
 		ioctl(fd, PERF_EVENT_IOC_SET_BPF, gosnap__prog_fd(r->gosnap));
 	if (cr->fd < 0) {
 		/* the size of the ring: shrink when the mlock limit says so */
@@ -536,6 +556,8 @@ int record__open(struct record *r, struct record_error *e)
 	err = build_attr(r, e);
 	if (err)
 		return err;
+	rec_gosnap_load(r);
+	set_wakeup(r);
 	if (r->o.argv) {
 		err = launch(r, e);
 		goto out;
@@ -710,8 +732,15 @@ struct profile *record__profile(struct record *r, const char *command)
 	struct kallsyms *k = NULL;
 	struct profile *p;
 
-	if (!r->o.no_kernel && !r->stats.user_only_fallback)
-		k = kallsyms__new(NULL);
+	if (!r->o.no_kernel && !r->stats.user_only_fallback) {
+		uint64_t *pcs = NULL;
+		size_t n = stack_table__kernel_pcs(&r->stacks, &pcs);
+
+		/* what the table lacks is named [kernel.kallsyms] */
+		if (pcs)
+			k = kallsyms__new(NULL, pcs, n);
+		free(pcs);
+	}
 	p = stack_table__resolve(&r->stacks, r->pm, k, &meta);
 	kallsyms__free(k);
 	return p;

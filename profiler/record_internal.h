@@ -18,6 +18,9 @@
 #include "cgoprof/stacks.h"
 
 #define CGOPROF_DEFAULT_PAGES 1024
+/* With goroutine snapshots, the reader is woken when this much (at most a
+ * quarter of the ring) is waiting (record.c, set_wakeup()). */
+#define CGOPROF_WAKEUP_BYTES (1u << 20)
 
 struct cpu_ring {
 	int fd;		/* the event whose ring this is */
@@ -163,6 +166,7 @@ const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,
 						uint64_t bp, uint64_t time);
 struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 				     bool create);
+void rec_gosnap_load(struct record *r);
 void rec_gosnap_setup(struct record *r);
 const struct go_morestack *rec_morestack_lookup(void *ctx, uint32_t tid,
 						   uint64_t time);

@@ -224,3 +224,16 @@ found:
 	t->status_samples[r->status]++;
 	return 0;
 }
+
+size_t stack_table__kernel_pcs(const struct stack_table *t, uint64_t **out)
+{
+	size_t n = 0;
+
+	*out = malloc((t->nlocs ? t->nlocs : 1) * sizeof(**out));
+	if (!*out)
+		return 0;
+	for (size_t i = 0; i < t->nlocs; i++)
+		if (t->locs[i].type == LOC_KERNEL)
+			(*out)[n++] = t->locs[i].pc;
+	return n;
+}

@@ -35,6 +35,7 @@ HEADERS = {
     "uprobe.h": "profiler",
     "gosnap.h": "profiler",
     "execwatch.h": "profiler",
+    "btf_min.h": "profiler",
     "bpf_log.h": "profiler",
     "stacks.h": "profiler",
     "record.h": "profiler",

@@ -50,8 +50,12 @@ for line in open(folded):
         go_total += n
         if "main.touchGo" in frames and "runtime.goexit" in frames:
             go_ok += n
-# 16384 pages in the C heap: some samples may be lost, not most
-if c_total < 4096:
+# 16384 pages in the C heap, touched in a burst faster than any reader
+# follows at a sample a fault (perf record loses ~11% of this run's; the
+# sanitizer build, three times slower, up to three quarters): the loss is
+# the bench's to measure, the attribution is judged here on at least an
+# eighth of the pages
+if c_total < 2048:
     fail(f"only {c_total} faults rooted at c_heap")
 share = c_ok / c_total
 print(f"{what:18} faults by category: {by_root}")

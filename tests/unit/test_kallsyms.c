@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/* The kernel symbol table: a crafted file (modules out of order, names
+ * at one address, types that are not text, hidden addresses, a last line
+ * without its newline, junk), a path that is not a regular file, and the
+ * running kernel's /proc/kallsyms against a parse of it by sscanf. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cgoprof/kallsyms.h"
+
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/cgoprof-kallsyms-XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_crafted(void **state)
+{
+	static const char text[] =
+		"0000000000000000 A fixed_percpu_data\n"
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81000000 T _text\n"
+		"ffffffff81000100 t entry_one\n"
+		"ffffffff81000200 D some_data\n"
+		"ffffffff81000300 W weak_fn\n"
+		"not a line at all\n"
+		"ffffffff81000400 T\n"
+		"ffffffffc0201000 t mod_fn\t[a_module]\n"
+		"ffffffffc0100000 t earlier_mod_fn\t[b_module]\n"
+		"ffffffff81000500 t late_core";
+	char *path = write_tmp(text);
+	struct kallsyms *k = kallsyms__new(path, NULL, 0);
+
+	(void)state;
+	assert_non_null(k);
+	assert_null(kallsyms__lookup(k, 0xffffffff80ffffffULL));
+	/* the last of the names at one address, in the file's order */
+	assert_string_equal(kallsyms__lookup(k, 0xffffffff81000000ULL),
+			    "_text");
+	assert_string_equal(kallsyms__lookup(k, 0xffffffff81000150ULL),
+			    "entry_one");
+	/* data is no function: the text before it goes on */
+	assert_string_equal(kallsyms__lookup(k, 0xffffffff81000250ULL),
+			    "entry_one");
+	assert_string_equal(kallsyms__lookup(k, 0xffffffff81000300ULL),
+			    "weak_fn");
+	assert_string_equal(kallsyms__lookup(k, 0xffffffff81000600ULL),
+			    "late_core");
+	/* modules out of order, their [module] tag left out */
+	assert_string_equal(kallsyms__lookup(k, 0xffffffffc0100010ULL),
+			    "earlier_mod_fn");
+	assert_string_equal(kallsyms__lookup(k, 0xffffffffc0201234ULL),
+			    "mod_fn");
+	kallsyms__free(k);
+
+	/* only the addresses a profile has: the same names, none for others */
+	{
+		static const uint64_t want[] = {
+			0xffffffff81000150ULL, 0xffffffff81000000ULL,
+			0xffffffffc0100010ULL, 0xffffffff80000000ULL,
+			0xffffffff81000600ULL, 0xffffffff81000150ULL,
+			0xffffffff81000250ULL, 0xffffffffc0201234ULL,
+		};
+		struct kallsyms *all = kallsyms__new(path, NULL, 0);
+
+		k = kallsyms__new(path, want, sizeof(want) / sizeof(*want));
+		assert_non_null(k);
+		assert_non_null(all);
+		for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+			const char *a = kallsyms__lookup(all, want[i]);
+			const char *b = kallsyms__lookup(k, want[i]);
+
+			if (!a)
+				assert_null(b);
+			else
+				assert_string_equal(a, b);
+		}
+		assert_null(kallsyms__lookup(k, 0xffffffff81000100ULL));
+		kallsyms__free(all);
+		kallsyms__free(k);
+	}
+	unlink(path);
+	free(path);
+
+	/* hidden addresses (an unprivileged reader): an empty table */
+	path = write_tmp("0000000000000000 T _text\n0000000000000000 t f\n");
+	k = kallsyms__new(path, NULL, 0);
+	assert_non_null(k);
+	assert_null(kallsyms__lookup(k, 0x1000));
+	kallsyms__free(k);
+	unlink(path);
+	free(path);
+}
+
+static void test_not_regular(void **state)
+{
+	char path[] = "/tmp/cgoprof-kallsyms-fifo-XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* opened without blocking, and refused */
+	assert_null(kallsyms__new(path, NULL, 0));
+	assert_int_equal(errno, EINVAL);
+	unlink(path);
+	assert_null(kallsyms__new("/nonexistent/kallsyms", NULL, 0));
+	assert_int_equal(errno, ENOENT);
+}
+
+/* The running kernel's table: each text symbol's address names one of the
+ * text symbols at that address (there may be several). Where addresses
+ * are hidden (not root) there is nothing to check. */
+struct entry {
+	unsigned long long addr;
+	char name[128];
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int test_proc_low;
+
+static void test_proc(void **state)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	struct kallsyms *k = kallsyms__new(NULL, NULL, 0);
+	struct entry *e = NULL;
+	size_t n = 0, cap = 0;
+	char line[512];
+
+	assert_non_null(f);
+	assert_non_null(k);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long addr;
+		char type, name[128];
+
+		if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3 ||
+		    !addr || !strchr("tTwW", type))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			e = realloc(e, cap * sizeof(*e));
+			assert_non_null(e);
+		}
+		e[n].addr = addr;
+		snprintf(e[n].name, sizeof(e[n].name), "%s", name);
+		n++;
+	}
+	fclose(f);
+	if (geteuid() == 0)
+		assert_true(n > 1000);
+	qsort(e, n, sizeof(*e), entry_cmp);
+	for (size_t i = 0; i < n;) {
+		const char *got = kallsyms__lookup(k, e[i].addr);
+		size_t j = i;
+		bool found = false;
+
+		assert_non_null(got);
+		for (; j < n && e[j].addr == e[i].addr; j++)
+			found |= !strncmp(e[j].name, got, sizeof(e[j].name) - 1);
+		if (!found)
+			fail_msg("%llx: %s is no symbol there", e[i].addr, got);
+		i = j;
+	}
+	/* the addresses a profile has, read for themselves: each symbol's
+	 * address and one 37 bytes in, as the whole table names them */
+	{
+		size_t m = 0;
+		uint64_t *want = malloc((2 * n + 1) * sizeof(*want));
+		struct kallsyms *w;
+
+		assert_non_null(want);
+		for (size_t i = 0; i < n; i += 7) {
+			want[m++] = e[i].addr;
+			want[m++] = e[i].addr + 37;
+		}
+		/* all of them; then the lowest only, where the file is read
+		 * no further than they need */
+		if (*state == &test_proc_low)
+			m = m < 500 ? m : 500;
+		w = kallsyms__new(NULL, want, m);
+		assert_non_null(w);
+		for (size_t i = 0; i < m; i++) {
+			const char *a = kallsyms__lookup(k, want[i]);
+			const char *b = kallsyms__lookup(w, want[i]);
+
+			assert_non_null(a);
+			assert_non_null(b);
+			if (strcmp(a, b))
+				fail_msg("%llx: %s, read alone %s",
+					 (unsigned long long)want[i], a, b);
+		}
+		kallsyms__free(w);
+		free(want);
+	}
+	free(e);
+	kallsyms__free(k);
+}
+
+/* Lines across the reads' blocks, a line longer than a block, a file
+ * with no newline at its end. */
+static void test_blocks(void **state)
+{
+	size_t cap = 4u << 20, len = 0;
+	char *text = malloc(cap), *path;
+	struct kallsyms *k;
+	uint64_t want[3];
+
+	(void)state;
+	assert_non_null(text);
+	/* a line of 300 000 bytes, then 100 000 symbols */
+	len += (size_t)sprintf(text, "ffffffff80000000 T ");
+	memset(text + len, 'x', 300000);
+	len += 300000;
+	text[len++] = '\n';
+	for (unsigned i = 0; i < 100000; i++)
+		len += (size_t)sprintf(text + len,
+				       "%016llx t fn_%u\t[mod]\n",
+				       0xffffffff81000000ULL + 16ULL * i, i);
+	len += (size_t)sprintf(text + len, "ffffffffa0000000 T last");
+	path = write_tmp(text);
+	k = kallsyms__new(path, NULL, 0);
+	assert_non_null(k);
+	for (unsigned i = 0; i < 100000; i += 997) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "fn_%u", i);
+		assert_string_equal(
+			kallsyms__lookup(k, 0xffffffff81000000ULL + 16ULL * i + 5),
+			name);
+	}
+	assert_string_equal(kallsyms__lookup(k, 0xffffffffa0000010ULL), "last");
+	/* the long line is no symbol */
+	assert_null(kallsyms__lookup(k, 0xffffffff80000010ULL));
+	kallsyms__free(k);
+	want[0] = 0xffffffff81000000ULL + 16ULL * 54321 + 3;
+	want[1] = 0xffffffffa0000001ULL;
+	want[2] = 0xffffffff80000001ULL;
+	k = kallsyms__new(path, want, 3);
+	assert_non_null(k);
+	assert_string_equal(kallsyms__lookup(k, want[0]), "fn_54321");
+	assert_string_equal(kallsyms__lookup(k, want[1]), "last");
+	assert_null(kallsyms__lookup(k, want[2]));
+	kallsyms__free(k);
+	unlink(path);
+	free(path);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crafted),
+		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_proc),
+		cmocka_unit_test_prestate(test_proc, &test_proc_low),
+		cmocka_unit_test(test_blocks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
