@@ -145,6 +145,8 @@ const volatile __u64 go_asmcgocall[2][3];
 /* Not Go's: the bytes of user stack the samples copy; 0 leaves out the
  * GOSNAP_DEEP records, and all that needs bpf_task_pt_regs. */
 const volatile __u32 copy_bytes;
+/* Not Go's: the kernel has bpf_loop() (5.17); the loader probes it. */
+const volatile __u32 have_loop;
 
 /* One output event a CPU, opened by the loader's user (gosnap__set_output). */
 struct {
@@ -521,14 +523,53 @@ __attribute__((noinline)) __u64 cgoprof_frame_walk(struct gosnap_buf *buf,
 						   __u64 fp, __u64 hi,
 						   __u64 fpend);
 
+/* bpf_loop()'s state for the walk: what changes at each step (the frame
+ * pointer, the count) is in the buffer, whose words the verifier knows
+ * nothing of, so that the callback's states meet at once. */
+struct frame_walk {
+	struct gosnap_buf *buf;
+	__u64 hi, fpend;
+};
+
+#define WALK_FP(buf) (*(volatile __u64 *)&(buf)->slack[GOSNAP_SLACK - 16])
+#define WALK_N(buf) (*(volatile __u64 *)&(buf)->slack[GOSNAP_SLACK - 8])
+
+static long frame_step(__u32 index, void *ctx)
+{
+	struct frame_walk *w = ctx;
+	__u64 pair[2], *e, fp = WALK_FP(w->buf), nfr = WALK_N(w->buf);
+
+	(void)index;
+	if (nfr >= GOSNAP_FRAME_STEPS)
+		return 1;
+	bpf_probe_read_user(pair, sizeof(pair), (const void *)fp);
+	e = (__u64 *)(w->buf->rec.bytes + nfr * GOSNAP_FRAME_BYTES);
+	e[0] = fp;
+	e[1] = pair[0];
+	e[2] = pair[1];
+	WALK_N(w->buf) = nfr + (((fp - (w->fpend - 16)) >> 63) ^ 1);
+	if (pair[0] - fp - 1 >= w->hi - fp - 1)
+		return 1;
+	WALK_FP(w->buf) = pair[0];
+	return 0;
+}
+
 __attribute__((noinline)) __u64 cgoprof_frame_walk(struct gosnap_buf *buf,
 						   __u64 fp, __u64 hi,
 						   __u64 fpend)
 {
+	struct frame_walk w = { .buf = buf, .hi = hi, .fpend = fpend };
 	__u64 nfr = 0;
 
 	if (!buf || fp >= hi)
 		return 0;
+	if (have_loop) {
+		/* verified once its states meet, whatever the steps */
+		WALK_FP(buf) = fp;
+		WALK_N(buf) = 0;
+		bpf_loop(GOSNAP_FRAME_STEPS, frame_step, &w, 0);
+		return WALK_N(buf);
+	}
 	for (int step = 0; step < GOSNAP_FRAME_STEPS; step++) {
 		__u64 pair[2], *e;
 

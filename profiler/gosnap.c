@@ -68,6 +68,11 @@ static void set_rodata(struct gosnap_bpf *skel, uint32_t copy_bytes)
 	ro->go_asmcgocall[1][1] = GO_ASMCGOCALL_G_PRE121;
 	ro->go_asmcgocall[1][2] = GO_ASMCGOCALL_D_PRE121;
 	ro->copy_bytes = copy_bytes;
+	/* bpf_loop() (5.17) for the frame walk, else the unrolled walk;
+	 * CGOPROF_BPF_NO_LOOP=1 takes the latter anyway (tests) */
+	ro->have_loop = !getenv("CGOPROF_BPF_NO_LOOP") &&
+			libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
+						BPF_FUNC_loop, NULL) == 1;
 }
 
 /* What the program's CO-RE relocations read (gosnap.bpf.c, bpf/vmlinux.h):
