@@ -46,6 +46,7 @@ int ring__init_mem(struct ring *r, struct perf_event_mmap_page *meta,
 	r->meta = meta;
 	r->data = data;
 	r->data_size = data_size;
+	r->pos = meta->data_tail;
 	r->scratch = malloc(data_size);
 	if (!r->scratch)
 		return -ENOMEM;
@@ -129,4 +130,65 @@ int ring__consume(struct ring *r, ring_record_fn fn, void *ctx)
 	if (ret == -EINVAL)
 		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
 	return ret;
+}
+
+int ring__peek(struct ring *r, ring_peek_fn fn, void *ctx)
+{
+	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = r->meta->data_tail;
+	uint64_t mask = r->data_size - 1;
+	int ret = 0;
+
+	if (head - tail > r->data_size || r->pos - tail > head - tail) {
+		r->pos = head;
+		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
+		return -EINVAL;
+	}
+	while (r->pos != head) {
+		struct perf_event_header hdr;
+		const struct perf_event_header *rec;
+		uint64_t off = r->pos & mask;
+		uint64_t avail = head - r->pos;
+
+		/* 8-byte aligned, whole headers: the kernel's; anything else
+		 * is a ring that cannot be read on */
+		if (avail < sizeof(hdr) || (off & 7)) {
+			ret = -EINVAL;
+			break;
+		}
+		memcpy(&hdr, r->data + off, sizeof(hdr));
+		if (hdr.size < sizeof(hdr) || hdr.size > avail ||
+		    hdr.size > r->data_size || (hdr.size & 7)) {
+			ret = -EINVAL;
+			break;
+		}
+		if (off + hdr.size <= r->data_size) {
+			rec = (const void *)(r->data + off);
+		} else {
+			uint64_t first = r->data_size - off;
+			uint8_t *to = r->scratch;
+
+			memcpy(to, r->data + off, first);
+			memcpy(to + first, r->data, hdr.size - first);
+			rec = (const void *)to;
+		}
+		ret = fn(rec, r->pos, ctx);
+		r->pos += hdr.size;
+		if (ret)
+			return ret;
+	}
+	if (ret == -EINVAL) {
+		r->pos = head;
+		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
+	}
+	return ret;
+}
+
+void ring__release_to(struct ring *r, uint64_t pos)
+{
+	uint64_t tail = r->meta->data_tail;
+
+	/* forwards only, never past what was read */
+	if (pos - tail <= r->pos - tail)
+		__atomic_store_n(&r->meta->data_tail, pos, __ATOMIC_RELEASE);
 }

@@ -73,6 +73,13 @@ static int on_record(const struct perf_event_header *hdr, void *arg)
 	return hdr->misc == 0xffff ? 1 : 0;
 }
 
+static int on_peek(const struct perf_event_header *hdr, uint64_t pos,
+		   void *arg)
+{
+	(void)pos;
+	return on_record(hdr, arg);
+}
+
 static void fuzz_parse(const uint8_t *data, size_t size, uint64_t type)
 {
 	struct perf_event_header *hdr;
@@ -117,6 +124,19 @@ static void fuzz_ring(const uint8_t *data, size_t size, uint64_t type,
 	for (int round = 0; round < 4 && !ring__empty(&r); round++)
 		if (ring__consume(&r, on_record, &ctx) == 0)
 			break;
+	ring__release(&r);
+	/* the same bytes read in place (ring__peek), released in steps */
+	meta->data_head = head;
+	meta->data_tail = tail;
+	if (ring__init_mem(&r, meta, ring_data, data_size))
+		goto out;
+	for (int round = 0; round < 4; round++) {
+		int err = ring__peek(&r, on_peek, &ctx);
+
+		ring__release_to(&r, round & 1 ? r.pos : tail + 8 * round);
+		if (!err)
+			break;
+	}
 	ring__release(&r);
 out:
 	free(ring_data);

@@ -143,8 +143,6 @@ void record__free(struct record *r)
 	free(r->fds);
 	free(r->rings);
 	free(r->pending);
-	free(r->pending_bytes);
-	free(r->pending_spare);
 	if (r->probe_ids)
 		rec_probe_close(r, 0);
 	free(r->probe_ids);

@@ -298,29 +298,13 @@ static void snap_before(struct record *r, const struct cpu_ring *cr,
 	}
 }
 
-int rec_queue_record(const struct perf_event_header *h, void *ctx)
+int rec_queue_record(const struct perf_event_header *h, uint64_t pos,
+		     void *ctx)
 {
 	struct record *r = ctx;
-	size_t need = r->pending_len + ((h->size + 7u) & ~7u);
 	bool cont = false, mine = false;
 	uint64_t t;
 
-	if (need > r->pending_cap) {
-		size_t cap = r->pending_cap ? r->pending_cap * 2 : 1 << 20;
-		void *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = realloc(r->pending_bytes, cap);
-		if (!p)
-			return -ENOMEM;
-		r->pending_bytes = p;
-		p = realloc(r->pending_spare, cap);
-		if (!p)
-			return -ENOMEM;
-		r->pending_spare = p;
-		r->pending_cap = cap;
-	}
 	if (r->npending == r->cap_pending) {
 		size_t cap = r->cap_pending ? r->cap_pending * 2 : 4096;
 		void *p = realloc(r->pending, cap * sizeof(*r->pending));
@@ -330,7 +314,6 @@ int rec_queue_record(const struct perf_event_header *h, void *ctx)
 		r->pending = p;
 		r->cap_pending = cap;
 	}
-	memcpy(r->pending_bytes + r->pending_len, h, h->size);
 	t = rec_record_time(h);
 	if (r->gosnap && h->type == PERF_RECORD_SAMPLE && rec_probe_kind(r, h) == 3) {
 		struct cpu_ring *cr = r->reading;
@@ -372,12 +355,26 @@ int rec_queue_record(const struct perf_event_header *h, void *ctx)
 	r->pending[r->npending++] = (struct pending){
 		.time = t,
 		.seq = r->seq++,
-		.off = r->pending_len,
+		.h = h,
+		.pos = pos,
+		.ring = (uint32_t)(r->reading - r->rings),
 		.cont = cont,
 		.mine = mine,
 	};
-	r->pending_len = need;
 	return 0;
+}
+
+/* Forgets the waiting records of ring @i, whose bytes the kernel may now
+ * overwrite. */
+static void drop_ring(struct record *r, int i)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < r->npending; j++)
+		if (r->pending[j].ring != (uint32_t)i)
+			r->pending[k++] = r->pending[j];
+	r->npending = k;
+	r->rings[i].snap_chain = false;
 }
 
 static int pending_cmp(const void *a, const void *b)
@@ -390,10 +387,12 @@ static int pending_cmp(const void *a, const void *b)
 }
 
 /* Reads every ring, then uses the records older than @horizon in time
- * order (all of them when @horizon is 0). */
+ * order (all of them when @horizon is 0), where they are in the rings:
+ * each ring's tail is then published at its oldest record still waiting
+ * (snapshot records keep their bytes until their sample is used). */
 void rec_drain(struct record *r, uint64_t horizon)
 {
-	size_t used = 0, keep_len = 0;
+	size_t used = 0;
 
 	for (int i = 0; i < r->ncpus; i++) {
 		int err;
@@ -401,47 +400,45 @@ void rec_drain(struct record *r, uint64_t horizon)
 		if (r->rings[i].fd < 0)
 			continue;
 		r->reading = &r->rings[i];
-		err = ring__consume(&r->rings[i].ring, rec_queue_record, r);
+		err = ring__peek(&r->rings[i].ring, rec_queue_record, r);
 		r->reading = NULL;
-		if (err == -EINVAL)
+		if (err == -EINVAL) {
 			r->stats.bad_records++;
-		else if (err == -ENOMEM)
+			/* the ring was drained: what it held is gone */
+			drop_ring(r, i);
+		} else if (err == -ENOMEM) {
 			r->stats.lost++;
-	}
-	if (!r->npending)
-		return;
-	qsort(r->pending, r->npending, sizeof(*r->pending), pending_cmp);
-	while (used < r->npending &&
-	       (!horizon || r->pending[used].time < horizon)) {
-		r->snap_cont = r->pending[used].cont;
-		r->snap_mine = r->pending[used].mine;
-		on_record((const void *)(r->pending_bytes + r->pending[used].off),
-			  r);
-		r->snap_cont = false;
-		r->snap_mine = false;
-		used++;
-	}
-	if (used == r->npending) {
-		r->npending = 0;
-		r->pending_len = 0;
-		return;
-	}
-	/* keep the rest, compacted into the spare buffer, in sorted order */
-	{
-		uint8_t *bytes = r->pending_spare;
-
-		for (size_t i = used; i < r->npending; i++) {
-			const struct perf_event_header *h =
-				(const void *)(r->pending_bytes + r->pending[i].off);
-
-			memcpy(bytes + keep_len, h, h->size);
-			r->pending[i - used] = r->pending[i];
-			r->pending[i - used].off = keep_len;
-			keep_len += (h->size + 7u) & ~7u;
 		}
-		r->pending_spare = r->pending_bytes;
-		r->pending_bytes = bytes;
-		r->pending_len = keep_len;
+	}
+	if (r->npending) {
+		qsort(r->pending, r->npending, sizeof(*r->pending),
+		      pending_cmp);
+		while (used < r->npending &&
+		       (!horizon || r->pending[used].time < horizon)) {
+			r->snap_cont = r->pending[used].cont;
+			r->snap_mine = r->pending[used].mine;
+			on_record(r->pending[used].h, r);
+			r->snap_cont = false;
+			r->snap_mine = false;
+			used++;
+		}
+		/* the rest wait, in order */
+		memmove(r->pending, r->pending + used,
+			(r->npending - used) * sizeof(*r->pending));
 		r->npending -= used;
+	}
+	/* each ring's tail: its oldest waiting record, else all it read */
+	for (int i = 0; i < r->ncpus; i++) {
+		struct ring *ring = &r->rings[i].ring;
+		uint64_t tail;
+
+		if (r->rings[i].fd < 0)
+			continue;
+		tail = ring->pos;
+		for (size_t k = 0; k < r->npending; k++)
+			if (r->pending[k].ring == (uint32_t)i &&
+			    ring->pos - r->pending[k].pos > ring->pos - tail)
+				tail = r->pending[k].pos;
+		ring__release_to(ring, tail);
 	}
 }

@@ -35,14 +35,16 @@ struct cpu_ring {
 	uint64_t snap_seq[CGOPROF_SNAPSHOT_REGIONS];
 };
 
-/* A record copied out of a ring, waiting for its turn: records of
+/* A record read from a ring, waiting there for its turn: records of
  * different CPUs are in different rings, and a sample must be unwound after
  * the mmap it depends on (and after an exec it follows) even when another
  * CPU's ring holds that mmap. perf calls this ordered events. */
 struct pending {
 	uint64_t time;
 	uint64_t seq;
-	size_t off;
+	const struct perf_event_header *h;	/* in its ring (ring__peek) */
+	uint64_t pos;	/* its position there */
+	uint32_t ring;	/* the index of its ring */
 	bool cont;	/* a snapshot record after another of its sample */
 	bool mine;	/* a sample right after its snapshot records */
 };
@@ -130,9 +132,6 @@ struct record {
 	struct record_stats stats;
 	struct pending *pending;	/* records read, not yet used */
 	size_t npending, cap_pending;
-	uint8_t *pending_bytes;
-	uint8_t *pending_spare;		/* as large: the next compaction's target */
-	size_t pending_len, pending_cap;
 	uint64_t seq;
 	uint64_t t_start, t_end;	/* CLOCK_MONOTONIC ns */
 	uint64_t wall_start;		/* CLOCK_REALTIME ns */
@@ -151,7 +150,8 @@ int rec_open_into_ring(struct record *r, struct perf_event_attr *a,
 
 /* record_events.c */
 void rec_drain(struct record *r, uint64_t horizon);
-int rec_queue_record(const struct perf_event_header *h, void *ctx);
+int rec_queue_record(const struct perf_event_header *h, uint64_t pos,
+		     void *ctx);
 uint64_t rec_record_time(const struct perf_event_header *h);
 
 /* record_go.c */

@@ -87,6 +87,7 @@ struct ring {
 	void *map;
 	size_t map_size;
 	uint8_t *scratch;	/* for records that wrap; data_size bytes */
+	uint64_t pos;		/* ring__peek(): read up to here */
 };
 
 /* Maps @pages data pages (power of two) of @fd. 0 or -errno. */
@@ -108,6 +109,21 @@ typedef int (*ring_record_fn)(const struct perf_event_header *hdr, void *ctx);
  * a ring ahead of the tail; the ring is then drained (tail = head) so
  * reading can go on. */
 int ring__consume(struct ring *r, ring_record_fn fn, void *ctx);
+/* Reads the records from where the last read stopped to the head, without
+ * publishing data_tail: each stays where it is, valid until the caller
+ * publishes a tail past it (ring__release_to()), so that it is used in
+ * place, not copied (a record that wraps is copied once, into the scratch
+ * buffer: two records that wrap are more than the ring's size apart, so
+ * never both unreleased). @fn's @pos is the record's
+ * position (a ring__release_to() argument). Returns 0, the callback's
+ * non-zero value (that record read), or -EINVAL as ring__consume() (the
+ * ring drained: every record read is released). */
+typedef int (*ring_peek_fn)(const struct perf_event_header *hdr,
+			    uint64_t pos, void *ctx);
+int ring__peek(struct ring *r, ring_peek_fn fn, void *ctx);
+/* Publishes data_tail at @pos (a record's position, or r->pos): the records
+ * before it are used. */
+void ring__release_to(struct ring *r, uint64_t pos);
 bool ring__empty(const struct ring *r);
 
 /* Fills @attr's type/config for the event @name through libpfm4 (with

@@ -181,6 +181,109 @@ static void test_ring__rejects_bad_size(void **state)
 	assert_int_equal(ring__init_mem(&r, &meta, data, 24), -EINVAL);
 }
 
+/* ring__peek(): records in place, their positions, the tail only where
+ * released; records that wrap, whole, lap after lap; a size that is not
+ * a multiple of 8. */
+struct peeked {
+	int n;
+	const struct perf_event_header *h[16];
+	uint64_t pos[16];
+};
+
+static int keep_ptr(const struct perf_event_header *h, uint64_t pos, void *ctx)
+{
+	struct peeked *p = ctx;
+
+	p->h[p->n] = h;
+	p->pos[p->n++] = pos;
+	return 0;
+}
+
+static void test_ring__peek_in_place(void **state)
+{
+	struct fake f;
+	struct peeked p = { 0 };
+	uint64_t head = 0;
+
+	(void)state;
+	setup_fake(&f, 0);
+	put(&f, &head, 9, 24, 0xa1);
+	put(&f, &head, 3, 40, 0xb2);
+	assert_int_equal(ring__peek(&f.r, keep_ptr, &p), 0);
+	assert_int_equal(p.n, 2);
+	/* in the ring itself, nothing released yet */
+	assert_ptr_equal(p.h[0], (const void *)f.data);
+	assert_ptr_equal(p.h[1], (const void *)(f.data + 24));
+	assert_int_equal(p.pos[1], 24);
+	assert_int_equal(f.meta.data_tail, 0);
+	/* read again: nothing new */
+	assert_int_equal(ring__peek(&f.r, keep_ptr, &p), 0);
+	assert_int_equal(p.n, 2);
+	ring__release_to(&f.r, p.pos[1]);
+	assert_int_equal(f.meta.data_tail, 24);
+	/* never backwards, never past what was read */
+	ring__release_to(&f.r, 8);
+	assert_int_equal(f.meta.data_tail, 24);
+	ring__release_to(&f.r, 1000);
+	assert_int_equal(f.meta.data_tail, 24);
+	ring__release_to(&f.r, f.r.pos);
+	assert_int_equal(f.meta.data_tail, 64);
+	ring__release(&f.r);
+}
+
+static void test_ring__peek_wraps(void **state)
+{
+	struct fake f;
+	struct peeked p = { 0 };
+	uint64_t head = 200;
+	const uint8_t *first;
+
+	(void)state;
+	setup_fake(&f, head);
+	put(&f, &head, 9, 96, 0xc3);	/* wraps: 56 + 40 */
+	put(&f, &head, 4, 48, 0xd4);
+	assert_int_equal(ring__peek(&f.r, keep_ptr, &p), 0);
+	assert_int_equal(p.n, 2);
+	first = (const uint8_t *)p.h[0];
+	assert_int_equal(p.h[0]->size, 96);
+	assert_int_equal(first[8], 0xc3);
+	assert_int_equal(first[95], 0xc3);
+	assert_ptr_equal(p.h[1], (const void *)(f.data + 40));
+	/* both used; the next lap's record that wraps, whole too */
+	ring__release_to(&f.r, f.r.pos);
+	assert_int_equal(f.meta.data_tail, 344);
+	put(&f, &head, 5, 64, 0xe5);	/* 88..152 */
+	put(&f, &head, 6, 96, 0xf6);	/* 152..248 */
+	put(&f, &head, 7, 48, 0x17);	/* 248..256, 0..40: wraps */
+	assert_int_equal(ring__peek(&f.r, keep_ptr, &p), 0);
+	assert_int_equal(p.n, 5);
+	assert_int_equal(p.h[4]->type, 7);
+	assert_int_equal(((const uint8_t *)p.h[4])[8], 0x17);
+	assert_int_equal(((const uint8_t *)p.h[4])[47], 0x17);
+	assert_int_equal(p.pos[4], 504);
+	ring__release_to(&f.r, f.r.pos);
+	assert_int_equal(f.meta.data_tail, head);
+	ring__release(&f.r);
+}
+
+static void test_ring__peek_rejects_misaligned(void **state)
+{
+	struct fake f;
+	struct peeked p = { 0 };
+	uint64_t head = 0;
+
+	(void)state;
+	setup_fake(&f, 0);
+	put(&f, &head, 9, 20, 0xa1);	/* not a multiple of 8 */
+	put(&f, &head, 3, 40, 0xb2);
+	assert_int_equal(ring__peek(&f.r, keep_ptr, &p), -EINVAL);
+	assert_int_equal(p.n, 0);
+	/* drained: what it held is released */
+	assert_int_equal(f.meta.data_tail, head);
+	assert_int_equal(f.r.pos, head);
+	ring__release(&f.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +293,9 @@ int main(void)
 		cmocka_unit_test(test_ring__impossible_sizes_drain),
 		cmocka_unit_test(test_ring__callback_stops),
 		cmocka_unit_test(test_ring__rejects_bad_size),
+		cmocka_unit_test(test_ring__peek_in_place),
+		cmocka_unit_test(test_ring__peek_wraps),
+		cmocka_unit_test(test_ring__peek_rejects_misaligned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
