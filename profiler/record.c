@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgoprof/arena.h"
@@ -250,13 +251,33 @@ static int add_fd(struct record *r, int fd)
  */
 #define FD_RESERVE 16
 
+/* The snapshot program is loaded before the events (set_wakeup()): the
+ * fds it holds (program, maps, BTF) were, when it was loaded after them,
+ * taken out of the reserve, and still are. */
+static int fd_reserve = FD_RESERVE;
+
 static bool fd_in_reserve(int fd)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return false;
-	return (rlim_t)fd + FD_RESERVE >= rl.rlim_cur;
+	return (rlim_t)fd + (rlim_t)fd_reserve >= rl.rlim_cur;
+}
+
+/* The fds this process has open. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 
@@ -554,7 +575,16 @@ int record__open(struct record *r, struct record_error *e)
 	err = build_attr(r, e);
 	if (err)
 		return err;
-	rec_gosnap_load(r);
+	{
+		int before = count_fds(), held;
+
+		rec_gosnap_load(r);
+		held = count_fds() - before;
+		fd_reserve = FD_RESERVE - (held > 0 ? (held < FD_RESERVE / 2
+							? held
+							: FD_RESERVE / 2)
+						     : 0);
+	}
 	set_wakeup(r);
 	if (r->o.argv) {
 		err = launch(r, e);
@@ -621,9 +651,10 @@ static void rec_progress(struct record *r, uint64_t now, bool done)
 
 int record__loop(struct record *r)
 {
-	struct pollfd *pfd = calloc((size_t)r->ncpus, sizeof(*pfd));
+	struct pollfd *pfd = calloc((size_t)r->ncpus + (size_t)r->o.npids,
+				    sizeof(*pfd));
 	uint64_t deadline = 0, last_progress = 0, last_check = 0;
-	int n = 0;
+	int n = 0, nrings, npidfds = 0;
 
 	if (!pfd)
 		return -ENOMEM;
@@ -632,6 +663,24 @@ int record__loop(struct record *r)
 			continue;
 		pfd[n].fd = r->rings[i].fd;
 		pfd[n++].events = POLLIN;
+	}
+	nrings = n;
+	/* Attached processes: a pidfd each (5.3), readable when it ends, so
+	 * that /proc is read only then, not every 50 ms. Any refused: the
+	 * periodic reads. */
+	for (int i = 0; !r->o.argv && i < r->o.npids; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, r->o.pids[i], 0);
+
+		if (fd < 0) {
+			for (int k = nrings; k < n; k++)
+				close(pfd[k].fd);
+			n = nrings;
+			npidfds = 0;
+			break;
+		}
+		pfd[n].fd = fd;
+		pfd[n++].events = POLLIN;
+		npidfds++;
 	}
 	if (r->o.duration > 0)
 		deadline = r->t_start + (uint64_t)(r->o.duration * 1e9);
@@ -656,14 +705,33 @@ int record__loop(struct record *r)
 		if (deadline && now >= deadline)
 			break;
 		/* reading /proc at every wake-up (one per sample) costs more
-		 * than the samples: every 50 ms is soon enough */
-		if (now - last_check >= 50000000ULL) {
+		 * than the samples: every 50 ms is soon enough, or when a
+		 * pidfd says a process ended */
+		if (npidfds) {
+			bool any = false;
+
+			/* an ended process's pidfd stays readable: out of
+			 * the poll set once seen (poll skips fd -1) */
+			for (int k = nrings; k < n; k++) {
+				if (pfd[k].fd < 0 || !(pfd[k].revents &
+						       (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				close(pfd[k].fd);
+				pfd[k].fd = -1;
+				any = true;
+			}
+			if (any && targets_ended(r))
+				break;
+		} else if (now - last_check >= 50000000ULL) {
 			last_check = now;
 			ended = targets_ended(r);
 			if (ended)
 				break;
 		}
 	}
+	for (int k = nrings; k < n; k++)
+		if (pfd[k].fd >= 0)
+			close(pfd[k].fd);
 	/* stop sampling, then read what is left */
 	for (size_t i = 0; i < r->nfds; i++)
 		ioctl(r->fds[i], PERF_EVENT_IOC_DISABLE, 0);
