@@ -165,6 +165,18 @@ if os.environ.get("BENCH_WORK"):
     WORK = [w for w in WORK if w[0] in os.environ["BENCH_WORK"].split(",")]
 
 
+def perf_script_fold(d):
+    """perf script of d/perf.data into d/perf.script, folded into d/perf.folded by
+    bench/perf-fold.py: (wall, cpu, rss) of each."""
+    with open(d + "/perf.script", "w") as so:
+        w2, cpu2, rss2, _, _ = run_timed(["perf", "script", "-i", d + "/perf.data"], stdout=so)
+    with open(d + "/perf.script") as si, open(d + "/perf.folded", "w") as fo:
+        w3, cpu3, rss3, _, _ = run_timed(
+            [sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
+            stdin=si, stdout=fo)
+    return w2, cpu2, rss2, w3, cpu3, rss3
+
+
 def slowdown():
     d = os.path.join(OUT, "slowdown")
     os.makedirs(d, exist_ok=True)
@@ -197,13 +209,7 @@ def slowdown():
                     rec["samples"] = int(m.group(1)) if m else None
                     rec["bytes"] = sz(d + "/perf.data")
                     # the rest of perf's pipeline up to folded stacks, as in attach()
-                    data = d + "/perf.data"
-                    with open(d + "/perf.script", "w") as so:
-                        _, cpu2, _, _, _ = run_timed(["perf", "script", "-i", data], stdout=so)
-                    with open(d + "/perf.script") as si, open(d + "/perf.folded", "w") as fo:
-                        _, cpu3, _, _, _ = run_timed(
-                            [sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
-                            stdin=si, stdout=fo)
+                    _, cpu2, _, _, cpu3, _ = perf_script_fold(d)
                     rec.update(script_cpu=cpu2, fold_cpu=cpu3, pipeline_cpu=cpu + cpu2 + cpu3,
                                bytes_script=sz(d + "/perf.script"),
                                bytes_folded=sz(d + "/perf.folded"))
@@ -242,12 +248,7 @@ def attach():
                         ["perf", "record", "-e", "cpu-clock", "-F", "999"] + PERF_CG +
                         ["-p", str(tgt.pid), "-o", data, "--", "sleep", "%g" % ATTACH_S])
                     st = perf_stats(data, text)
-                    with open(d + "/perf.script", "w") as so:
-                        w2, cpu2, rss2, _, _ = run_timed(["perf", "script", "-i", data], stdout=so)
-                    with open(d + "/perf.script") as si, open(d + "/perf.folded", "w") as fo:
-                        w3, cpu3, rss3, _, _ = run_timed(
-                            [sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
-                            stdin=si, stdout=fo)
+                    w2, cpu2, rss2, w3, cpu3, rss3 = perf_script_fold(d)
                     rec.update(record_cpu=cpu, record_rss_kb=rss, script_cpu=cpu2,
                                script_rss_kb=rss2, fold_cpu=cpu3, export_cpu=cpu2 + cpu3,
                                cpu=cpu + cpu2 + cpu3, bytes=sz(data),

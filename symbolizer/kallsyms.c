@@ -174,6 +174,22 @@ static int add_all(void *ctx, uint64_t addr, const char *name, bool core)
 	return 0;
 }
 
+/* The index of the first wanted address at or above @addr (k->n: none). */
+static size_t want_index(const struct kallsyms *k, uint64_t addr)
+{
+	size_t lo = 0, hi = k->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k->want[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* For each address of k->want (sorted, unique), the symbol at or below
  * it: each symbol is kept at the first wanted address at or above it,
  * if higher than the one there; a prefix maximum then carries each to
@@ -182,7 +198,7 @@ static int add_wanted(void *ctx, uint64_t addr, const char *name,
 		      bool core)
 {
 	struct kallsyms *k = ctx;
-	size_t lo = 0, hi = k->n;
+	size_t lo;
 	char *copy;
 
 	/* The core kernel's text comes first, in address order; modules',
@@ -197,14 +213,7 @@ static int add_wanted(void *ctx, uint64_t addr, const char *name,
 		if (!k->unordered && k->n && addr > k->want[k->n - 1])
 			return 1;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->want[mid] < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = want_index(k, addr);
 	/* of names at one address, the last in the file's order */
 	if (lo == k->n || (k->syms[lo].name && k->syms[lo].addr > addr))
 		return 0;
@@ -327,15 +336,7 @@ const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr)
 		return NULL;
 	if (k->want) {
 		/* only the wanted addresses are known */
-		hi = k->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (k->want[mid] < addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = want_index(k, addr);
 		return lo < k->n && k->want[lo] == addr ? k->syms[lo].name
 							: NULL;
 	}
