@@ -555,8 +555,8 @@ void rec_on_snapshot(struct record *r, const struct perf_event_header *h,
 }
 
 /*
- * Loads the snapshot program (gosnap.c), before the events are opened:
- * whether it runs decides how often the reader is woken (build_attr()).
+ * Loads the snapshot program (gosnap.c), before the events are opened
+ * (the fds it holds come out of the events' fd reserve, record.c).
  * Needs CAP_BPF and CAP_PERFMON (root); without them, or without kernel
  * BTF, samples in cgo calls fall back to the kernel's callchain and reads
  * of the live process, and -v says why.

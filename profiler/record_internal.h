@@ -18,9 +18,6 @@
 #include "cgoprof/stacks.h"
 
 #define CGOPROF_DEFAULT_PAGES 1024
-/* With goroutine snapshots, the reader is woken when this much (at most a
- * quarter of the ring) is waiting (record.c, set_wakeup()). */
-#define CGOPROF_WAKEUP_BYTES (256u << 10)
 
 struct cpu_ring {
 	int fd;		/* the event whose ring this is */
