@@ -246,7 +246,8 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 							       : s->count);
 	}
 	free(ids);
-	if (!err)
+	/* no lines (a recording with no sample): no array to sort */
+	if (!err && f.nlines)
 		qsort_r(f.lines, f.nlines, sizeof(*f.lines), fline_cmp, &f);
 	for (size_t i = 0; i < f.nlines && !err; i++) {
 		const struct fline *l = &f.lines[i];
