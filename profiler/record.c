@@ -473,6 +473,7 @@ static void rec_quiet_fds(void)
 static int launch(struct record *r, struct record_error *e)
 {
 	int go[2], status[2], err, n, child_errno = 0;
+	char resolved[4096];
 
 	if (pipe2(go, O_CLOEXEC) || pipe2(status, O_CLOEXEC)) {
 		e->stage = RECORD_STAGE_FORK;
@@ -512,12 +513,10 @@ static int launch(struct record *r, struct record_error *e)
 	r->go_fd = go[1];
 	r->attr.disabled = 1;
 	r->attr.enable_on_exec = 1;
-	{
-		char resolved[4096];
-
-		if (procfs__which(r->o.argv[0], resolved, sizeof(resolved)))
-			rec_probe_prepare(r, resolved);
-	}
+	if (procfs__which(r->o.argv[0], resolved, sizeof(resolved)))
+		rec_probe_prepare(r, resolved);
+	else
+		resolved[0] = '\0';
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
 		err = open_one(r, r->child, cpu, e);
 		if (err) {
@@ -528,6 +527,8 @@ static int launch(struct record *r, struct record_error *e)
 	}
 	procmap__proc(r->pm, (uint32_t)r->child, true);
 	rec_gosnap_setup(r);
+	if (resolved[0])
+		rec_gosnap_preset(r, r->child, resolved);
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
 	if (write(r->go_fd, "g", 1) != 1) {

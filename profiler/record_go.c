@@ -643,6 +643,19 @@ int rec_probe_kind(struct record *r, const struct perf_event_header *h)
 /* Tells the snapshot program where Go process @p keeps its g, when not
  * at fsbase - 8 (static glibc's TLS comes first there): once per
  * executable. */
+void rec_gosnap_preset(struct record *r, pid_t pid, const char *path)
+{
+	struct elf_obj *o;
+	int32_t off;
+
+	if (!r->gosnap || !r->stats.gosnap_on)
+		return;
+	o = elf_cache__open(r->cache, path, path, 0, 0);
+	if (o && o->go && !elf_obj__go_g_tls(o, &off) && off != -8 &&
+	    gosnap__set_g_tls(r->gosnap, (uint32_t)pid, off))
+		pr_debug("pid %d: g's TLS slot not set", pid);
+}
+
 void rec_publish_g_tls(struct record *r, struct proc *p)
 {
 	int32_t off = -8;

@@ -165,6 +165,11 @@ struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 				     bool create);
 void rec_gosnap_load(struct record *r);
 void rec_gosnap_setup(struct record *r);
+/* The g's TLS slot of the command about to exec @path as @pid, set in
+ * the snapshot program before its first sample (a statically linked glibc
+ * binary keeps g elsewhere than fs-8; found at its first sample read, the
+ * samples taken meanwhile had no snapshot and needed live reads). */
+void rec_gosnap_preset(struct record *r, pid_t pid, const char *path);
 const struct go_morestack *rec_morestack_lookup(void *ctx, uint32_t tid,
 						   uint64_t time);
 void rec_morestack_prepare(struct record *r, uint32_t pid);

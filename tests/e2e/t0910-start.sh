@@ -10,7 +10,12 @@ for sig in INT HUP; do
 	want=0; [ $sig = HUP ] && want=129
 	for d in 0 0.02 0.05 0.08 0.12 0.2 0.3; do
 		rm -f "$WORK/s.folded"
-		setsid "$CGOPROF" record -o "$WORK/s.folded" -- sleep 7 > "$WORK/out" 2> "$WORK/err" &
+		# the command takes some CPU before it waits: a signal right
+		# after its exec must still find samples to write (sleep's own
+		# start is under a sample period)
+		setsid "$CGOPROF" record -o "$WORK/s.folded" -- sh -c \
+			'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 7' \
+			> "$WORK/out" 2> "$WORK/err" &
 		cg=$!
 		# from when cgoprof catches signals (before that no program can)
 		for _ in $(seq 200); do
@@ -26,6 +31,6 @@ for sig in INT HUP; do
 		! grep -q "Success" "$WORK/err" || fail "SIG$sig at ${d}s: an error without its cause"
 		[ $rc = $want ] || fail "SIG$sig at ${d}s: exit status $rc, want $want"
 		assert_written "$WORK/s.folded"
-		! pgrep -f "^sleep 7$" > /dev/null || fail "SIG$sig at ${d}s: the command survived"
+		! pgrep -s "$cg" > /dev/null || fail "SIG$sig at ${d}s: the command survived"
 	done
 done
