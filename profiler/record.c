@@ -243,34 +243,15 @@ static int add_fd(struct record *r, int fd)
  */
 #define FD_RESERVE 16
 
-/* The snapshot program is loaded before the events (set_wakeup()): the
- * fds it holds (program, maps, BTF) were, when it was loaded after them,
- * taken out of the reserve, and still are. */
-static int fd_reserve = FD_RESERVE;
-
 static bool fd_in_reserve(int fd)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return false;
-	return (rlim_t)fd + (rlim_t)fd_reserve >= rl.rlim_cur;
+	return (rlim_t)fd + FD_RESERVE >= rl.rlim_cur;
 }
 
-/* The fds this process has open. */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 
 /* Opens @a for @pid (-1: every process) on @cpu, writing into that CPU's
@@ -568,16 +549,6 @@ int record__open(struct record *r, struct record_error *e)
 	err = build_attr(r, e);
 	if (err)
 		return err;
-	{
-		int before = count_fds(), held;
-
-		rec_gosnap_load(r);
-		held = count_fds() - before;
-		fd_reserve = FD_RESERVE - (held > 0 ? (held < FD_RESERVE / 2
-							? held
-							: FD_RESERVE / 2)
-						     : 0);
-	}
 	set_wakeup(r);
 	if (r->o.argv) {
 		err = launch(r, e);

@@ -555,13 +555,13 @@ void rec_on_snapshot(struct record *r, const struct perf_event_header *h,
 }
 
 /*
- * Loads the snapshot program (gosnap.c), before the events are opened
- * (the fds it holds come out of the events' fd reserve, record.c).
- * Needs CAP_BPF and CAP_PERFMON (root); without them, or without kernel
- * BTF, samples in cgo calls fall back to the kernel's callchain and reads
- * of the live process, and -v says why.
+ * Loads the snapshot program (gosnap.c), opens a BPF output event on each
+ * CPU into that CPU's ring, and attaches the program to every sampling
+ * event. Needs CAP_BPF and CAP_PERFMON (root); without them, or without
+ * kernel BTF, samples in cgo calls fall back to the kernel's callchain and
+ * reads of the live process, and -v says why.
  */
-void rec_gosnap_load(struct record *r)
+void rec_gosnap_setup(struct record *r)
 {
 	const char *why = NULL;
 	int err;
@@ -569,20 +569,10 @@ void rec_gosnap_load(struct record *r)
 	if (r->o.no_bpf)
 		return;
 	err = gosnap__open(&r->gosnap, r->ncpus, r->attr.sample_stack_user, &why);
-	if (err)
+	if (err) {
 		r->stats.gosnap_off = why ? why : strerror(-err);
-}
-
-/*
- * Opens a BPF output event on each CPU into that CPU's ring, and attaches
- * the snapshot program to every sampling event.
- */
-void rec_gosnap_setup(struct record *r)
-{
-	int err;
-
-	if (!r->gosnap)
 		return;
+	}
 	memset(&r->snap_attr, 0, sizeof(r->snap_attr));
 	r->snap_attr.size = sizeof(r->snap_attr);
 	r->snap_attr.type = PERF_TYPE_SOFTWARE;

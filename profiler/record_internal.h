@@ -163,7 +163,6 @@ const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,
 						uint64_t bp, uint64_t time);
 struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 				     bool create);
-void rec_gosnap_load(struct record *r);
 void rec_gosnap_setup(struct record *r);
 /* The g's TLS slot of the command about to exec @path as @pid, set in
  * the snapshot program before its first sample (a statically linked glibc
