@@ -717,6 +717,11 @@ static int find_elf_cb(Dwfl_Module *mod, void **userdata, const char *name,
 		if (*elfp)
 			elf_guard(*elfp, o->path, o->file_size);
 	}
+	if (*elfp && !elf_dynstr_terminated(*elfp)) {
+		o->dynstr_bad = true;
+		pr_warn("%s: dynamic string table does not end in a NUL: "
+			"its symbols are not used", o->path);
+	}
 	return -1;
 }
 

@@ -21,6 +21,11 @@ uint64_t decompress_budget(uint64_t file_size);
 /* Hides from libelf and libdw every compressed section of @elf (ELF_C_READ)
  * that is corrupt or would inflate past the budget; one warning. */
 void elf_guard(Elf *elf, const char *path, uint64_t file_size);
+/* Whether the dynamic string table of @elf (PT_DYNAMIC's DT_STRTAB and
+ * DT_STRSZ) ends in a NUL where it can be read. libdwfl reads the dynamic
+ * symbols from there when @elf has no symbol table section, and hands out
+ * their names as pointers into it, unbounded. */
+bool elf_dynstr_terminated(Elf *elf);
 /* @o's debug file, found where libdwfl looks (build id, debuginfod's
  * cache, .gnu_debuglink), opened safely and guarded; its fd in *@fdp.
  * NULL: none. */

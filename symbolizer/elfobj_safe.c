@@ -259,6 +259,75 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 			budget / MIB, skipped > 1 ? "; so were others after it" : "");
 }
 
+/* One byte of @elf's file at @off, in *@b: false past its end. */
+static bool file_byte(Elf *elf, uint64_t off, uint8_t *b)
+{
+	Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)off, 1, ELF_T_BYTE);
+
+	if (!d || !d->d_buf || d->d_size != 1)
+		return false;
+	*b = *(const uint8_t *)d->d_buf;
+	return true;
+}
+
+bool elf_dynstr_terminated(Elf *elf)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return true;	/* no segments: nothing libdwfl reads there */
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		GElf_Addr strtab = 0;
+		GElf_Xword strsz = 0;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_DYNAMIC)
+			continue;
+		d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset,
+					 ph.p_filesz, ELF_T_DYN);
+		if (!d)
+			continue;
+		/* the last DT_STRTAB and DT_STRSZ before DT_NULL, as
+		 * libdwfl's find_dynsym takes them */
+		n = gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
+		n = n ? d->d_size / n : 0;
+		for (size_t j = 0; j < n; j++) {
+			GElf_Dyn dyn;
+
+			if (!gelf_getdyn(d, (int)j, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag == DT_STRTAB)
+				strtab = dyn.d_un.d_ptr;
+			else if (dyn.d_tag == DT_STRSZ)
+				strsz = dyn.d_un.d_val;
+		}
+		if (!strtab || !strsz)
+			continue;
+		/* every segment that could hold it, not only the first
+		 * that libdwfl picks */
+		for (size_t k = 0; k < phnum; k++) {
+			GElf_Phdr ld;
+			uint64_t off;
+			uint8_t last;
+
+			if (!gelf_getphdr(elf, (int)k, &ld) ||
+			    ld.p_type != PT_LOAD || strtab < ld.p_vaddr ||
+			    strtab - ld.p_vaddr >= ld.p_filesz)
+				continue;
+			off = strtab - ld.p_vaddr + ld.p_offset;
+			if (off + strsz < off || off + strsz > INT64_MAX)
+				return false;
+			/* a table libelf cannot read is never read; one it
+			 * can must end in a NUL */
+			if (file_byte(elf, off + strsz - 1, &last) && last)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Opens @path safely as ELF (ELF_C_READ), guarded; NULL if it is not a
  * regular ELF file. */
 static Elf *open_elf(const char *path, int *fdp, uint64_t *size)

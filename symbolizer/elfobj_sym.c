@@ -165,6 +165,8 @@ static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
 	GElf_Sym sym;
 	const char *name;
 
+	if (o->dynstr_bad)
+		return NULL;
 	name = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
 	if (!name || !*name)
 		return NULL;
@@ -181,7 +183,7 @@ int elf_obj__func_range(struct elf_obj *o, uint64_t vaddr, uint64_t *start,
 	GElf_Sym sym;
 	const char *name;
 
-	if (obj_dwfl(o))
+	if (obj_dwfl(o) || o->dynstr_bad)
 		return -ENOENT;
 	name = dwfl_module_addrinfo(o->mod, vaddr + o->mod_bias, &off, &sym,
 				    NULL, NULL, NULL);

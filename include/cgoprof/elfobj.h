@@ -44,6 +44,8 @@ struct elf_obj {
 	uint64_t mod_bias;	/* dwfl address = vaddr + mod_bias */
 	int dbg_fd;		/* the debug file libdwfl reads as the module
 				 * (elfobj_safe.c), else -1 */
+	bool dynstr_bad;	/* libdwfl's ELF has a dynamic string table
+				 * without its final NUL: no names from it */
 	bool dwarf_tried, dwarf_ok;	/* DWARF usable without libdw
 					 * opening files itself */
 	Dwarf *alt_dw;		/* the dwz file, opened by cgoprof */

@@ -2,9 +2,14 @@
 /* The ELF cache on the one image every process has: the vdso. Its copy is
  * read through the same bounded path as a file's image. Files that are not
  * regular files are refused without blocking; a file that shrinks after it
- * was opened gives errors, not SIGBUS. */
+ * was opened gives errors, not SIGBUS. A library without section headers
+ * (its symbols only behind PT_DYNAMIC) keeps its names, unless its dynamic
+ * string table does not end in a NUL. */
 #include <errno.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <link.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,12 +116,142 @@ static void test_truncated_file_gives_errors_not_sigbus(void **state)
 	elf_cache__free(c);
 }
 
+static int find_libz(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (strstr(info->dlpi_name, "/libz.so")) {
+		snprintf(data, PATH_MAX, "%s", info->dlpi_name);
+		return 1;
+	}
+	return 0;
+}
+
+static uint64_t vaddr_to_off(const uint8_t *img, uint64_t vaddr)
+{
+	const Elf64_Ehdr *eh = (const void *)img;
+	const Elf64_Phdr *ph = (const void *)(img + eh->e_phoff);
+
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && vaddr >= ph[i].p_vaddr &&
+		    vaddr - ph[i].p_vaddr < ph[i].p_filesz)
+			return vaddr - ph[i].p_vaddr + ph[i].p_offset;
+	fail_msg("0x%lx is in no segment", (unsigned long)vaddr);
+	return 0;
+}
+
+/* The name of the symbol at @vaddr in the copy @img of @len bytes, written
+ * to a file and opened; NULL for none. */
+static char *name_at(const uint8_t *img, size_t len, uint64_t vaddr)
+{
+	char path[] = "/tmp/cgoprof-test-elf-XXXXXX", *name = NULL;
+	struct elf_cache *c = elf_cache__new();
+	struct sym_frame fr[8];
+	struct elf_obj *o;
+	int fd = mkstemp(path), n;
+
+	assert_true(fd >= 0 && c);
+	assert_int_equal(write(fd, img, len), (ssize_t)len);
+	close(fd);
+	o = elf_cache__open(c, path, path, 5, 5);
+	assert_non_null(o);
+	n = elf_obj__symbolize(o, vaddr, true, fr, 8);
+	for (int i = 0; i < n; i++) {
+		if (!i)
+			name = fr[i].name;
+		else
+			free(fr[i].name);
+		free(fr[i].file);
+	}
+	unlink(path);
+	elf_cache__free(c);
+	return name;
+}
+
+/* libz (this test links it) with its section headers gone: libdwfl reads
+ * its symbols through PT_DYNAMIC. Then the same with the dynamic string
+ * table's last NUL overwritten and a function's name moved onto that last,
+ * unterminated string: libdwfl would hand out a name that runs past its
+ * buffer (a fuzzer found this); cgoprof must not read it. */
+static void test_dynamic_symbols_without_sections_are_bounded(void **state)
+{
+	char lib[PATH_MAX] = "", *name;
+	uint64_t strtab = 0, strsz = 0, symtab = 0, stroff, symoff, last;
+	const Elf64_Phdr *ph;
+	Elf64_Ehdr *eh;
+	Elf64_Sym *fn = NULL;
+	struct stat st;
+	uint8_t *img;
+	int fd;
+
+	(void)state;
+	dl_iterate_phdr(find_libz, lib);
+	assert_true(lib[0]);
+	fd = open(lib, O_RDONLY);
+	assert_true(fd >= 0 && !fstat(fd, &st) && st.st_size > 4096);
+	img = malloc((size_t)st.st_size);
+	assert_non_null(img);
+	assert_int_equal(pread(fd, img, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	eh = (void *)img;
+	ph = (const void *)(img + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Dyn *dyn;
+
+		if (ph[i].p_type != PT_DYNAMIC)
+			continue;
+		for (dyn = (const void *)(img + ph[i].p_offset);
+		     dyn->d_tag != DT_NULL; dyn++) {
+			if (dyn->d_tag == DT_STRTAB)
+				strtab = dyn->d_un.d_ptr;
+			else if (dyn->d_tag == DT_STRSZ)
+				strsz = dyn->d_un.d_val;
+			else if (dyn->d_tag == DT_SYMTAB)
+				symtab = dyn->d_un.d_ptr;
+		}
+	}
+	assert_true(strtab && strsz > 2 && symtab && symtab < strtab);
+	stroff = vaddr_to_off(img, strtab);
+	symoff = vaddr_to_off(img, symtab);
+	/* the first defined function of .dynsym (it comes before .dynstr) */
+	for (uint64_t off = symoff + sizeof(*fn); off + sizeof(*fn) <= stroff;
+	     off += sizeof(*fn)) {
+		Elf64_Sym *s = (void *)(img + off);
+
+		if (ELF64_ST_TYPE(s->st_info) == STT_FUNC && s->st_shndx &&
+		    s->st_value && s->st_size > 1 && s->st_name < strsz) {
+			fn = s;
+			break;
+		}
+	}
+	assert_non_null(fn);
+	eh->e_shoff = 0;
+	eh->e_shnum = 0;
+	eh->e_shstrndx = 0;
+
+	/* a well-formed table: the function's own name */
+	name = name_at(img, (size_t)st.st_size, fn->st_value + 1);
+	assert_non_null(name);
+	assert_string_equal(name, (const char *)img + stroff + fn->st_name);
+	free(name);
+
+	/* the last string without its NUL, and the function named by it */
+	assert_int_equal(img[stroff + strsz - 1], 0);
+	for (last = strsz - 2; last && img[stroff + last - 1]; last--)
+		;
+	fn->st_name = (Elf64_Word)last;
+	img[stroff + strsz - 1] = 'A';
+	name = name_at(img, (size_t)st.st_size, fn->st_value + 1);
+	assert_null(name);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vdso_reads_are_its_bytes_and_bounded),
 		cmocka_unit_test(test_fifo_and_devices_are_refused_without_blocking),
 		cmocka_unit_test(test_truncated_file_gives_errors_not_sigbus),
+		cmocka_unit_test(test_dynamic_symbols_without_sections_are_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
