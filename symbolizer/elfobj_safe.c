@@ -191,16 +191,37 @@ static void hide(Elf_Scn *scn, GElf_Shdr *sh)
 	gelf_update_shdr(scn, sh);
 }
 
-/* Ends a string table with a NUL where it does not (its last string is
- * cut short): libdwfl hands out symbol names as pointers into it, and
- * their readers would read past it. The data is libelf's copy (ELF_C_READ),
- * not the file. */
+/* Ends a string section with a NUL where it does not (its last string is
+ * cut short): libdwfl hands out symbol names as pointers into it, libdw
+ * file and directory names, and their readers would read past it. The
+ * data is libelf's copy (ELF_C_READ), not the file. */
 static void terminate(Elf_Scn *scn)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 
 	if (d && d->d_buf && d->d_size && ((char *)d->d_buf)[d->d_size - 1])
 		((char *)d->d_buf)[d->d_size - 1] = 0;
+}
+
+/* Sections libdw reads strings from with strlen, by name (less the "." or
+ * ".z"), whatever their flags say: .debug_str and .debug_line_str (each
+ * string ends in a NUL, so the section does), and the DIEs' sections,
+ * where a DW_FORM_string attribute that ends the section would be read
+ * past it (dwarf_formstring() does not bound it). A well-formed CU that
+ * ends the section ends in the 0 closing its children; a childless one
+ * (an assembler's) in an attribute, whose last byte is then cleared in
+ * cgoprof's copy: a language or an address's top byte, never a name's. */
+static bool debug_strings(const char *name)
+{
+	static const char *const names[] = {
+		"debug_str", "debug_line_str", "debug_info", "debug_types",
+		"debug_str.dwo", "debug_line_str.dwo", "debug_info.dwo",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
 }
 
 void elf_guard(Elf *elf, const char *path, uint64_t file_size)
@@ -218,6 +239,7 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 		GElf_Shdr sh;
 		const char *name;
 		uint64_t size = 0;
+		bool strings, zdebug;
 		int err;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
@@ -225,7 +247,11 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name || !*name)
 			continue;
-		if (sh.sh_type == SHT_STRTAB && !(sh.sh_flags & SHF_COMPRESSED)) {
+		zdebug = !strncmp(name, ".zdebug", 7);
+		strings = sh.sh_type == SHT_STRTAB ||
+			  (sh.sh_flags & SHF_STRINGS) ||
+			  debug_strings(name + (zdebug ? 2 : 1));
+		if (strings && !(sh.sh_flags & SHF_COMPRESSED) && !zdebug) {
 			terminate(scn);
 			continue;
 		}
@@ -243,7 +269,17 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 			continue;
 		if (!err && size <= budget - used) {
 			used += size;
-			continue;
+			/* a compressed string section: inflated here, where
+			 * its last NUL can be checked (libdw then finds it
+			 * inflated); a legacy .zdebug one cannot be given to
+			 * libdw inflated, and is hidden */
+			if (!strings)
+				continue;
+			if (!zdebug && elf_compress(scn, 0, 0) >= 0) {
+				terminate(scn);
+				continue;
+			}
+			err = -EINVAL;
 		}
 		if (!skipped++) {
 			snprintf(first_name, sizeof(first_name), "%s", name);

@@ -4,7 +4,10 @@
  * regular files are refused without blocking; a file that shrinks after it
  * was opened gives errors, not SIGBUS. A library without section headers
  * (its symbols only behind PT_DYNAMIC) keeps its names, unless its dynamic
- * string table does not end in a NUL. */
+ * string table does not end in a NUL. Compressed debug sections give the
+ * names and lines uncompressed ones do; a .debug_line_str without its last
+ * NUL, compressed or not, is read no further than its end (the sanitizer
+ * build checks that). */
 #include <errno.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -245,6 +248,147 @@ static void test_dynamic_symbols_without_sections_are_bounded(void **state)
 	free(img);
 }
 
+static int find_main(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	*(uintptr_t *)data = info->dlpi_addr;	/* the first: the program */
+	return 1;
+}
+
+/* Copies this test's binary to @out, with @ops applied by objcopy if not
+ * NULL. */
+static void copy_self(const char *out, const char *ops)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s", (int)getpid(), out);
+	assert_int_equal(system(cmd), 0);
+	if (ops) {
+		snprintf(cmd, sizeof(cmd), "objcopy %s %s", ops, out);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+/* The outermost name and the file of @vaddr in @path. */
+static void symbolize_file(const char *path, uint64_t vaddr, char **name,
+			   char **file)
+{
+	struct elf_cache *c = elf_cache__new();
+	struct sym_frame fr[8];
+	struct elf_obj *o;
+	int n;
+
+	assert_non_null(c);
+	o = elf_cache__open(c, path, path, 6, 6);
+	assert_non_null(o);
+	n = elf_obj__symbolize(o, vaddr, true, fr, 8);
+	assert_true(n > 0);
+	*name = strdup(fr[n - 1].name);
+	*file = fr[n - 1].file ? strdup(fr[n - 1].file) : NULL;
+	for (int i = 0; i < n; i++) {
+		free(fr[i].name);
+		free(fr[i].file);
+	}
+	elf_cache__free(c);
+}
+
+/* Overwrites every NUL of section @want of the ELF file @path. */
+static void clobber_section(const char *path, const char *want)
+{
+	int fd = open(path, O_RDWR);
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, strsh;
+	char name[64];
+	bool done = false;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), (ssize_t)sizeof(eh));
+	assert_int_equal(pread(fd, &strsh, sizeof(strsh),
+			       (off_t)(eh.e_shoff + eh.e_shstrndx * sizeof(sh))),
+			 (ssize_t)sizeof(strsh));
+	for (unsigned i = 1; i < eh.e_shnum && !done; i++) {
+		assert_int_equal(pread(fd, &sh, sizeof(sh),
+				       (off_t)(eh.e_shoff + i * sizeof(sh))),
+				 (ssize_t)sizeof(sh));
+		memset(name, 0, sizeof(name));
+		assert_true(pread(fd, name, sizeof(name) - 1,
+				  (off_t)(strsh.sh_offset + sh.sh_name)) > 0);
+		if (strcmp(name, want) || !sh.sh_size)
+			continue;
+		/* every NUL: whichever string libdw reads runs to the end */
+		for (uint64_t k = 0; k < sh.sh_size; k++) {
+			char c;
+
+			assert_int_equal(pread(fd, &c, 1, (off_t)(sh.sh_offset + k)), 1);
+			if (!c)
+				assert_int_equal(pwrite(fd, "A", 1,
+							(off_t)(sh.sh_offset + k)), 1);
+		}
+		done = true;
+	}
+	close(fd);
+	if (!done)
+		fail_msg("%s has no %s", path, want);
+}
+
+static void test_debug_sections_compressed_or_cut(void **state)
+{
+	char plain[] = "/tmp/cgoprof-test-elf-XXXXXX";
+	char packed[] = "/tmp/cgoprof-test-elf-XXXXXX";
+	uintptr_t bias = 0;
+	uint64_t vaddr;
+	char *name, *file, *zname, *zfile;
+	int fd;
+
+	(void)state;
+	dl_iterate_phdr(find_main, &bias);
+	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
+		bias;
+	assert_true((fd = mkstemp(plain)) >= 0);
+	close(fd);
+	assert_true((fd = mkstemp(packed)) >= 0);
+	close(fd);
+
+	/* compressed: the same name and file */
+	copy_self(plain, NULL);
+	copy_self(packed, "--compress-debug-sections=zlib");
+	symbolize_file(plain, vaddr, &name, &file);
+	symbolize_file(packed, vaddr, &zname, &zfile);
+	assert_string_equal(name, "test_truncated_file_gives_errors_not_sigbus");
+	assert_non_null(file);
+	assert_non_null(strstr(file, "test_elfobj.c"));
+	assert_string_equal(zname, name);
+	assert_non_null(zfile);
+	assert_string_equal(zfile, file);
+	free(zname);
+	free(zfile);
+	free(file);
+
+	/* .debug_line_str without a NUL, as it is and compressed: the
+	 * function is still named, and nothing reads past the section */
+	clobber_section(plain, ".debug_line_str");
+	symbolize_file(plain, vaddr, &zname, &zfile);
+	assert_string_equal(zname, name);
+	free(zname);
+	free(zfile);
+	copy_self(packed, NULL);
+	clobber_section(packed, ".debug_line_str");
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd),
+			 "objcopy --compress-debug-sections=zlib %s", packed);
+		assert_int_equal(system(cmd), 0);
+	}
+	symbolize_file(packed, vaddr, &zname, &zfile);
+	assert_string_equal(zname, name);
+	free(zname);
+	free(zfile);
+	free(name);
+	unlink(plain);
+	unlink(packed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_and_devices_are_refused_without_blocking),
 		cmocka_unit_test(test_truncated_file_gives_errors_not_sigbus),
 		cmocka_unit_test(test_dynamic_symbols_without_sections_are_bounded),
+		cmocka_unit_test(test_debug_sections_compressed_or_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
