@@ -767,8 +767,16 @@ struct profile *record__profile(struct record *r, const char *command)
 		size_t n = stack_table__kernel_pcs(&r->stacks, &pcs);
 
 		/* what the table lacks is named [kernel.kallsyms] */
-		if (pcs)
-			k = kallsyms__new(NULL, pcs, n);
+		if (pcs) {
+			struct kcache_opts o;
+			bool hit = false;
+
+			kcache_opts__default(&o);
+			k = kallsyms__new_cached(NULL, &o, pcs, n, &hit);
+			pr_info("kernel names: %zu addresses, %s", n,
+				hit ? "all from the cache of this boot's"
+				    : "from /proc/kallsyms");
+		}
 		free(pcs);
 	}
 	p = stack_table__resolve(&r->stacks, r->pm, k, &meta);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Kernel symbols from /proc/kallsyms, read a block at a time (the kernel
  * generates it as it is read: ~120 000 lines, 5 MB): every text symbol,
- * or only those of the addresses a profile has. */
+ * or only those of the addresses a profile has; and a cache of the core
+ * kernel's text symbols for one boot, which spares most recordings the
+ * read (kallsyms_cache.c). */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 
 #include "cgoprof/arena.h"
 #include "cgoprof/kallsyms.h"
+#include "kallsyms_internal.h"
 
 /* The file is read up to this size: the kernel's is 5-20 MB. */
 #define KALLSYMS_MAX (256u << 20)
@@ -29,6 +32,7 @@ struct kallsyms {
 	uint64_t *want;		/* sorted, unique; NULL: every symbol */
 	uint64_t last_core;	/* the last core kernel symbol read */
 	bool unordered;		/* and those were not in order */
+	struct kcache_build *build; /* every core symbol, for the cache */
 };
 
 static int ksym_cmp(const void *a, const void *b)
@@ -206,11 +210,15 @@ static int add_wanted(void *ctx, uint64_t addr, const char *name,
 	 * highest wanted address in it, nothing later can be a wanted
 	 * address's symbol: the rest is not read (most of the file's cost
 	 * is the kernel's writing it). */
+	if (k->build && kcache_build__add(k->build, addr, name, core))
+		return -ENOMEM;
 	if (core) {
 		if (addr < k->last_core)
 			k->unordered = true;
 		k->last_core = addr;
-		if (!k->unordered && k->n && addr > k->want[k->n - 1])
+		/* (all of it when the cache is being built) */
+		if (!k->unordered && k->n && addr > k->want[k->n - 1] &&
+		    !k->build)
 			return 1;
 	}
 	lo = want_index(k, addr);
@@ -250,10 +258,48 @@ static int uint64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Names each wanted address from the cache @c, if it holds them all. */
+static bool from_cache(struct kallsyms *k, struct kcache *c)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		uint64_t addr;
+		char *name;
+		int err = kcache__lookup(c, k->want[i], &addr, &name);
+
+		if (err) {
+			/* outside the core kernel's text: the file then */
+			for (size_t j = 0; j < k->n; j++) {
+				free((char *)k->syms[j].name);
+				k->syms[j].name = NULL;
+				k->syms[j].addr = 0;
+			}
+			return false;
+		}
+		free((char *)k->syms[i].name);
+		k->syms[i].addr = addr;
+		k->syms[i].name = name;
+	}
+	return true;
+}
+
 struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
 			       size_t n)
 {
+	struct kcache_opts o = { 0 };
+
+	/* the cache is of the running kernel's table only */
+	if (!path)
+		kcache_opts__default(&o);
+	return kallsyms__new_cached(path, &o, addrs, n, NULL);
+}
+
+struct kallsyms *kallsyms__new_cached(const char *path,
+				      const struct kcache_opts *o,
+				      const uint64_t *addrs, size_t n,
+				      bool *hit)
+{
 	struct kallsyms *k = calloc(1, sizeof(*k));
+	struct kcache *c = NULL;
 	int fd, err;
 
 	if (!k)
@@ -276,6 +322,21 @@ struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
 				k->want[m++] = k->want[i];
 		k->n = m;
 	}
+	if (hit)
+		*hit = false;
+	if (addrs && o->dir) {
+		c = kcache__open(o);
+		if (c && from_cache(k, c)) {
+			kcache__close(c);
+			if (hit)
+				*hit = true;
+			return k;
+		}
+		/* no cache for this boot: this read writes one */
+		if (!c)
+			k->build = kcache_build__new();
+		kcache__close(c);
+	}
 	fd = open_checked(path);
 	if (fd < 0) {
 		err = fd;
@@ -285,6 +346,11 @@ struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
 	close(fd);
 	if (err)
 		goto fail;
+	if (k->build) {
+		kcache_build__write(k->build, o);
+		kcache_build__free(k->build);
+		k->build = NULL;
+	}
 	if (!addrs) {
 		/* the core kernel's are in order, modules' and BPF's
 		 * follow; of names at one address, lookups give the last
@@ -321,6 +387,7 @@ void kallsyms__free(struct kallsyms *k)
 {
 	if (!k)
 		return;
+	kcache_build__free(k->build);
 	for (size_t i = 0; i < k->n; i++)
 		free((char *)k->syms[i].name);
 	free(k->syms);

@@ -10,6 +10,8 @@ export CGOPROF="$PWD/$BUILD/cgoprof"
 # a sanitizer build may reuse the fixtures of the normal one
 export FIXTURES=${FIXTURES:-$PWD/$BUILD/fixtures}
 export CGOPROF_PCLNTAB_BINS=${CGOPROF_PCLNTAB_BINS:-$PWD/$BUILD/pclntab-bins}
+# the kernel names cache: the run's own, made by its first recording
+export CGOPROF_CACHE_DIR=${CGOPROF_CACHE_DIR-$PWD/$BUILD/test-cache}
 pattern=${1:-}
 pass=0 fail=0 skip=0
 failed=()

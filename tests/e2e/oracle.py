@@ -37,8 +37,14 @@ disassembling with objdump from the start of the ELF symbol that holds the
 address, or, where the binary has no symbols, by decoding the x86-64 call
 encodings that end at the return address.
 
-Locations not in an ELF file on disk (kernel, [vdso], anonymous memory,
-pseudo frames such as "[truncated: ...]") are skipped, counted by kind.
+Kernel locations (mapping "[kernel.kallsyms]") in the core kernel's text
+are checked against /proc/kallsyms, read here with its own parse: the name
+must be one of the text symbols at the highest address at or below the
+location's. Those outside it (modules, BPF, which come and go) and all of
+them where the addresses are hidden are skipped.
+
+Locations not in an ELF file on disk ([vdso], anonymous memory, pseudo
+frames such as "[truncated: ...]") are skipped, counted by kind.
 
 Output: one summary line per binary, then one line per wrong name, unnamed
 location or bad return address. Exit status 1 if there is any, else 0.
@@ -660,6 +666,56 @@ class Binary:
             self.names[a] = ("go", [go[a]]) if go[a] != "?" else ("c", c[a])
 
 
+def kernel_table(path="/proc/kallsyms"):
+    """The core kernel's text symbols: (sorted addresses, {address: set of
+    names}), or None where addresses are hidden or the file unreadable."""
+    names = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                # "addr type name" only: "\t[module]" lines come and go
+                if len(parts) != 3 or parts[1] not in ("t", "T", "w", "W"):
+                    continue
+                addr = int(parts[0], 16)
+                if not addr:
+                    return None
+                names.setdefault(addr, set()).add(parts[2])
+    except OSError:
+        return None
+    return (sorted(names), names) if names else None
+
+
+def check_kernel(locations, mappings, functions, kernel, verbose):
+    """Counter of the kernel locations: checked, right, wrong, skipped;
+    and the problem lines."""
+    count, problems = collections.Counter(), []
+    for loc in locations.values():
+        m = mappings.get(loc.mapping_id)
+        if m is None or not m.filename.startswith("[kernel"):
+            continue
+        chain = [functions[fid].name if fid in functions else "?"
+                 for fid, _ in loc.lines]
+        got = chain[-1] if chain else ""
+        if kernel is None or not kernel[0] or \
+                not kernel[0][0] <= loc.address <= kernel[0][-1]:
+            count["skipped"] += 1
+            continue
+        addrs, names = kernel
+        want = names[addrs[bisect.bisect_right(addrs, loc.address) - 1]]
+        count["checked"] += 1
+        if got in want:
+            count["right"] += 1
+        else:
+            count["wrong"] += 1
+            problems.append(f"WRONG    [kernel] 0x{loc.address:x} cgoprof "
+                            f"{got or '(no name)'} oracle {','.join(sorted(want))}")
+        if verbose:
+            print(f"{'ok ' if got in want else 'BAD'} [kernel] "
+                  f"0x{loc.address:x} {got} | {','.join(sorted(want))}")
+    return count, problems
+
+
 def run_checks(profile, root, verbose):
     with gzip.open(profile, "rb") as f:
         data = f.read()
@@ -732,7 +788,8 @@ def run_checks(profile, root, verbose):
     for loc in locations.values():
         b = binaries_by_mapping.get(loc.mapping_id)
         if b is None:
-            skipped[kind_of(loc)] += 1
+            if not is_kernel(loc):  # counted by check_kernel
+                skipped[kind_of(loc)] += 1
             continue
         vaddr, off = vaddr_of(loc)
         if vaddr is None:
@@ -838,7 +895,9 @@ def run_checks(profile, root, verbose):
                   f" | {';'.join(want)}")
 
     check_returns([b for b in set(binaries_by_mapping.values()) if b.returns])
-    return binaries_by_mapping, skipped
+    kernel = check_kernel(locations, mappings, functions, kernel_table(),
+                          verbose)
+    return binaries_by_mapping, skipped, kernel
 
 
 INJECTED_CALLERS = (["runtime.asyncPreempt"], ["runtime.sigpanic"],
@@ -987,8 +1046,15 @@ def main():
     ap.add_argument("--verbose", action="store_true",
                     help="print every checked location")
     a = ap.parse_args()
-    by_mapping, skipped = run_checks(a.profile, a.root, a.verbose)
+    by_mapping, skipped, (kcount, kproblems) = run_checks(
+        a.profile, a.root, a.verbose)
     lines, problems, failed = [], [], False
+    if kcount:
+        lines.append(f"{os.path.basename(a.profile)}: [kernel]: checked "
+                     f"{kcount['checked']} right {kcount['right']} wrong "
+                     f"{kcount['wrong']} skipped {kcount['skipped']}")
+        problems += kproblems
+        failed |= bool(kcount["wrong"])
     for b in sorted(set(by_mapping.values()), key=lambda b: b.shown):
         c = b.count
         lines.append(f"{os.path.basename(a.profile)}: {b.shown}: checked {c['checked']} "

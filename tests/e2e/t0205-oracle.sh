@@ -12,11 +12,15 @@
 #     linked, dynamically linked cgo programs nobody here built);
 #   - esbuild from npm (tools/fetch-esbuild.sh: static, stripped, Go 1.26).
 # (t0207 checks the corpus of linkers, libcs and layouts the same way.)
+# Kernel locations are checked against /proc/kallsyms; twice on purpose:
+# one recording reads it and makes the kernel names cache of this boot, the
+# next takes the names from that cache.
 # First a self-check of the oracle on a real profile: the same profile with
 # its sample location lists re-encoded unpacked gives the same verdict; one
 # Go function renamed to another real Go function's name must fail (exit 1,
 # that name reported); one caller's address moved back by a byte (into its
-# call instruction) must fail as a bad return address.
+# call instruction) must fail as a bad return address; one kernel function
+# renamed to another must fail.
 # One recording at a time; the oracle of one recording runs while the next
 # records.
 . "$(dirname "$0")/lib.sh"
@@ -210,6 +214,23 @@ k, fs = locs[moved_id]
 moved = [list(x) for x in top]
 moved[k] = [4, 2, encode([[n2, w2, v2 - 1 if n2 == 3 else v2] for n2, w2, v2 in fs])]
 write("moved.pb.gz", moved)
+
+# 4. the function of one kernel location renamed to another kernel function
+# of the profile
+kfuncs = []
+for lid in locs:
+    if loc_map(lid).startswith("[kernel"):
+        lines = [fields(x[2]) for x in locs[lid][1] if x[0] == 4]
+        if lines:
+            kfuncs.append(next(x[2] for x in lines[-1] if x[0] == 1))
+victim = kfuncs[0]
+other = next(f for f in kfuncs if fname(f) != fname(victim))
+k, fs = funcs[victim]
+name_of_other = next(x[2] for x in funcs[other][1] if x[0] == 2)
+krenamed = [list(x) for x in top]
+krenamed[k] = [5, 2, encode([[n2, w2, name_of_other if n2 == 2 else v2] for n2, w2, v2 in fs])]
+write("krenamed.pb.gz", krenamed)
+open(os.path.join(sys.argv[2], "krenamed.want"), "w").write(fname(other) + "\n")
 PY
 rc=0; python3 "$ORACLE" "$WORK/self.pb.gz" > "$WORK/self.out" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$WORK/self.out"; fail "oracle exit $rc on the unmodified profile"; }
@@ -228,6 +249,32 @@ sed -n '/^BADRET/p' "$WORK/moved.out"
 grep -q '^BADRET .* no instruction of main\.' "$WORK/moved.out" ||
 	fail "the oracle did not report the moved return address"
 ! grep -q '^WRONG' "$WORK/moved.out" || fail "a byte back in the call instruction changed a name"
+rc=0; python3 "$ORACLE" "$WORK/krenamed.pb.gz" > "$WORK/krenamed.out" 2>&1 || rc=$?
+sed -n '/^WRONG/p' "$WORK/krenamed.out"
+[ $rc = 1 ] || fail "the oracle exits $rc, not 1, on a renamed kernel function"
+grep -q "^WRONG    \[kernel\] .* cgoprof $(cat "$WORK/krenamed.want") oracle" "$WORK/krenamed.out" ||
+	fail "the oracle did not report the renamed kernel function"
+grep -q '^self.pb.gz: \[kernel\]: checked [1-9]' "$WORK/self.out" ||
+	fail "no kernel location was checked"
+
+echo "== kernel names: from /proc/kallsyms, then from the cache it made"
+kc=$WORK/kcache
+for run in 1 2; do
+	CGOPROF_CACHE_DIR=$kc "$CGOPROF" record -v -o "$WORK/kc$run.pb.gz" -d 2 \
+		-- "$fx" -d 6s < /dev/null > "$WORK/kc$run.log" 2>&1 ||
+		{ cat "$WORK/kc$run.log"; fail "record failed: kc$run"; }
+	grep 'kernel names:' "$WORK/kc$run.log"
+	rc=0; python3 "$ORACLE" "$WORK/kc$run.pb.gz" > "$WORK/kc$run.out" 2>&1 || rc=$?
+	grep '\[kernel\]' "$WORK/kc$run.out"
+	[ $rc = 0 ] || { cat "$WORK/kc$run.out"; fail "oracle exit $rc on kc$run"; }
+	grep -q "^kc$run.pb.gz: \[kernel\]: checked [1-9]" "$WORK/kc$run.out" ||
+		fail "no kernel location was checked in kc$run"
+done
+grep -q 'kernel names: .* from /proc/kallsyms' "$WORK/kc1.log" ||
+	fail "the first recording did not read /proc/kallsyms"
+grep -q 'kernel names: .* all from the cache' "$WORK/kc2.log" ||
+	fail "the second recording did not use the cache the first made"
+[ "$(stat -c %a "$kc")" = 700 ] || fail "the cache's directory is not 0700"
 
 echo "== Go fixtures"
 for prog in cgo-inline cgo-callback cgo-rbp go-frameless; do

@@ -2,8 +2,12 @@
 /* The kernel symbol table: a crafted file (modules out of order, names
  * at one address, types that are not text, hidden addresses, a last line
  * without its newline, junk), a path that is not a regular file, and the
- * running kernel's /proc/kallsyms against a parse of it by sscanf. */
+ * running kernel's /proc/kallsyms against a parse of it by sscanf; the
+ * cache of a boot's core kernel symbols against the file it was made from,
+ * and cache files that are not to be trusted. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -145,12 +149,27 @@ static int entry_cmp(const void *a, const void *b)
 
 static int test_proc_low;
 
+static char cache_dir[] = "/tmp/cgoprof-kcache-XXXXXX";
+
+static void rm_cache(void)
+{
+	DIR *d = opendir(cache_dir);
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' || strlen(de->d_name) > 2)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 static void test_proc(void **state)
 {
 	FILE *f = fopen("/proc/kallsyms", "re");
 	struct kallsyms *k = kallsyms__new(NULL, NULL, 0);
 	struct entry *e = NULL;
 	size_t n = 0, cap = 0;
+	unsigned long long max_core = 0;
 	char line[512];
 
 	assert_non_null(f);
@@ -169,6 +188,8 @@ static void test_proc(void **state)
 		}
 		e[n].addr = addr;
 		snprintf(e[n].name, sizeof(e[n].name), "%s", name);
+		if (!strchr(line, '[') && addr > max_core)
+			max_core = addr;
 		n++;
 	}
 	fclose(f);
@@ -189,10 +210,17 @@ static void test_proc(void **state)
 	}
 	/* the addresses a profile has, read for themselves: each symbol's
 	 * address and one 37 bytes in, as the whole table names them */
+	if (!n) {
+		free(e);
+		kallsyms__free(k);
+		return;	/* hidden: nothing to read */
+	}
+	rm_cache();
 	{
 		size_t m = 0;
 		uint64_t *want = malloc((2 * n + 1) * sizeof(*want));
 		struct kallsyms *w;
+		bool all_core = true;
 
 		assert_non_null(want);
 		for (size_t i = 0; i < n; i += 7) {
@@ -203,19 +231,44 @@ static void test_proc(void **state)
 		 * no further than they need */
 		if (*state == &test_proc_low)
 			m = m < 500 ? m : 500;
-		w = kallsyms__new(NULL, want, m);
-		assert_non_null(w);
-		for (size_t i = 0; i < m; i++) {
-			const char *a = kallsyms__lookup(k, want[i]);
-			const char *b = kallsyms__lookup(w, want[i]);
+		/* a module's, or past the last core kernel symbol (the
+		 * cache knows no end of it): the file is read */
+		for (size_t i = 0; i < m; i++)
+			all_core &= want[i] <= max_core;
+		/* read alone; then through a cache of this boot's, made by
+		 * the first read and used by the second where every address
+		 * is the core kernel's */
+		for (int pass = 0; pass < 3; pass++) {
+			struct kcache_opts o;
+			bool hit = false;
 
-			assert_non_null(a);
-			assert_non_null(b);
-			if (strcmp(a, b))
-				fail_msg("%llx: %s, read alone %s",
-					 (unsigned long long)want[i], a, b);
+			/* CGOPROF_CACHE_DIR (main() sets it) and this
+			 * boot's id */
+			kcache_opts__default(&o);
+			assert_non_null(o.dir);
+			assert_string_equal(o.dir, cache_dir);
+			assert_true(strlen(o.boot_id) >= 32);
+			if (!pass)
+				o.dir = NULL;
+			w = kallsyms__new_cached(NULL, &o, want, m, &hit);
+			assert_non_null(w);
+			if (pass < 2)
+				assert_false(hit);
+			else if (all_core)
+				assert_true(hit);
+			for (size_t i = 0; i < m; i++) {
+				const char *a = kallsyms__lookup(k, want[i]);
+				const char *b = kallsyms__lookup(w, want[i]);
+
+				assert_non_null(a);
+				assert_non_null(b);
+				if (strcmp(a, b))
+					fail_msg("%llx: %s, read alone (pass %d)"
+						 " %s", (unsigned long long)want[i],
+						 a, pass, b);
+			}
+			kallsyms__free(w);
 		}
-		kallsyms__free(w);
 		free(want);
 	}
 	free(e);
@@ -272,6 +325,124 @@ static void test_blocks(void **state)
 	free(text);
 }
 
+/* The cache on a crafted table: made by the first read, used by the next;
+ * addresses outside the core kernel's text are read from the file; a
+ * cache file that is not the caller's alone, is cut short, names past its
+ * end or is another boot's is not used (and is replaced). */
+static void check_names(const char *path, const struct kcache_opts *o,
+			const uint64_t *want, size_t n, bool expect_hit)
+{
+	struct kallsyms *all = kallsyms__new(path, NULL, 0);
+	struct kallsyms *k;
+	bool hit = !expect_hit;
+
+	k = kallsyms__new_cached(path, o, want, n, &hit);
+	assert_non_null(all);
+	assert_non_null(k);
+	assert_int_equal(hit, expect_hit);
+	for (size_t i = 0; i < n; i++) {
+		const char *a = kallsyms__lookup(all, want[i]);
+		const char *b = kallsyms__lookup(k, want[i]);
+
+		if (!a)
+			assert_null(b);
+		else if (!b || strcmp(a, b))
+			fail_msg("%llx: %s, cached %s",
+				 (unsigned long long)want[i], a, b ? b : "-");
+	}
+	kallsyms__free(all);
+	kallsyms__free(k);
+}
+
+static void test_cache(void **state)
+{
+	static const char text[] =
+		"ffffffff81000000 T _stext\n"
+		"ffffffff81000000 T _text\n"
+		"ffffffff81000100 t entry_one\n"
+		"ffffffff81000200 D some_data\n"
+		"ffffffff81000300 W weak_fn\n"
+		"ffffffff81000400 t last_core\n"
+		"ffffffffc0201000 t mod_fn\t[a_module]\n"
+		"ffffffffc0100000 t earlier_mod_fn\t[b_module]\n";
+	static const uint64_t core[] = {
+		0xffffffff81000000ULL, 0xffffffff81000150ULL,
+		0xffffffff81000250ULL, 0xffffffff81000300ULL,
+		0xffffffff81000400ULL,
+	};
+	static const uint64_t mixed[] = {
+		0xffffffff81000150ULL, 0xffffffffc0100010ULL,
+		0xffffffff80000000ULL,
+	};
+	char *path = write_tmp(text), file[256], other[256];
+	struct kcache_opts o = { .dir = cache_dir };
+	struct stat st;
+	int fd;
+
+	(void)state;
+	rm_cache();
+	snprintf(o.boot_id, sizeof(o.boot_id), "%s",
+		 "11111111-2222-3333-4444-555555555555");
+	snprintf(file, sizeof(file), "%s/kallsyms-%s", cache_dir, o.boot_id);
+	check_names(path, &o, core, 5, false);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	check_names(path, &o, core, 5, true);
+	/* a module's address: the file, and the right names */
+	check_names(path, &o, mixed, 3, false);
+
+	/* writable by others: not used, then replaced */
+	assert_int_equal(chmod(file, 0622), 0);
+	check_names(path, &o, core, 5, false);
+	check_names(path, &o, core, 5, true);
+	/* cut short */
+	assert_int_equal(truncate(file, st.st_size - 1), 0);
+	check_names(path, &o, core, 5, false);
+	check_names(path, &o, core, 5, true);
+	/* a name's offset past the names */
+	fd = open(file, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\xff\xff\xff\xff", 4, 80 + 8), 4);
+	close(fd);
+	check_names(path, &o, core, 5, false);
+	check_names(path, &o, core, 5, true);
+	/* a symlink in its place is not followed */
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(symlink("/proc/self/status", file), 0);
+	check_names(path, &o, core, 5, false);
+	assert_int_equal(lstat(file, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	/* another boot: its own file; the old one goes */
+	snprintf(other, sizeof(other), "%s", file);
+	snprintf(o.boot_id, sizeof(o.boot_id), "%s",
+		 "99999999-2222-3333-4444-555555555555");
+	snprintf(file, sizeof(file), "%s/kallsyms-%s", cache_dir, o.boot_id);
+	check_names(path, &o, core, 5, false);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_not_equal(stat(other, &st), 0);
+	check_names(path, &o, core, 5, true);
+	/* a directory others may write to: no cache at all */
+	assert_int_equal(chmod(cache_dir, 0777), 0);
+	check_names(path, &o, core, 5, false);
+	assert_int_equal(chmod(cache_dir, 0700), 0);
+	unlink(path);
+	free(path);
+
+	/* core symbols out of order, or a module's among them: no cache */
+	rm_cache();
+	path = write_tmp("ffffffff81000300 t b\nffffffff81000100 t a\n");
+	check_names(path, &o, core, 5, false);
+	assert_int_not_equal(stat(file, &st), 0);
+	unlink(path);
+	free(path);
+	path = write_tmp("ffffffff81000100 t a\nffffffff81000200 t m\t[m]\n"
+			 "ffffffff81000300 t b\n");
+	check_names(path, &o, core, 5, false);
+	assert_int_not_equal(stat(file, &st), 0);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,7 +451,14 @@ int main(void)
 		cmocka_unit_test(test_proc),
 		cmocka_unit_test_prestate(test_proc, &test_proc_low),
 		cmocka_unit_test(test_blocks),
+		cmocka_unit_test(test_cache),
 	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (!mkdtemp(cache_dir) || setenv("CGOPROF_CACHE_DIR", cache_dir, 1))
+		return 1;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	rm_cache();
+	rmdir(cache_dir);
+	return failed;
 }

@@ -1,0 +1,37 @@
+/* Shared by kallsyms.c and kallsyms_cache.c only: the cache of the core
+ * kernel's text symbols, one file for each boot. */
+#ifndef CGOPROF_KALLSYMS_INTERNAL_H
+#define CGOPROF_KALLSYMS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgoprof/kallsyms.h"
+
+struct kcache;
+/* The cache for o->boot_id, if the directory and the file are the
+ * caller's own, writable by nobody else, and the file is whole. NULL
+ * otherwise. */
+struct kcache *kcache__open(const struct kcache_opts *o);
+void kcache__close(struct kcache *c);
+/* The core kernel's text symbol at or below @want (of names at one
+ * address, the last in the file's order): its address and a copy of its
+ * name. -ENOENT when @want is outside the core kernel's text (a module's,
+ * BPF's: only the file knows), another -errno on failure. */
+int kcache__lookup(struct kcache *c, uint64_t want, uint64_t *addr,
+		   char **name);
+
+struct kcache_build;
+struct kcache_build *kcache_build__new(void);
+void kcache_build__free(struct kcache_build *b);
+/* Each text symbol of the file, in its order: 0 or -ENOMEM. */
+int kcache_build__add(struct kcache_build *b, uint64_t addr,
+		      const char *name, bool core);
+/* Writes the cache, atomically, if what was added can be one (the core
+ * kernel's symbols in order, no other symbol among them), and removes
+ * the caches of other boots. Failures are not errors: no cache. */
+void kcache_build__write(struct kcache_build *b,
+			 const struct kcache_opts *o);
+
+#endif
