@@ -258,8 +258,10 @@ static int uint64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Names each wanted address from the cache @c, if it holds them all. */
-static bool from_cache(struct kallsyms *k, struct kcache *c)
+/* Names each wanted address from the cache @c: 0 if it holds them all;
+ * -ENOENT if one is outside the core kernel's text, another -errno if the
+ * cache is broken (then none is named). */
+static int from_cache(struct kallsyms *k, struct kcache *c)
 {
 	for (size_t i = 0; i < k->n; i++) {
 		uint64_t addr;
@@ -273,13 +275,13 @@ static bool from_cache(struct kallsyms *k, struct kcache *c)
 				k->syms[j].name = NULL;
 				k->syms[j].addr = 0;
 			}
-			return false;
+			return err;
 		}
 		free((char *)k->syms[i].name);
 		k->syms[i].addr = addr;
 		k->syms[i].name = name;
 	}
-	return true;
+	return 0;
 }
 
 struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
@@ -326,16 +328,18 @@ struct kallsyms *kallsyms__new_cached(const char *path,
 		*hit = false;
 	if (addrs && o->dir) {
 		c = kcache__open(o);
-		if (c && from_cache(k, c)) {
-			kcache__close(c);
+		err = c ? from_cache(k, c) : -ENODATA;
+		kcache__close(c);
+		if (!err) {
 			if (hit)
 				*hit = true;
 			return k;
 		}
-		/* no cache for this boot: this read writes one */
-		if (!c)
+		/* no cache for this boot, or a broken one: this read writes
+		 * one; an address outside the core kernel's: only the file
+		 * has it */
+		if (err != -ENOENT)
 			k->build = kcache_build__new();
-		kcache__close(c);
 	}
 	fd = open_checked(path);
 	if (fd < 0) {

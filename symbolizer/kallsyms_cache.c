@@ -9,14 +9,18 @@
  * outside the core kernel's text, and are always looked up in the file.
  *
  * The file, native byte order (it never leaves the machine):
- *   header   magic "CGOPKSY1", boot id (40 bytes, NUL-padded), the number
+ *   header   magic "CGOPKSY2", boot id (40 bytes, NUL-padded), the number
  *            of symbols n, the bytes of names, the lowest and the highest
  *            address
+ *   index    the first address of each block of 256 symbols
  *   n x      {address, offset of its name}, addresses strictly ascending
  *   names    NUL-terminated
- * Nothing in it is trusted: sizes are checked against the file's, every
- * name must end within the names, addresses must ascend; a file that
- * fails is ignored (and replaced at the next full read). It and its
+ * A lookup reads the header and the index (4 KB), then the one block and
+ * the one name it needs: a profile's hundred kernel addresses cost a few
+ * hundred small reads, not the 5 MB. Nothing in it is trusted: sizes are
+ * checked against the file's, the index and each block read must ascend
+ * and agree, every name must end within the names; a file that fails is
+ * ignored (and replaced at the next full read). It and its
  * directory must be the caller's own and writable by nobody else: as root
  * under a user's $HOME (sudo keeps it on some systems) there is no cache,
  * rather than names a user could choose. */
@@ -32,7 +36,8 @@
 #include "cgoprof/arena.h"
 #include "kallsyms_internal.h"
 
-#define KC_MAGIC "CGOPKSY1"
+#define KC_MAGIC "CGOPKSY2"
+#define KC_BLOCK 256
 #define KC_MAX_SYMS (1u << 22)
 #define KC_MAX_NAMES (64u << 20)
 #define KC_NAME_MAX 512	/* the kernel's KSYM_NAME_LEN */
@@ -50,8 +55,13 @@ struct kc_ent {
 struct kcache {
 	int fd;
 	struct kc_header h;
-	struct kc_ent *ents;
-	uint64_t names_off;	/* where the names start in the file */
+	uint64_t *index;	/* the first address of each block */
+	uint64_t nblocks;
+	uint64_t ents_off;	/* where the symbols start in the file */
+	uint64_t names_off;	/* where the names start */
+	struct kc_ent block[KC_BLOCK];	/* the last block read */
+	uint64_t block_no;	/* which, or nblocks: none */
+	size_t block_n;
 };
 
 struct kcache_build {
@@ -178,7 +188,7 @@ void kcache__close(struct kcache *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
-	free(c->ents);
+	free(c->index);
 	free(c);
 }
 
@@ -187,7 +197,7 @@ struct kcache *kcache__open(const struct kcache_opts *o)
 	struct kcache *c;
 	struct stat st;
 	char name[64];
-	uint64_t ents_bytes;
+	uint64_t index_bytes;
 	int dfd;
 
 	if (!o || !o->dir)
@@ -212,18 +222,20 @@ struct kcache *kcache__open(const struct kcache_opts *o)
 	    !c->h.n || c->h.n > KC_MAX_SYMS || !c->h.name_bytes ||
 	    c->h.name_bytes > KC_MAX_NAMES || c->h.lo > c->h.hi)
 		goto bad;
-	ents_bytes = c->h.n * sizeof(struct kc_ent);
-	c->names_off = sizeof(c->h) + ents_bytes;
+	c->nblocks = (c->h.n + KC_BLOCK - 1) / KC_BLOCK;
+	c->block_no = c->nblocks;
+	index_bytes = c->nblocks * sizeof(*c->index);
+	c->ents_off = sizeof(c->h) + index_bytes;
+	c->names_off = c->ents_off + c->h.n * sizeof(struct kc_ent);
 	if ((uint64_t)st.st_size != c->names_off + c->h.name_bytes)
 		goto bad;
-	c->ents = malloc(ents_bytes);
-	if (!c->ents || !pread_all(c->fd, c->ents, ents_bytes, sizeof(c->h)))
+	c->index = malloc(index_bytes);
+	if (!c->index ||
+	    !pread_all(c->fd, c->index, index_bytes, sizeof(c->h)) ||
+	    c->index[0] != c->h.lo || c->index[c->nblocks - 1] > c->h.hi)
 		goto bad;
-	if (c->ents[0].addr != c->h.lo || c->ents[c->h.n - 1].addr != c->h.hi)
-		goto bad;
-	for (uint64_t i = 0; i < c->h.n; i++)
-		if ((i && c->ents[i].addr <= c->ents[i - 1].addr) ||
-		    c->ents[i].name >= c->h.name_bytes)
+	for (uint64_t i = 1; i < c->nblocks; i++)
+		if (c->index[i] <= c->index[i - 1])
 			goto bad;
 	return c;
 bad:
@@ -231,25 +243,67 @@ bad:
 	return NULL;
 }
 
+/* Block @b into c->block, checked against the index. */
+static int read_block(struct kcache *c, uint64_t b)
+{
+	uint64_t first = b * KC_BLOCK;
+	size_t n = c->h.n - first < KC_BLOCK ? (size_t)(c->h.n - first)
+					     : KC_BLOCK;
+	uint64_t next = b + 1 < c->nblocks ? c->index[b + 1] : c->h.hi + 1;
+
+	if (c->block_no == b)
+		return 0;
+	c->block_no = c->nblocks;
+	if (!pread_all(c->fd, c->block, n * sizeof(*c->block),
+		       c->ents_off + first * sizeof(*c->block)) ||
+	    c->block[0].addr != c->index[b])
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((i && c->block[i].addr <= c->block[i - 1].addr) ||
+		    c->block[i].addr >= next ||
+		    c->block[i].name >= c->h.name_bytes)
+			return -EINVAL;
+	/* the last block ends at the highest address */
+	if (b + 1 == c->nblocks && c->block[n - 1].addr != c->h.hi)
+		return -EINVAL;
+	c->block_no = b;
+	c->block_n = n;
+	return 0;
+}
+
 int kcache__lookup(struct kcache *c, uint64_t want, uint64_t *addr,
 		   char **name)
 {
 	char buf[KC_NAME_MAX + 1];
-	size_t lo = 0, hi = c->h.n, len;
+	size_t lo = 0, hi = c->nblocks, len;
 	uint64_t off;
+	int err;
 
 	if (want < c->h.lo || want > c->h.hi)
 		return -ENOENT;
-	/* the last symbol at or below @want */
+	/* the last block, then the last symbol, at or below @want */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (c->ents[mid].addr <= want)
+		if (c->index[mid] <= want)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	off = c->ents[lo].name;
+	err = read_block(c, lo);
+	if (err)
+		return err;
+	lo = 0;
+	hi = c->block_n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->block[mid].addr <= want)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	off = c->block[lo].name;
 	len = c->h.name_bytes - off < KC_NAME_MAX + 1
 		      ? (size_t)(c->h.name_bytes - off)
 		      : KC_NAME_MAX + 1;
@@ -259,7 +313,7 @@ int kcache__lookup(struct kcache *c, uint64_t want, uint64_t *addr,
 	*name = strdup(buf);
 	if (!*name)
 		return -ENOMEM;
-	*addr = c->ents[lo].addr;
+	*addr = c->block[lo].addr;
 	return 0;
 }
 
@@ -381,9 +435,17 @@ void kcache_build__write(struct kcache_build *b,
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 			      O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		bool ok = write_all(fd, &h, sizeof(h)) &&
-			  write_all(fd, b->ents, b->n * sizeof(*b->ents)) &&
-			  write_all(fd, b->names, b->name_bytes);
+		size_t nblocks = (b->n + KC_BLOCK - 1) / KC_BLOCK;
+		uint64_t *index = malloc(nblocks * sizeof(*index));
+		bool ok = index != NULL;
+
+		for (size_t i = 0; ok && i < nblocks; i++)
+			index[i] = b->ents[i * KC_BLOCK].addr;
+		ok = ok && write_all(fd, &h, sizeof(h)) &&
+		     write_all(fd, index, nblocks * sizeof(*index)) &&
+		     write_all(fd, b->ents, b->n * sizeof(*b->ents)) &&
+		     write_all(fd, b->names, b->name_bytes);
+		free(index);
 
 		if (close(fd) || !ok || renameat(dfd, tmp, dfd, name))
 			unlinkat(dfd, tmp, 0);

@@ -399,13 +399,17 @@ static void test_cache(void **state)
 	assert_int_equal(truncate(file, st.st_size - 1), 0);
 	check_names(path, &o, core, 5, false);
 	check_names(path, &o, core, 5, true);
-	/* a name's offset past the names */
-	fd = open(file, O_WRONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "\xff\xff\xff\xff", 4, 80 + 8), 4);
-	close(fd);
-	check_names(path, &o, core, 5, false);
-	check_names(path, &o, core, 5, true);
+	/* a name's offset past the names (the header is 80 bytes, the
+	 * index of one block 8, then {address, name offset} each), and an
+	 * index that disagrees with its block */
+	for (int off = 80 + 8 + 8; off >= 80; off -= 16) {
+		fd = open(file, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "\x01\xff\xff\xff", 4, off), 4);
+		close(fd);
+		check_names(path, &o, core, 5, false);
+		check_names(path, &o, core, 5, true);
+	}
 	/* a symlink in its place is not followed */
 	assert_int_equal(unlink(file), 0);
 	assert_int_equal(symlink("/proc/self/status", file), 0);
