@@ -25,8 +25,10 @@
 #include <unistd.h>
 
 #include <linux/btf.h>
+#include <zlib.h>
 
 #include "cgoprof/btf_min.h"
+#include "cgoprof/cache.h"
 
 /* what linux/btf.h leaves to its users */
 #define INFO_ENC(kind, vlen) (((uint32_t)(kind) << 24) | ((vlen) & 0xffff))
@@ -753,13 +755,112 @@ out:
 	return err;
 }
 
+/* The cache file of @fields for this boot: "btf-BOOTID-HASH", the hash
+ * of the fields and of this cut's version (a cgoprof that cuts another way
+ * makes another file). */
+static void cache_name(const struct btf_min_field *fields, size_t n,
+		       const char *boot_id, char *out, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *version = "btf_min 1";
+
+	for (size_t i = 0; i <= 2 * n; i++) {
+		const char *p = !i ? version
+			       : i % 2 ? fields[(i - 1) / 2].type
+				       : fields[(i - 1) / 2].member;
+
+		do {
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+		} while (*p++);
+	}
+	snprintf(out, size, "btf-%s-%016llx", boot_id, (unsigned long long)h);
+}
+
+/* The cached BTF (the BTF, then the CRC-32 of it) into a new memfd: its fd,
+ * or -1 if there is none or it is not whole. */
+static int from_cache(int dfd, const char *name)
+{
+	uint64_t size = 0;
+	int fd = cache__open_file(dfd, name, &size), out = -1;
+	const struct btf_header *h;
+	uint8_t *buf = NULL;
+	uint32_t crc;
+
+	if (fd < 0)
+		return -1;
+	if (size < sizeof(*h) + 4 || size > (1u << 20) ||
+	    !(buf = malloc(size)) || !cache__pread(fd, buf, size, 0))
+		goto out;
+	size -= 4;
+	memcpy(&crc, buf + size, 4);
+	h = (const struct btf_header *)buf;
+	if (crc != (uint32_t)crc32(0, buf, (uInt)size) ||
+	    h->magic != BTF_MAGIC || h->hdr_len != sizeof(*h) ||
+	    (uint64_t)h->hdr_len + h->str_off + h->str_len != size)
+		goto out;
+	out = memfd_create("cgoprof-btf", MFD_CLOEXEC);
+	if (out >= 0 && write(out, buf, size) != (ssize_t)size) {
+		close(out);
+		out = -1;
+	}
+out:
+	free(buf);
+	close(fd);
+	return out;
+}
+
+/* Keeps the BTF of memfd @fd as the cache file @name. */
+static void to_cache(const struct cache_opts *o, const char *name, int fd)
+{
+	struct stat st;
+	uint8_t *buf;
+	uint32_t crc;
+	int dfd;
+
+	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > (1 << 20))
+		return;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return;
+	dfd = cache__open_dir(o->dir, true);
+	if (dfd >= 0 && cache__pread(fd, buf, (size_t)st.st_size, 0)) {
+		const void *bufs[] = { buf, &crc };
+		size_t lens[] = { (size_t)st.st_size, 4 };
+
+		crc = (uint32_t)crc32(0, buf, (uInt)st.st_size);
+		if (!cache__write_file(dfd, name, bufs, lens, 2))
+			cache__remove_stale(dfd, "btf-", o->boot_id);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(buf);
+}
+
 int btf_min__custom_path(const struct btf_min_field *fields, size_t n,
 			 char *path, size_t size, int *fd)
 {
-	int err = btf_min__build(NULL, fields, n, fd);
+	struct cache_opts o;
+	char name[128];
+	int err = 0;
 
-	if (err)
-		return err;
+	cache_opts__default(&o);
+	*fd = -1;
+	if (o.dir) {
+		int dfd = cache__open_dir(o.dir, false);
+
+		cache_name(fields, n, o.boot_id, name, sizeof(name));
+		if (dfd >= 0) {
+			*fd = from_cache(dfd, name);
+			close(dfd);
+		}
+	}
+	if (*fd < 0) {
+		err = btf_min__build(NULL, fields, n, fd);
+		if (err)
+			return err;
+		if (o.dir)
+			to_cache(&o, name, *fd);
+	}
 	if ((size_t)snprintf(path, size, "/proc/self/fd/%d", *fd) >= size) {
 		close(*fd);
 		*fd = -1;

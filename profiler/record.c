@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgoprof/arena.h"
+#include "cgoprof/cache.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/kallsyms.h"
 #include "cgoprof/log.h"
@@ -768,10 +769,10 @@ struct profile *record__profile(struct record *r, const char *command)
 
 		/* what the table lacks is named [kernel.kallsyms] */
 		if (pcs) {
-			struct kcache_opts o;
+			struct cache_opts o;
 			bool hit = false;
 
-			kcache_opts__default(&o);
+			cache_opts__default(&o);
 			k = kallsyms__new_cached(NULL, &o, pcs, n, &hit);
 			pr_info("kernel names: %zu addresses, %s", n,
 				hit ? "all from the cache of this boot's"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cgoprof/arena.h"
+#include "cgoprof/cache.h"
 #include "cgoprof/kallsyms.h"
 #include "kallsyms_internal.h"
 
@@ -287,16 +288,16 @@ static int from_cache(struct kallsyms *k, struct kcache *c)
 struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
 			       size_t n)
 {
-	struct kcache_opts o = { 0 };
+	struct cache_opts o = { 0 };
 
 	/* the cache is of the running kernel's table only */
 	if (!path)
-		kcache_opts__default(&o);
+		cache_opts__default(&o);
 	return kallsyms__new_cached(path, &o, addrs, n, NULL);
 }
 
 struct kallsyms *kallsyms__new_cached(const char *path,
-				      const struct kcache_opts *o,
+				      const struct cache_opts *o,
 				      const uint64_t *addrs, size_t n,
 				      bool *hit)
 {

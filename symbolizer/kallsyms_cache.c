@@ -21,10 +21,8 @@
  * checked against the file's, the index and each block read must ascend
  * and agree, every name must end within the names; a file that fails is
  * ignored (and replaced at the next full read). It and its
- * directory must be the caller's own and writable by nobody else: as root
- * under a user's $HOME (sudo keeps it on some systems) there is no cache,
- * rather than names a user could choose. */
-#include <dirent.h>
+ * directory must be the caller's own and writable by nobody else
+ * (base/cache.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +32,7 @@
 #include <unistd.h>
 
 #include "cgoprof/arena.h"
+#include "cgoprof/cache.h"
 #include "kallsyms_internal.h"
 
 #define KC_MAGIC "CGOPKSY2"
@@ -74,112 +73,9 @@ struct kcache_build {
 	bool have_other, unordered, failed;
 };
 
-/* Reads the boot id (36 characters) into @out; false if there is none. */
-static bool read_boot_id(char out[40])
-{
-	int fd = open("/proc/sys/kernel/random/boot_id",
-		      O_RDONLY | O_CLOEXEC);
-	ssize_t got;
-
-	if (fd < 0)
-		return false;
-	memset(out, 0, 40);
-	got = read(fd, out, 39);
-	close(fd);
-	if (got < 32)
-		return false;
-	out[strcspn(out, "\n")] = 0;
-	return strlen(out) >= 32 && !strchr(out, '/');
-}
-
-/* Whether @st is the caller's and writable by nobody else. */
-static bool own(const struct stat *st)
-{
-	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
-}
-
-void kcache_opts__default(struct kcache_opts *o)
-{
-	const char *env = getenv("CGOPROF_CACHE_DIR"), *base;
-	int k;
-
-	memset(o, 0, sizeof(*o));
-	if (env) {
-		if (!*env)
-			return;	/* switched off */
-		k = snprintf(o->dir_buf, sizeof(o->dir_buf), "%s", env);
-	} else if ((base = getenv("XDG_CACHE_HOME")) && *base == '/') {
-		k = snprintf(o->dir_buf, sizeof(o->dir_buf), "%s/cgoprof",
-			     base);
-	} else if ((base = getenv("HOME")) && *base == '/') {
-		k = snprintf(o->dir_buf, sizeof(o->dir_buf),
-			     "%s/.cache/cgoprof", base);
-	} else {
-		return;
-	}
-	if (k <= 0 || (size_t)k >= sizeof(o->dir_buf) ||
-	    !read_boot_id(o->boot_id))
-		return;
-	o->dir = o->dir_buf;
-}
-
-/* The cache's directory, opened if it is the caller's own and writable
- * by nobody else; with @create, made first (0700) where its parent is the
- * caller's or root's. -1 if not. */
-static int open_dir(const char *dir, bool create)
-{
-	struct stat st;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0 && errno == ENOENT && create) {
-		char parent[4096];
-		char *slash;
-
-		snprintf(parent, sizeof(parent), "%s", dir);
-		slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = 0;
-			/* ~/.cache itself, if missing, as XDG says: 0700 */
-			if (mkdir(parent, 0700) && errno != EEXIST)
-				return -1;
-			/* not made in a directory of somebody else's (a
-			 * user's $HOME under sudo); /tmp is root's */
-			if (stat(parent, &st) ||
-			    (st.st_uid != geteuid() && st.st_uid != 0))
-				return -1;
-		}
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -1;
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) || !S_ISDIR(st.st_mode) || !own(&st)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void file_name(char out[64], const char *boot_id)
 {
 	snprintf(out, 64, "kallsyms-%s", boot_id);
-}
-
-static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t got = pread(fd, buf, len, (off_t)off);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return false;
-		buf = (char *)buf + got;
-		len -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return true;
 }
 
 void kcache__close(struct kcache *c)
@@ -192,17 +88,16 @@ void kcache__close(struct kcache *c)
 	free(c);
 }
 
-struct kcache *kcache__open(const struct kcache_opts *o)
+struct kcache *kcache__open(const struct cache_opts *o)
 {
 	struct kcache *c;
-	struct stat st;
 	char name[64];
-	uint64_t index_bytes;
+	uint64_t index_bytes, size;
 	int dfd;
 
 	if (!o || !o->dir)
 		return NULL;
-	dfd = open_dir(o->dir, false);
+	dfd = cache__open_dir(o->dir, false);
 	if (dfd < 0)
 		return NULL;
 	c = calloc(1, sizeof(*c));
@@ -211,11 +106,9 @@ struct kcache *kcache__open(const struct kcache_opts *o)
 		return NULL;
 	}
 	file_name(name, o->boot_id);
-	c->fd = openat(dfd, name,
-		       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	c->fd = cache__open_file(dfd, name, &size);
 	close(dfd);
-	if (c->fd < 0 || fstat(c->fd, &st) || !S_ISREG(st.st_mode) ||
-	    !own(&st) || !pread_all(c->fd, &c->h, sizeof(c->h), 0))
+	if (c->fd < 0 || !cache__pread(c->fd, &c->h, sizeof(c->h), 0))
 		goto bad;
 	if (memcmp(c->h.magic, KC_MAGIC, 8) ||
 	    memcmp(c->h.boot_id, o->boot_id, sizeof(c->h.boot_id)) ||
@@ -227,11 +120,11 @@ struct kcache *kcache__open(const struct kcache_opts *o)
 	index_bytes = c->nblocks * sizeof(*c->index);
 	c->ents_off = sizeof(c->h) + index_bytes;
 	c->names_off = c->ents_off + c->h.n * sizeof(struct kc_ent);
-	if ((uint64_t)st.st_size != c->names_off + c->h.name_bytes)
+	if (size != c->names_off + c->h.name_bytes)
 		goto bad;
 	c->index = malloc(index_bytes);
 	if (!c->index ||
-	    !pread_all(c->fd, c->index, index_bytes, sizeof(c->h)) ||
+	    !cache__pread(c->fd, c->index, index_bytes, sizeof(c->h)) ||
 	    c->index[0] != c->h.lo || c->index[c->nblocks - 1] > c->h.hi)
 		goto bad;
 	for (uint64_t i = 1; i < c->nblocks; i++)
@@ -254,7 +147,7 @@ static int read_block(struct kcache *c, uint64_t b)
 	if (c->block_no == b)
 		return 0;
 	c->block_no = c->nblocks;
-	if (!pread_all(c->fd, c->block, n * sizeof(*c->block),
+	if (!cache__pread(c->fd, c->block, n * sizeof(*c->block),
 		       c->ents_off + first * sizeof(*c->block)) ||
 	    c->block[0].addr != c->index[b])
 		return -EINVAL;
@@ -307,7 +200,7 @@ int kcache__lookup(struct kcache *c, uint64_t want, uint64_t *addr,
 	len = c->h.name_bytes - off < KC_NAME_MAX + 1
 		      ? (size_t)(c->h.name_bytes - off)
 		      : KC_NAME_MAX + 1;
-	if (!pread_all(c->fd, buf, len, c->names_off + off) ||
+	if (!cache__pread(c->fd, buf, len, c->names_off + off) ||
 	    !memchr(buf, 0, len))
 		return -EINVAL;
 	*name = strdup(buf);
@@ -372,85 +265,42 @@ int kcache_build__add(struct kcache_build *b, uint64_t addr,
 	return 0;
 }
 
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	while (len) {
-		ssize_t got = write(fd, buf, len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return false;
-		buf = (const char *)buf + got;
-		len -= (size_t)got;
-	}
-	return true;
-}
-
-/* Removes the caches of other boots from @dfd. */
-static void remove_others(int dfd, const char *keep)
-{
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "kallsyms-", 9) &&
-		    strcmp(e->d_name, keep))
-			unlinkat(dfd, e->d_name, 0);
-	closedir(d);
-}
-
 void kcache_build__write(struct kcache_build *b,
-			 const struct kcache_opts *o)
+			 const struct cache_opts *o)
 {
 	struct kc_header h = { .magic = KC_MAGIC };
-	char name[64], tmp[80];
-	uint64_t lo, hi;
-	int dfd, fd;
+	size_t nblocks;
+	uint64_t *index;
+	char name[64];
+	int dfd;
 
 	if (!b || !o || !o->dir || b->failed || b->unordered || !b->n)
 		return;
-	lo = b->ents[0].addr;
-	hi = b->ents[b->n - 1].addr;
+	h.lo = b->ents[0].addr;
+	h.hi = b->ents[b->n - 1].addr;
 	/* a module's or BPF's symbol among the core kernel's: the cache
 	 * could not tell them apart later */
-	if (b->have_other && b->other_hi >= lo && b->other_lo <= hi)
+	if (b->have_other && b->other_hi >= h.lo && b->other_lo <= h.hi)
 		return;
-	dfd = open_dir(o->dir, true);
-	if (dfd < 0)
+	nblocks = (b->n + KC_BLOCK - 1) / KC_BLOCK;
+	index = malloc(nblocks * sizeof(*index));
+	if (!index)
 		return;
+	for (size_t i = 0; i < nblocks; i++)
+		index[i] = b->ents[i * KC_BLOCK].addr;
 	memcpy(h.boot_id, o->boot_id, sizeof(h.boot_id));
 	h.n = b->n;
 	h.name_bytes = b->name_bytes;
-	h.lo = lo;
-	h.hi = hi;
 	file_name(name, o->boot_id);
-	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			      O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		size_t nblocks = (b->n + KC_BLOCK - 1) / KC_BLOCK;
-		uint64_t *index = malloc(nblocks * sizeof(*index));
-		bool ok = index != NULL;
+	dfd = cache__open_dir(o->dir, true);
+	if (dfd >= 0) {
+		const void *bufs[] = { &h, index, b->ents, b->names };
+		size_t lens[] = { sizeof(h), nblocks * sizeof(*index),
+				  b->n * sizeof(*b->ents), b->name_bytes };
 
-		for (size_t i = 0; ok && i < nblocks; i++)
-			index[i] = b->ents[i * KC_BLOCK].addr;
-		ok = ok && write_all(fd, &h, sizeof(h)) &&
-		     write_all(fd, index, nblocks * sizeof(*index)) &&
-		     write_all(fd, b->ents, b->n * sizeof(*b->ents)) &&
-		     write_all(fd, b->names, b->name_bytes);
-		free(index);
-
-		if (close(fd) || !ok || renameat(dfd, tmp, dfd, name))
-			unlinkat(dfd, tmp, 0);
-		else
-			remove_others(dfd, name);
+		if (!cache__write_file(dfd, name, bufs, lens, 4))
+			cache__remove_stale(dfd, "kallsyms-", o->boot_id);
+		close(dfd);
 	}
-	close(dfd);
+	free(index);
 }

@@ -7,13 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgoprof/cache.h"
 #include "cgoprof/kallsyms.h"
 
 struct kcache;
 /* The cache for o->boot_id, if the directory and the file are the
  * caller's own, writable by nobody else, and the file is whole. NULL
  * otherwise. */
-struct kcache *kcache__open(const struct kcache_opts *o);
+struct kcache *kcache__open(const struct cache_opts *o);
 void kcache__close(struct kcache *c);
 /* The core kernel's text symbol at or below @want (of names at one
  * address, the last in the file's order): its address and a copy of its
@@ -32,6 +33,6 @@ int kcache_build__add(struct kcache_build *b, uint64_t addr,
  * kernel's symbols in order, no other symbol among them), and removes
  * the caches of other boots. Failures are not errors: no cache. */
 void kcache_build__write(struct kcache_build *b,
-			 const struct kcache_opts *o);
+			 const struct cache_opts *o);
 
 #endif

@@ -18,6 +18,7 @@ LAYERS = ["base", "symbolizer", "profiler", "export", "cli"]
 # Each public header's layer: the layer of the code that implements it.
 HEADERS = {
     "log.h": "base",
+    "cache.h": "base",
     "procfs.h": "base",
     "htab.h": "base",
     "arena.h": "base",

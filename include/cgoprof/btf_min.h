@@ -25,7 +25,9 @@ int btf_min__build(const char *path, const struct btf_min_field *fields,
 /* The same, from the running kernel's BTF, as a path for libbpf's
  * bpf_object_open_opts.btf_custom_path: "/proc/self/fd/N" in @path (of
  * @size bytes), N in *@fd, to close once the object is loaded. 0 or
- * -errno (then libbpf is to read the kernel's BTF itself). */
+ * -errno (then libbpf is to read the kernel's BTF itself). Kept in the
+ * cache directory (cgoprof/cache.h) for the boot: the next call reads it
+ * there (checked by its CRC-32) rather than cutting it again. */
 int btf_min__custom_path(const struct btf_min_field *fields, size_t n,
 			 char *path, size_t size, int *fd);
 

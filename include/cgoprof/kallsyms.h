@@ -12,7 +12,7 @@ struct kallsyms;
  * the symbol of each of its @n addresses (lookups of others give NULL):
  * no table of 120 000 names for a profile's few hundred. With @addrs and
  * no @path, the core kernel's names come from the cache of this boot's
- * (kcache_opts__default()) when it has them all. Caller frees
+ * (cache_opts__default(), cgoprof/cache.h) when it has them all. Caller frees
  * with kallsyms__free(). NULL and errno on failure; an empty table when
  * addresses are hidden. */
 struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
@@ -22,22 +22,13 @@ void kallsyms__free(struct kallsyms *k);
  * kallsyms__free(). NULL when unknown. */
 const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr);
 
-struct kcache_opts {
-	const char *dir;	/* the cache's directory; NULL: no cache */
-	char boot_id[40];	/* the boot it is for */
-	char dir_buf[4096];
-};
-
-/* The directory (CGOPROF_CACHE_DIR; else $XDG_CACHE_HOME/cgoprof, else
- * $HOME/.cache/cgoprof; an empty CGOPROF_CACHE_DIR: none) and the running
- * kernel's boot id; o->dir NULL when there is no cache. */
-void kcache_opts__default(struct kcache_opts *o);
+struct cache_opts;
 
 /* kallsyms__new() with the cache of @o (o->dir NULL: none) for @path;
  * *@hit (if not NULL): whether the cache named every address. For tests:
  * kallsyms__new() uses the running kernel's. */
 struct kallsyms *kallsyms__new_cached(const char *path,
-				      const struct kcache_opts *o,
+				      const struct cache_opts *o,
 				      const uint64_t *addrs, size_t n,
 				      bool *hit);
 

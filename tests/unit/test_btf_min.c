@@ -3,7 +3,8 @@
  * at the offset the kernel's whole BTF gives it (read by libbpf, through
  * anonymous members too), as libbpf parses the result; and files that are
  * not what they should be: a FIFO, not BTF, truncated, bytes flipped,
- * members that are not there. */
+ * members that are not there; the copy kept in the cache directory, used
+ * by the next load of the boot, and one that is not whole, not used. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include <bpf/btf.h>
 
@@ -213,11 +216,119 @@ static void test_bad_files(void **state)
 	}
 }
 
+static size_t slurp(int fd, uint8_t *buf, size_t cap)
+{
+	ssize_t n = pread(fd, buf, cap, 0);
+
+	assert_true(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+/* The only file of @dir whose name starts with "btf-", in @out. */
+static void btf_file(const char *dir, char *out, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "btf-", 4)) {
+			snprintf(out, size, "%s/%s", dir, e->d_name);
+			found++;
+		}
+	closedir(d);
+	assert_int_equal(found, 1);
+}
+
+static void test_cache(void **state)
+{
+	char dir[] = "/tmp/cgoprof-btfcache-XXXXXX", path[64], file[512];
+	static uint8_t a[1 << 16], b[1 << 16], f[1 << 16];
+	size_t na, nb, nf;
+	uint32_t crc;
+	int fd, fd2, ff;
+
+	(void)state;
+	if (access(VMLINUX, R_OK))
+		return;	/* nothing to cut (test_kernel says so) */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(setenv("CGOPROF_CACHE_DIR", dir, 1), 0);
+	/* the first load cuts and keeps it; the next reads the same */
+	assert_int_equal(btf_min__custom_path(fields, NFIELDS, path,
+					      sizeof(path), &fd), 0);
+	na = slurp(fd, a, sizeof(a));
+	btf_file(dir, file, sizeof(file));
+	assert_int_equal(btf_min__custom_path(fields, NFIELDS, path,
+					      sizeof(path), &fd2), 0);
+	nb = slurp(fd2, b, sizeof(b));
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na);
+	close(fd2);
+
+	/* it is the cache's that is read: a whole file with one byte of the
+	 * BTF changed (and its CRC) is what the next load gets */
+	ff = open(file, O_RDWR);
+	assert_true(ff >= 0);
+	nf = slurp(ff, f, sizeof(f));
+	assert_int_equal(nf, na + 4);
+	f[na - 1] ^= 0x20;
+	crc = (uint32_t)crc32(0, f, (uInt)na);
+	memcpy(f + na, &crc, 4);
+	assert_int_equal(pwrite(ff, f, nf, 0), (ssize_t)nf);
+	assert_int_equal(btf_min__custom_path(fields, NFIELDS, path,
+					      sizeof(path), &fd2), 0);
+	nb = slurp(fd2, b, sizeof(b));
+	assert_int_equal(nb, na);
+	assert_memory_equal(b, f, na);
+	close(fd2);
+
+	/* not whole (the CRC disagrees): cut again, and kept anew */
+	f[0] ^= 1;
+	assert_int_equal(pwrite(ff, f, nf, 0), (ssize_t)nf);
+	close(ff);
+	assert_int_equal(btf_min__custom_path(fields, NFIELDS, path,
+					      sizeof(path), &fd2), 0);
+	nb = slurp(fd2, b, sizeof(b));
+	assert_int_equal(nb, na);
+	assert_memory_equal(a, b, na);
+	close(fd2);
+	ff = open(file, O_RDONLY);
+	assert_true(ff >= 0);
+	assert_int_equal(slurp(ff, f, sizeof(f)), na + 4);
+	assert_memory_equal(f, a, na);
+	close(ff);
+
+	/* writable by others: not used (its changed byte does not come
+	 * back), and replaced by a file of the caller's alone */
+	assert_int_equal(chmod(file, 0666), 0);
+	ff = open(file, O_RDWR);
+	f[0] ^= 1;
+	assert_int_equal(pwrite(ff, f, na + 4, 0), (ssize_t)(na + 4));
+	close(ff);
+	assert_int_equal(btf_min__custom_path(fields, NFIELDS, path,
+					      sizeof(path), &fd2), 0);
+	nb = slurp(fd2, b, sizeof(b));
+	assert_memory_equal(a, b, na);
+	close(fd2);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(file, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	close(fd);
+	unlink(file);
+	rmdir(dir);
+	unsetenv("CGOPROF_CACHE_DIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "cgoprof/cache.h"
 #include "cgoprof/kallsyms.h"
 
 static char *write_tmp(const char *text)
@@ -239,12 +240,12 @@ static void test_proc(void **state)
 		 * the first read and used by the second where every address
 		 * is the core kernel's */
 		for (int pass = 0; pass < 3; pass++) {
-			struct kcache_opts o;
+			struct cache_opts o;
 			bool hit = false;
 
 			/* CGOPROF_CACHE_DIR (main() sets it) and this
 			 * boot's id */
-			kcache_opts__default(&o);
+			cache_opts__default(&o);
 			assert_non_null(o.dir);
 			assert_string_equal(o.dir, cache_dir);
 			assert_true(strlen(o.boot_id) >= 32);
@@ -329,7 +330,7 @@ static void test_blocks(void **state)
  * addresses outside the core kernel's text are read from the file; a
  * cache file that is not the caller's alone, is cut short, names past its
  * end or is another boot's is not used (and is replaced). */
-static void check_names(const char *path, const struct kcache_opts *o,
+static void check_names(const char *path, const struct cache_opts *o,
 			const uint64_t *want, size_t n, bool expect_hit)
 {
 	struct kallsyms *all = kallsyms__new(path, NULL, 0);
@@ -375,7 +376,7 @@ static void test_cache(void **state)
 		0xffffffff80000000ULL,
 	};
 	char *path = write_tmp(text), file[256], other[256];
-	struct kcache_opts o = { .dir = cache_dir };
+	struct cache_opts o = { .dir = cache_dir };
 	struct stat st;
 	int fd;
 
