@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -210,19 +211,47 @@ static int build_attr(struct record *r, struct record_error *e)
 	return 0;
 }
 
-/* How often the reader is woken: at every sample. Samples are unwound
- * soon after they are taken, while the stacks that live reads look at are
- * still frozen (a ring half full would mean tens of milliseconds). With
- * goroutine snapshots most samples need no live read, but some still do
- * (statically linked glibc: 1-2% of cgo-rbp's samples): woken once 256 KiB
- * waited, those came too late, and the sanitizer build's exact share fell
- * below 99% (t0207). */
+/* Whether this process may load the snapshot program: CAP_BPF and
+ * CAP_PERFMON (root has them). */
+static bool bpf_capable(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d))
+		return geteuid() == 0;
+	/* CAP_BPF (39) and CAP_PERFMON (38): the second word's bits */
+	return (d[1].effective & (1u << (39 - 32))) &&
+	       (d[1].effective & (1u << (38 - 32)));
+}
+
+/* How often the reader is woken. Where goroutine snapshots will carry the
+ * stacks of samples in cgo calls (the program loads for a capable user,
+ * and --no-bpf was not given), once a quarter of the ring waits, at most
+ * CGOPROF_WAKEUP_BYTES: on a VM a wake-up's context switch cost more than
+ * the rest of the reader's work on a sample. Otherwise at every sample:
+ * samples are unwound soon after they are taken, while the stacks live
+ * reads look at are still frozen; so too if the program then fails to
+ * load (record__loop() then wakes every CGOPROF_LIVE_POLL_MS), and where a
+ * tick hook runs at each sample (coldstart's --ready). */
 static void set_wakeup(struct record *r)
 {
 	struct perf_event_attr *a = &r->attr;
+	size_t pages = r->o.mmap_pages ? r->o.mmap_pages : CGOPROF_DEFAULT_PAGES;
+	uint64_t ring = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 
 	a->watermark = 1;
 	a->wakeup_watermark = r->o.stack_size + 512;
+	r->batched = false;
+	if (!r->o.no_bpf && !r->o.tick && bpf_capable() &&
+	    ring / 4 > a->wakeup_watermark) {
+		a->wakeup_watermark = (uint32_t)(ring / 4 < CGOPROF_WAKEUP_BYTES
+						 ? ring / 4
+						 : CGOPROF_WAKEUP_BYTES);
+		r->batched = true;
+	}
 }
 
 static int add_fd(struct record *r, int fd)
@@ -653,7 +682,11 @@ int record__loop(struct record *r)
 		uint64_t now;
 		bool ended;
 
-		poll(pfd, (nfds_t)n, 50);
+		/* woken in batches without the snapshots they were for:
+		 * live reads must not wait long */
+		poll(pfd, (nfds_t)n,
+		     r->batched && !r->stats.gosnap_on ? CGOPROF_LIVE_POLL_MS
+						       : 50);
 		now = clock__ns(CLOCK_MONOTONIC);
 		/* before the samples: what the hook waits for (a --ready
 		 * hit, the memory then) is not delayed by their unwinding */

@@ -18,6 +18,11 @@
 #include "cgoprof/stacks.h"
 
 #define CGOPROF_DEFAULT_PAGES 1024
+/* With goroutine snapshots, the reader is woken when this much (at most a
+ * quarter of the ring) is waiting (record.c, set_wakeup()); woken so but
+ * without them (the program failed to load), every this many ms. */
+#define CGOPROF_WAKEUP_BYTES (256u << 10)
+#define CGOPROF_LIVE_POLL_MS 2
 
 struct cpu_ring {
 	int fd;		/* the event whose ring this is */
@@ -83,6 +88,7 @@ struct ms_binary {
 struct record {
 	struct record_opts o;
 	struct perf_event_attr attr;
+	bool batched;		/* woken at a watermark, not a sample */
 	int ncpus;
 	struct cpu_ring *rings;
 	struct cpu_ring *reading;	/* the ring queue_record reads */

@@ -557,7 +557,7 @@ static bool g_load_at(const uint8_t *p, const uint8_t *lo, const uint8_t *end,
 
 /* Go text is read in chunks this big, each with the few bytes around it
  * that g_load_at looks at. */
-#define TLS_CHUNK (1 << 20)
+#define TLS_CHUNK (64 << 10)
 #define TLS_SLACK 16
 
 /* The votes of the g loads in [@lo, @hi) of the file, from offset @off. */
