@@ -56,7 +56,18 @@ static int resolve_loc(struct profile *prof, const struct stack_table *t,
 	fr->kind = FRAME_KIND_UNKNOWN;
 	switch (l->type) {
 	case LOC_KERNEL: {
-		const char *name = kallsyms__lookup(k, l->pc);
+		/* a caller at its return address - 1, inside the call (a
+		 * call that ends a function returns to the next one); but
+		 * where that is a function's padding (__pfx_, no call is
+		 * there), the pc is one an exception or interrupt stopped at,
+		 * not a return address: named and written as itself */
+		const char *name = kallsyms__lookup(k, l->leaf ? l->pc
+							      : l->pc - 1);
+
+		if (!l->leaf && name && !strncmp(name, "__pfx_", 6)) {
+			name = kallsyms__lookup(k, l->pc);
+			out->is_leaf = true;
+		}
 
 		fr->kind = FRAME_KIND_KERNEL;
 		snprintf(buf, sizeof(buf), "%s", name ? name : "[kernel.kallsyms]");

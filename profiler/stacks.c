@@ -229,11 +229,16 @@ size_t stack_table__kernel_pcs(const struct stack_table *t, uint64_t **out)
 {
 	size_t n = 0;
 
-	*out = malloc((t->nlocs ? t->nlocs : 1) * sizeof(**out));
+	*out = malloc((t->nlocs ? 2 * t->nlocs : 1) * sizeof(**out));
 	if (!*out)
 		return 0;
-	for (size_t i = 0; i < t->nlocs; i++)
-		if (t->locs[i].type == LOC_KERNEL)
-			(*out)[n++] = t->locs[i].pc;
+	for (size_t i = 0; i < t->nlocs; i++) {
+		if (t->locs[i].type != LOC_KERNEL)
+			continue;
+		(*out)[n++] = t->locs[i].pc;
+		/* a caller is named at its return address - 1 */
+		if (!t->locs[i].leaf)
+			(*out)[n++] = t->locs[i].pc - 1;
+	}
 	return n;
 }

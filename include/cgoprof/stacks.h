@@ -91,8 +91,9 @@ struct profile_meta {
 	const char *notes;	/* copied into the profile */
 };
 
-/* The addresses of the table's kernel locations, in a new array in *@out
- * (the caller frees it; NULL when out of memory). Their count. */
+/* The addresses the table's kernel locations are named at (a caller's
+ * return address and the byte before it), in a new array in *@out (the
+ * caller frees it; NULL when out of memory). Their count. */
 size_t stack_table__kernel_pcs(const struct stack_table *t, uint64_t **out);
 /* Symbolizes every unique location once and builds the profile. @k may be
  * NULL (kernel frames then show as [kernel.kallsyms]). Caller frees with

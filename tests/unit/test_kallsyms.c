@@ -23,6 +23,7 @@
 
 #include "cgoprof/cache.h"
 #include "cgoprof/kallsyms.h"
+#include "cgoprof/stacks.h"
 
 static char *write_tmp(const char *text)
 {
@@ -448,6 +449,76 @@ static void test_cache(void **state)
 	free(path);
 }
 
+/* Kernel frames of a profile: the sampled pc named at itself; a caller at
+ * its return address - 1 (a call that ends a function returns to the next
+ * one's first byte); a pc at a function's first byte with its padding
+ * (__pfx_) before it is no return address (no call is in padding): an
+ * interrupted pc, named at itself and written as itself. */
+static void test_profile_kernel_frames(void **state)
+{
+	static const char text[] =
+		"ffffffff81000000 T __pfx_f1\n"
+		"ffffffff81000010 T f1\n"
+		"ffffffff81000040 T __pfx_f2\n"
+		"ffffffff81000050 T f2\n"
+		"ffffffff81000080 T ends_in_call\n"
+		"ffffffff810000a0 T next_fn\n";
+	static const uint64_t pcs[] = {
+		0xffffffff81000014ULL,	/* leaf, in f1 */
+		0xffffffff81000050ULL,	/* interrupted at f2's first byte */
+		0xffffffff810000a0ULL,	/* returns past ends_in_call */
+		0xffffffff81000018ULL,	/* returns into f1 */
+	};
+	static const char *const want[] = { "f1", "f2", "ends_in_call", "f1" };
+	static const bool written_as_is[] = { true, true, false, false };
+	char *path = write_tmp(text);
+	struct elf_cache *cache = elf_cache__new();
+	struct procmap *pm = procmap__new(cache);
+	struct unwind_result r = { .n = 4, .status = STACK_COMPLETE };
+	struct profile_meta meta = { .command = "test", .event = "cpu-clock" };
+	struct stack_table t;
+	struct kallsyms *k;
+	struct profile *p;
+	uint64_t *kp = NULL;
+	size_t n;
+
+	(void)state;
+	assert_non_null(pm);
+	assert_int_equal(stack_table__init(&t), 0);
+	for (int i = 0; i < 4; i++) {
+		r.frames[i].pc = pcs[i];
+		r.frames[i].flags = UNWIND_FRAME_KERNEL |
+				    (i ? 0 : UNWIND_FRAME_LEAF);
+	}
+	assert_int_equal(stack_table__add(&t, 1, 1, &r, 1, NULL), 0);
+	n = stack_table__kernel_pcs(&t, &kp);
+	assert_non_null(kp);
+	k = kallsyms__new(path, kp, n);
+	free(kp);
+	assert_non_null(k);
+	p = stack_table__resolve(&t, pm, k, &meta);
+	assert_non_null(p);
+	assert_int_equal(p->nlocations, 4);
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct profile_location *l = &p->locations[i];
+		int j = 0;
+
+		while (j < 4 && pcs[j] != l->address)
+			j++;
+		assert_true(j < 4);
+		assert_int_equal(l->nframes, 1);
+		assert_string_equal(l->frames[0].name, want[j]);
+		assert_int_equal(l->is_leaf, written_as_is[j]);
+	}
+	profile__free(p);
+	kallsyms__free(k);
+	stack_table__release(&t);
+	procmap__free(pm);
+	elf_cache__free(cache);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +528,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_proc, &test_proc_low),
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_profile_kernel_frames),
 	};
 	int failed;
 
