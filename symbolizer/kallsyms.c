@@ -337,10 +337,17 @@ struct kallsyms *kallsyms__new_cached(const char *path,
 			return k;
 		}
 		/* no cache for this boot, or a broken one: this read writes
-		 * one; an address outside the core kernel's: only the file
-		 * has it */
-		if (err != -ENOENT)
-			k->build = kcache_build__new();
+		 * one, where it can (else it stops early, as without one);
+		 * an address outside the core kernel's: only the file has
+		 * it */
+		if (err != -ENOENT) {
+			int dfd = cache__open_dir(o->dir, true);
+
+			if (dfd >= 0) {
+				close(dfd);
+				k->build = kcache_build__new();
+			}
+		}
 	}
 	fd = open_checked(path);
 	if (fd < 0) {
