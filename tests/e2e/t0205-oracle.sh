@@ -179,14 +179,20 @@ for n, wt, v in top:
         lines = [fields(x[2]) for x in fields(v) if x[0] == 4]
         if lines:
             outer.append(next(x[2] for x in lines[-1] if x[0] == 1))
+def write_renamed(name, victim, other):
+    """NAME.pb.gz: function VICTIM named as function OTHER; NAME.want: that
+    name"""
+    k, fs = funcs[victim]
+    name_of_other = next(x[2] for x in funcs[other][1] if x[0] == 2)
+    renamed = [list(x) for x in top]
+    renamed[k] = [5, 2, encode([[n2, w2, name_of_other if n2 == 2 else v2]
+                                for n2, w2, v2 in fs])]
+    write(name + ".pb.gz", renamed)
+    open(os.path.join(sys.argv[2], name + ".want"), "w").write(fname(other) + "\n")
+
 victim = next(f for f in outer if fname(f).startswith("main."))
 other = next(f for f in outer if fname(f).startswith("runtime.") and fname(f) != fname(victim))
-k, fs = funcs[victim]
-name_of_other = next(x[2] for x in funcs[other][1] if x[0] == 2)
-renamed = [list(x) for x in top]
-renamed[k] = [5, 2, encode([[n2, w2, name_of_other if n2 == 2 else v2] for n2, w2, v2 in fs])]
-write("renamed.pb.gz", renamed)
-open(os.path.join(sys.argv[2], "renamed.want"), "w").write(fname(other) + "\n")
+write_renamed("renamed", victim, other)
 
 # 3. a caller (second user location of a sample whose user frames are all
 # in the fixture) in main.*: its address - 1 is inside its call instruction,
@@ -223,14 +229,8 @@ for lid in locs:
         lines = [fields(x[2]) for x in locs[lid][1] if x[0] == 4]
         if lines:
             kfuncs.append(next(x[2] for x in lines[-1] if x[0] == 1))
-victim = kfuncs[0]
-other = next(f for f in kfuncs if fname(f) != fname(victim))
-k, fs = funcs[victim]
-name_of_other = next(x[2] for x in funcs[other][1] if x[0] == 2)
-krenamed = [list(x) for x in top]
-krenamed[k] = [5, 2, encode([[n2, w2, name_of_other if n2 == 2 else v2] for n2, w2, v2 in fs])]
-write("krenamed.pb.gz", krenamed)
-open(os.path.join(sys.argv[2], "krenamed.want"), "w").write(fname(other) + "\n")
+write_renamed("krenamed", kfuncs[0],
+              next(f for f in kfuncs if fname(f) != fname(kfuncs[0])))
 PY
 rc=0; python3 "$ORACLE" "$WORK/self.pb.gz" > "$WORK/self.out" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$WORK/self.out"; fail "oracle exit $rc on the unmodified profile"; }
