@@ -7,8 +7,10 @@
  * found beside it (build id or CRC checked), every compressed section sized
  * against the budget (SHF_COMPRESSED, .zdebug_*, .gnu_debugdata's xz; the
  * budget is 1 MiB here, CGOPROF_DECOMPRESS_LIMIT, so bombs stay cheap),
- * libdwfl's symbols and DWARF, .debug_frame. Build and run: make fuzz
+ * libdwfl's symbols and DWARF, .debug_frame, and the cache of inflated
+ * DWARF (elfobj_dbgcache.c) in a directory of its own. Build and run: make fuzz
  * (fuzz/fuzz.mk); seeds from fuzz/seeds.sh. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +23,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static char dir[] = "/tmp/cgoprof-fuzz-debugfile-XXXXXX";
-static char obj_path[256], dbg_path[256];
+static char obj_path[256], dbg_path[256], cache_path[256];
 
 static void cleanup(void)
 {
+	DIR *d = opendir(cache_path);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(cache_path);
 	unlink(obj_path);
 	unlink(dbg_path);
 	rmdir(dir);
@@ -40,6 +51,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	snprintf(obj_path, sizeof(obj_path), "%s/obj", dir);
 	snprintf(dbg_path, sizeof(dbg_path), "%s/obj.debug", dir);
+	/* the cache of inflated DWARF: written, then read back, as the
+	 * same build ids come again */
+	snprintf(cache_path, sizeof(cache_path), "%s/cache", dir);
+	setenv("CGOPROF_CACHE_DIR", cache_path, 1);
 	atexit(cleanup);
 	setenv("CGOPROF_DECOMPRESS_LIMIT", "1M", 1);
 	unsetenv("DEBUGINFOD_URLS");

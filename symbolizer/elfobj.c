@@ -72,6 +72,9 @@ static void elf_obj__free(struct elf_obj *o)
 		elf_end(o->alt_elf);
 	if (o->alt_fd >= 0)
 		close(o->alt_fd);
+	/* after the Elfs whose sections point into them */
+	dbg_map__free(&o->dbg_map);
+	dbg_map__free(&o->alt_map);
 	free(o->pages);
 	if (o->elf)
 		elf_end(o->elf);
@@ -702,7 +705,9 @@ bool elf_obj__is_go_pc(struct elf_obj *o, uint64_t vaddr)
 /* libdwfl gets the module's ELF from us: the debug file if there is one
  * (its .symtab and DWARF; elfobj_safe.c finds it where libdwfl would, but
  * without blocking or mapping), else the object's own libelf handle; both
- * read with pread and guarded against decompression bombs. .eh_frame is
+ * read with pread and guarded against decompression bombs, their
+ * compressed DWARF inflated once into cgoprof's cache
+ * (elfobj_dbgcache.c). .eh_frame is
  * read from the object itself (elf_obj__cfi). */
 static int find_elf_cb(Dwfl_Module *mod, void **userdata, const char *name,
 		       Dwarf_Addr base, char **file_name, Elf **elfp)
@@ -715,7 +720,8 @@ static int find_elf_cb(Dwfl_Module *mod, void **userdata, const char *name,
 		/* one more reference to o->elf: libdwfl ends it */
 		*elfp = elf_begin(o->fd, ELF_C_READ, o->elf);
 		if (*elfp)
-			elf_guard(*elfp, o->path, o->file_size);
+			dbg_cache__guard(*elfp, o->fd, o->path, o->file_size,
+					 o->build_id, &o->dbg_map);
 	}
 	if (*elfp && !elf_dynstr_terminated(*elfp)) {
 		o->dynstr_bad = true;

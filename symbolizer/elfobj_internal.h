@@ -3,6 +3,8 @@
 #ifndef CGOPROF_ELFOBJ_INTERNAL_H
 #define CGOPROF_ELFOBJ_INTERNAL_H
 
+#include <sys/types.h>
+
 #include "cgoprof/elfobj.h"
 
 /* Reports @o to libdwfl (its DWARF, CFI and the debug files libdwfl
@@ -30,6 +32,14 @@ bool elf_dynstr_terminated(Elf *elf);
  * cache, .gnu_debuglink), opened safely and guarded; its fd in *@fdp.
  * NULL: none. */
 Elf *debug_file__open(struct elf_obj *o, int *fdp);
+/* elfobj_dbgcache.c: elf_guard() for @e (ELF_C_READ of @fd), whose
+ * compressed .debug_* sections are first given their inflated bytes from
+ * cgoprof's cache file for @key (a hex build id) where it has them
+ * (mapped: *@map), else inflated (within the budget) and written there
+ * for the next time. */
+void dbg_cache__guard(Elf *e, int fd, const char *path, uint64_t file_size,
+		      const char *key, struct dbg_map *map);
+void dbg_map__free(struct dbg_map *map);
 /* Whether libdw may read @dw (of @o) without opening files itself; opens
  * its dwz file into @o. */
 bool dwarf_safe(struct elf_obj *o, Dwarf *dw);

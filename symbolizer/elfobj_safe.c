@@ -415,6 +415,7 @@ static bool crc_matches(int fd, uint64_t size, GElf_Word want)
 static Elf *try_debug(struct elf_obj *o, const char *path, const void *id,
 		      ssize_t idlen, const GElf_Word *crc, int *fdp)
 {
+	char hexid[2 * 48 + 1];
 	struct stat st;
 	uint64_t size;
 	int fd;
@@ -430,7 +431,12 @@ static Elf *try_debug(struct elf_obj *o, const char *path, const void *id,
 		return NULL;
 	}
 	pr_debug("%s: debug file %s", o->path, path);
-	elf_guard(e, path, size);
+	hexid[0] = 0;
+	for (ssize_t i = 0; idlen <= 48 && i < idlen; i++)
+		sprintf(hexid + 2 * i, "%02x", ((const uint8_t *)id)[i]);
+	/* the dwz file's DWARF (dwarf_safe) or the debug file's */
+	dbg_cache__guard(e, fd, path, size, hexid,
+			 fdp == &o->alt_fd ? &o->alt_map : &o->dbg_map);
 	*fdp = fd;
 	return e;
 }

@@ -19,6 +19,13 @@ enum obj_class {
 	OBJ_VDSO,
 };
 
+/* A debug file's inflated DWARF, mapped from cgoprof's cache
+ * (elfobj_dbgcache.c); addr NULL: none. */
+struct dbg_map {
+	void *addr;
+	size_t len;
+};
+
 struct elf_obj {
 	char *path;		/* as mapped in the target */
 	const char *base;	/* basename of path */
@@ -51,6 +58,7 @@ struct elf_obj {
 	Dwarf *alt_dw;		/* the dwz file, opened by cgoprof */
 	Elf *alt_elf;
 	int alt_fd;
+	struct dbg_map dbg_map, alt_map;	/* their cached DWARF */
 	Dwarf_CFI *eh_cfi, *dbg_cfi;
 	bool cus_tried;
 	struct obj_cu *cus;	/* CU ranges by address, when .debug_aranges

@@ -7,14 +7,17 @@
  * string table does not end in a NUL. Compressed debug sections give the
  * names and lines uncompressed ones do; a .debug_line_str without its last
  * NUL, compressed or not, is read no further than its end (the sanitizer
- * build checks that). */
+ * build checks that). A debug file's compressed DWARF is inflated once,
+ * then read from cgoprof's cache while it matches. */
 #include <errno.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -389,6 +392,180 @@ static void test_debug_sections_compressed_or_cut(void **state)
 	unlink(packed);
 }
 
+/* Replaces every @from of the file @path with @to (as long). The count. */
+static int replace_bytes(const char *path, const char *from, const char *to)
+{
+	size_t len = strlen(from), size;
+	FILE *f = fopen(path, "r+b");
+	char *buf;
+	int n = 0;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = (size_t)ftell(f);
+	buf = malloc(size);
+	assert_non_null(buf);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, size, f), size);
+	for (size_t i = 0; i + len <= size; i++)
+		if (!memcmp(buf + i, from, len)) {
+			memcpy(buf + i, to, len);
+			n++;
+		}
+	rewind(f);
+	assert_int_equal(fwrite(buf, 1, size, f), size);
+	fclose(f);
+	free(buf);
+	return n;
+}
+
+/* Changes the CRC of every entry of the cache file @path, but those of
+ * string sections with @keep_strings. The header: magic, count, pad; then
+ * 56-byte entries, each a name (24 bytes), the compressed size and the
+ * CRC (at 32). */
+static void flip_crcs(const char *path, bool keep_strings)
+{
+	int fd = open(path, O_RDWR);
+	uint32_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &n, 4, 8), 4);
+	assert_true(n >= 1 && n <= 16);
+	for (uint32_t i = 0; i < n; i++) {
+		char name[24];
+		uint32_t crc;
+		off_t at = 16 + 56 * (off_t)i;
+
+		assert_int_equal(pread(fd, name, 24, at), 24);
+		if (keep_strings && (!strcmp(name, ".debug_str") ||
+				     !strcmp(name, ".debug_line_str")))
+			continue;
+		assert_int_equal(pread(fd, &crc, 4, at + 32), 4);
+		crc ^= 1;
+		assert_int_equal(pwrite(fd, &crc, 4, at + 32), 4);
+	}
+	close(fd);
+}
+
+/* A debug file with compressed DWARF (found by .gnu_debuglink) is read
+ * from cgoprof's cache after its first use: the cache's bytes are what is
+ * read (a name changed in them shows), while the file is the same one, or
+ * its sections' compressed bytes have the CRCs of the cache's entries (a
+ * CRC changed: inflated again, and the cache file written again). Writing
+ * one removes those not used for 30 days, and the least recently used
+ * while they take more than 512 MiB. */
+static void test_debug_file_dwarf_cached(void **state)
+{
+	char dir[] = "/tmp/cgoprof-test-dbg-XXXXXX";
+	char prog[128], cache[128], cached[512], cmd[512];
+	uintptr_t bias = 0;
+	uint64_t vaddr;
+	char *name, *file, *old_cache = getenv("CGOPROF_CACHE_DIR");
+	DIR *d;
+	struct dirent *e;
+
+	(void)state;
+	old_cache = old_cache ? strdup(old_cache) : NULL;
+	dl_iterate_phdr(find_main, &bias);
+	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
+		bias;
+	assert_non_null(mkdtemp(dir));
+	snprintf(prog, sizeof(prog), "%s/prog", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	setenv("CGOPROF_CACHE_DIR", cache, 1);
+	copy_self(prog, NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && objcopy --only-keep-debug "
+		 "--compress-debug-sections=zlib prog prog.debug && "
+		 "objcopy --strip-debug --add-gnu-debuglink=prog.debug prog",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+
+	/* files of other builds: one unused for 40 days, one used two days
+	 * ago that makes them all take more than 512 MiB (sparse) */
+	assert_int_equal(mkdir(cache, 0700), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && echo x > dbg-aaaa && echo y > dbg-bbbb && "
+		 "touch -d '40 days ago' dbg-aaaa && truncate -s 600M dbg-cccc "
+		 "&& touch -d '2 days ago' dbg-cccc", cache);
+	assert_int_equal(system(cmd), 0);
+
+	/* the first use: inflated, and kept; the unused file removed, and
+	 * the oldest of the rest while they take too much */
+	symbolize_file(prog, vaddr, &name, &file);
+	assert_string_equal(name, "test_truncated_file_gives_errors_not_sigbus");
+	assert_non_null(file);
+	assert_non_null(strstr(file, "/test_elfobj.c"));
+	free(name);
+	free(file);
+	cached[0] = 0;
+	assert_non_null(d = opendir(cache));
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "dbg-", 4) &&
+		    strcmp(e->d_name, "dbg-bbbb") && strcmp(e->d_name, "dbg-cccc"))
+			snprintf(cached, sizeof(cached), "%s/%s", cache,
+				 e->d_name);
+	closedir(d);
+	assert_true(cached[0]);
+	assert_null(strstr(cached, "dbg-aaaa"));
+	assert_null(strstr(cached, "dbg-cccc"));
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && test -f dbg-bbbb && ! test -e dbg-aaaa && "
+		 "! test -e dbg-cccc", cache);
+	assert_int_equal(system(cmd), 0);
+
+	/* the next: the cache's bytes */
+	assert_true(replace_bytes(cached, "test_elfobj.c", "tesT_elfobj.c") > 0);
+	symbolize_file(prog, vaddr, &name, &file);
+	assert_string_equal(name, "test_truncated_file_gives_errors_not_sigbus");
+	assert_non_null(file);
+	assert_non_null(strstr(file, "/tesT_elfobj.c"));
+	free(name);
+	free(file);
+
+	/* the debug file touched: its sections' CRCs checked, still the
+	 * cache's bytes */
+	snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s/prog.debug", dir);
+	assert_int_equal(system(cmd), 0);
+	symbolize_file(prog, vaddr, &name, &file);
+	assert_non_null(strstr(file, "/tesT_elfobj.c"));
+	free(name);
+	free(file);
+
+	/* some entries that do not match their sections (the file touched:
+	 * their CRCs are checked): those sections inflated again, the
+	 * strings still the cache's */
+	flip_crcs(cached, true);
+	snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s/prog.debug", dir);
+	assert_int_equal(system(cmd), 0);
+	symbolize_file(prog, vaddr, &name, &file);
+	assert_non_null(strstr(file, "/tesT_elfobj.c"));
+	free(name);
+	free(file);
+
+	/* none matches: not used, and rewritten */
+	flip_crcs(cached, false);
+	snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s/prog.debug", dir);
+	assert_int_equal(system(cmd), 0);
+	symbolize_file(prog, vaddr, &name, &file);
+	assert_non_null(strstr(file, "/test_elfobj.c"));
+	free(name);
+	free(file);
+	assert_int_equal(replace_bytes(cached, "tesT_elfobj.c", "tesT_elfobj.c"), 0);
+	symbolize_file(prog, vaddr, &name, &file);
+	assert_non_null(strstr(file, "/test_elfobj.c"));
+	free(name);
+	free(file);
+
+	if (old_cache)
+		setenv("CGOPROF_CACHE_DIR", old_cache, 1);
+	else
+		unsetenv("CGOPROF_CACHE_DIR");
+	free(old_cache);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_file_gives_errors_not_sigbus),
 		cmocka_unit_test(test_dynamic_symbols_without_sections_are_bounded),
 		cmocka_unit_test(test_debug_sections_compressed_or_cut),
+		cmocka_unit_test(test_debug_file_dwarf_cached),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
