@@ -122,14 +122,15 @@ struct line_iter {
 	const char *p;
 };
 
+/* From the start of its frame @k (< its frame count). */
 static void line_iter_init(struct line_iter *it, const struct folder *f,
-			   const struct fline *l)
+			   const struct fline *l, uint32_t k)
 {
 	it->names = f->names.strs;
 	it->n = f->seqs[l->seq];
 	it->ids = f->seqs + l->seq + 1;
-	it->i = 0;
-	it->p = it->names[it->ids[0]];
+	it->i = k;
+	it->p = it->names[it->ids[k]];
 }
 
 static int line_iter_next(struct line_iter *it)
@@ -143,12 +144,23 @@ static int line_iter_next(struct line_iter *it)
 	return -1;
 }
 
+/* The lines' order as strings. The frames both begin with are the same
+ * bytes, separators included (deep stacks share hundreds of frames):
+ * compared by id, the characters only from the first frame that differs. */
 static int fline_cmp(const void *a, const void *b, void *ctx)
 {
+	const struct folder *f = ctx;
+	const uint32_t *p = f->seqs + ((const struct fline *)a)->seq;
+	const uint32_t *q = f->seqs + ((const struct fline *)b)->seq;
+	uint32_t k = 0, n = p[0] < q[0] ? p[0] : q[0];
 	struct line_iter x, y;
 
-	line_iter_init(&x, ctx, a);
-	line_iter_init(&y, ctx, b);
+	while (k < n && p[1 + k] == q[1 + k])
+		k++;
+	if (k == n)	/* one is the other, or begins it: the shorter first */
+		return p[0] == q[0] ? 0 : p[0] < q[0] ? -1 : 1;
+	line_iter_init(&x, f, a, k);
+	line_iter_init(&y, f, b, k);
 	for (;;) {
 		int cx = line_iter_next(&x), cy = line_iter_next(&y);
 

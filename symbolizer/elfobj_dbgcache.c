@@ -65,16 +65,20 @@ struct dbgc_ident {
 	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
 };
 
+/* flags: libdw's walk of the units found no split unit (dwarf_safe()) */
+#define DBGC_UNITS_SAFE 1u
+
 struct dbgc_header {
 	char magic[8];
 	uint32_t n;
-	uint32_t pad;
+	uint32_t flags;
 	struct dbgc_entry e[DBGC_MAX];
 	struct dbgc_ident ident;
 };
 /* the layout tests/unit/test_elfobj.c changes entries in */
 _Static_assert(sizeof(struct dbgc_entry) == 56 &&
 		       offsetof(struct dbgc_header, e) == 16 &&
+		       offsetof(struct dbgc_header, flags) == 12 &&
 		       offsetof(struct dbgc_entry, zcrc) == 32,
 	       "the cache file's entries");
 
@@ -118,13 +122,15 @@ static bool sec_crc(struct dbgc_sec *s)
 /* The compressed .debug_* sections of @e (of @fd): up to DBGC_MAX; false
  * if there are none or more (then no cache). Their headers are read from
  * the file, not through libelf, which would read the whole section. */
-static bool collect(Elf *e, int fd, struct dbgc_sec *secs, unsigned *n)
+static bool collect(Elf *e, int fd, struct dbgc_sec *secs, unsigned *n,
+		    bool *plain)
 {
 	const unsigned char *ident = (const unsigned char *)elf_getident(e, NULL);
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
 
 	*n = 0;
+	*plain = false;
 	if (!ident || ident[EI_CLASS] != ELFCLASS64 ||
 	    ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(e, &shstrndx))
 		return false;
@@ -134,13 +140,16 @@ static bool collect(Elf *e, int fd, struct dbgc_sec *secs, unsigned *n)
 		const char *name;
 		struct dbgc_sec *s;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(sh.sh_flags & SHF_COMPRESSED))
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
 		name = elf_strptr(e, shstrndx, sh.sh_name);
-		if (!name || strncmp(name, ".debug_", 7) ||
-		    strlen(name) >= DBGC_NAME)
+		if (!name || strncmp(name, ".debug_", 7))
 			continue;
+		if (!(sh.sh_flags & SHF_COMPRESSED) ||
+		    strlen(name) >= DBGC_NAME) {
+			*plain = true;
+			continue;
+		}
 		if (*n == DBGC_MAX || sh.sh_size < sizeof(ch) ||
 		    sh.sh_size > UINT32_MAX ||
 		    pread(fd, &ch, sizeof(ch), (off_t)sh.sh_offset) !=
@@ -310,7 +319,7 @@ static const struct dbgc_entry *find_entry(const struct dbgc_header *h,
  * mapping in @map); the others are left as they are (a section elf_guard()
  * hid when the file was written is not in it). False if it has none. */
 static bool use_cached(int dfd, const char *name, struct dbgc_sec *secs,
-		       unsigned n, const struct dbgc_ident *ident,
+		       unsigned n, bool plain, const struct dbgc_ident *ident,
 		       uint64_t budget, struct dbg_map *map)
 {
 	const struct dbgc_entry *found[DBGC_MAX];
@@ -342,15 +351,23 @@ static bool use_cached(int dfd, const char *name, struct dbgc_sec *secs,
 	if (nfound)
 		addr = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE, fd, 0);
+	if (addr != MAP_FAILED && fstat(fd, &st)) {
+		munmap(addr, (size_t)size);
+		addr = MAP_FAILED;
+	}
 	/* used: its mtime says when, for evict(), at most daily */
-	if (addr != MAP_FAILED && !fstat(fd, &st) &&
-	    time(NULL) - st.st_mtime > 86400)
+	if (addr != MAP_FAILED && time(NULL) - st.st_mtime > 86400)
 		futimens(fd, NULL);
 	close(fd);
 	if (addr == MAP_FAILED)
 		return false;
 	map->addr = addr;
 	map->len = (size_t)size;
+	map->whole = nfound == n && !plain && same;
+	map->units_safe = map->whole && (h.flags & DBGC_UNITS_SAFE);
+	map->dev = (uint64_t)st.st_dev;
+	map->ino = (uint64_t)st.st_ino;
+	snprintf(map->name, sizeof(map->name), "%s", name);
 	nfound = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (!found[i])
@@ -414,12 +431,12 @@ void dbg_cache__guard(Elf *e, int fd, const char *path, uint64_t file_size,
 	char name[4 + 96 + 1];
 	size_t klen = key ? strlen(key) : 0;
 	unsigned n = 0;
+	bool plain;
 	int dfd = -1;
 
-	map->addr = NULL;
-	map->len = 0;
+	memset(map, 0, sizeof(*map));
 	if (klen > 1 && klen <= 96 && strspn(key, "0123456789abcdef") == klen &&
-	    collect(e, fd, secs, &n)) {
+	    collect(e, fd, secs, &n, &plain)) {
 		cache_opts__default(&o);
 		if (o.dir)
 			dfd = cache__open_dir(o.dir, true);
@@ -430,8 +447,8 @@ void dbg_cache__guard(Elf *e, int fd, const char *path, uint64_t file_size,
 	}
 	snprintf(name, sizeof(name), "dbg-%s", key);
 	ident_of(fd, &ident);
-	if (use_cached(dfd, name, secs, n, &ident, decompress_budget(file_size),
-		       map)) {
+	if (use_cached(dfd, name, secs, n, plain, &ident,
+		       decompress_budget(file_size), map)) {
 		pr_debug("%s: DWARF from the cache's %s", path, name);
 	} else {
 		/* the CRCs while the sections are compressed: elf_guard()
@@ -452,4 +469,32 @@ void dbg_map__free(struct dbg_map *map)
 	if (map->addr)
 		munmap(map->addr, map->len);
 	map->addr = NULL;
+}
+
+void dbg_map__set_units_safe(struct dbg_map *map)
+{
+	struct cache_opts o;
+	struct stat st;
+	uint32_t flags = DBGC_UNITS_SAFE;
+	int dfd, fd;
+
+	if (!map->whole || map->units_safe)
+		return;
+	map->units_safe = true;
+	cache_opts__default(&o);
+	if (!o.dir || (dfd = cache__open_dir(o.dir, false)) < 0)
+		return;
+	fd = openat(dfd, map->name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+				    O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return;
+	/* the file mapped, not one written over it since: a word of its
+	 * header, which no section's bytes share a page with */
+	if (!fstat(fd, &st) && (uint64_t)st.st_dev == map->dev &&
+	    (uint64_t)st.st_ino == map->ino &&
+	    pwrite(fd, &flags, sizeof(flags),
+		   offsetof(struct dbgc_header, flags)) != sizeof(flags))
+		pr_debug("cache: %s: flags not written", map->name);
+	close(fd);
 }

@@ -40,6 +40,9 @@ Elf *debug_file__open(struct elf_obj *o, int *fdp);
 void dbg_cache__guard(Elf *e, int fd, const char *path, uint64_t file_size,
 		      const char *key, struct dbg_map *map);
 void dbg_map__free(struct dbg_map *map);
+/* Notes in @map's cache file that libdw's walk of its units found no
+ * split unit: later recordings need not walk them again. */
+void dbg_map__set_units_safe(struct dbg_map *map);
 /* Whether libdw may read @dw (of @o) without opening files itself; opens
  * its dwz file into @o. */
 bool dwarf_safe(struct elf_obj *o, Dwarf *dw);

@@ -544,6 +544,10 @@ bool dwarf_safe(struct elf_obj *o, Dwarf *dw)
 		o->alt_elf = e;
 		dwarf_setalt(dw, o->alt_dw);
 	}
+	/* the walk of every unit is ~10 ms for libc: once for the bytes
+	 * cgoprof's cache has (elfobj_dbgcache.c), which notes its verdict */
+	if (o->dbg_map.units_safe)
+		return true;
 	while (dwarf_get_units(dw, cu, &cu, &version, &type, NULL, NULL) == 0) {
 		if (type == DW_UT_skeleton) {
 			pr_debug("%s: split DWARF (.dwo): its DWARF is not read",
@@ -551,5 +555,6 @@ bool dwarf_safe(struct elf_obj *o, Dwarf *dw)
 			return false;
 		}
 	}
+	dbg_map__set_units_safe(&o->dbg_map);
 	return true;
 }

@@ -24,6 +24,11 @@ enum obj_class {
 struct dbg_map {
 	void *addr;
 	size_t len;
+	/* every .debug_* section is the cache's: libdw's walk of its units
+	 * found no split unit before (units_safe), or may say so */
+	bool whole, units_safe;
+	uint64_t dev, ino;	/* the cache file mapped, named so */
+	char name[104];
 };
 
 struct elf_obj {

@@ -419,6 +419,18 @@ static int replace_bytes(const char *path, const char *from, const char *to)
 	return n;
 }
 
+/* The flags word of the cache file @path's header. */
+static uint32_t header_flags(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	uint32_t flags = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &flags, 4, 12), 4);
+	close(fd);
+	return flags;
+}
+
 /* Changes the CRC of every entry of the cache file @path, but those of
  * string sections with @keep_strings. The header: magic, count, pad; then
  * 56-byte entries, each a name (24 bytes), the compressed size and the
@@ -514,11 +526,18 @@ static void test_debug_file_dwarf_cached(void **state)
 		 "! test -e dbg-cccc", cache);
 	assert_int_equal(system(cmd), 0);
 
-	/* the next: the cache's bytes */
+	/* the next: the cache's bytes; libdw's walk of their units found
+	 * no split unit, which the file's flags now say */
+	assert_int_equal(header_flags(cached), 0);
 	assert_true(replace_bytes(cached, "test_elfobj.c", "tesT_elfobj.c") > 0);
 	symbolize_file(prog, vaddr, &name, &file);
 	assert_string_equal(name, "test_truncated_file_gives_errors_not_sigbus");
 	assert_non_null(file);
+	assert_non_null(strstr(file, "/tesT_elfobj.c"));
+	free(name);
+	free(file);
+	assert_int_equal(header_flags(cached), 1);
+	symbolize_file(prog, vaddr, &name, &file);
 	assert_non_null(strstr(file, "/tesT_elfobj.c"));
 	free(name);
 	free(file);
@@ -566,6 +585,65 @@ static void test_debug_file_dwarf_cached(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Split DWARF (gcc -gsplit-dwarf): libdw would open the .dwo files
+ * itself, so the DWARF is not read, from the file or from the cache of
+ * its inflated sections, whose flags never say it is safe. gold compresses
+ * every .debug_* section, however small: all come from the cache. */
+static void test_split_dwarf_not_read_cached_or_not(void **state)
+{
+	char dir[] = "/tmp/cgoprof-test-dwo-XXXXXX";
+	char prog[128], cache[128], cached[512], cmd[1024], line[256];
+	char *name, *file, *old_cache = getenv("CGOPROF_CACHE_DIR");
+	unsigned long long vaddr = 0;
+	DIR *d;
+	struct dirent *e;
+	FILE *p;
+
+	(void)state;
+	old_cache = old_cache ? strdup(old_cache) : NULL;
+	assert_non_null(mkdtemp(dir));
+	snprintf(prog, sizeof(prog), "%s/prog", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	setenv("CGOPROF_CACHE_DIR", cache, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf 'int work(int x) { return x * 3 + 1; }\\n"
+		 "int main(int c, char **v) { (void)v; return work(c); }\\n' > s.c"
+		 " && gcc -O1 -g -gdwarf-5 -gsplit-dwarf -fuse-ld=gold "
+		 "-Wl,--compress-debug-sections=zlib -o prog s.c && ls *.dwo",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "nm %s | awk '$3 == \"work\" {print $1}'", prog);
+	assert_non_null(p = popen(cmd, "r"));
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	vaddr = strtoull(line, NULL, 16);
+	assert_true(vaddr > 0);
+	for (int run = 0; run < 3; run++) {
+		symbolize_file(prog, vaddr + 1, &name, &file);
+		assert_string_equal(name, "work");
+		assert_null(file);
+		free(name);
+		free(file);
+	}
+	cached[0] = 0;
+	assert_non_null(d = opendir(cache));
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "dbg-", 4))
+			snprintf(cached, sizeof(cached), "%s/%s", cache,
+				 e->d_name);
+	closedir(d);
+	assert_true(cached[0]);
+	assert_int_equal(header_flags(cached), 0);
+
+	if (old_cache)
+		setenv("CGOPROF_CACHE_DIR", old_cache, 1);
+	else
+		unsetenv("CGOPROF_CACHE_DIR");
+	free(old_cache);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_dynamic_symbols_without_sections_are_bounded),
 		cmocka_unit_test(test_debug_sections_compressed_or_cut),
 		cmocka_unit_test(test_debug_file_dwarf_cached),
+		cmocka_unit_test(test_split_dwarf_not_read_cached_or_not),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

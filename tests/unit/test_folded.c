@@ -197,10 +197,61 @@ static void test_folded__write_file_is_atomic(void **state)
 	assert_true(S_ISCHR(st.st_mode));
 }
 
+/* Lines in the order of their text, whatever frames they share: a frame
+ * that begins another's name ("foo", "foo.bar"; "a", "ab"), a line that
+ * begins another. */
+static void test_folded__order_is_the_texts(void **state)
+{
+	static const struct profile_frame fr[] = {
+		{ .name = "main", .kind = FRAME_KIND_C },
+		{ .name = "foo", .kind = FRAME_KIND_C },
+		{ .name = "x", .kind = FRAME_KIND_C },
+		{ .name = "foo.bar", .kind = FRAME_KIND_C },
+		{ .name = "y", .kind = FRAME_KIND_C },
+		{ .name = "a", .kind = FRAME_KIND_C },
+		{ .name = "b", .kind = FRAME_KIND_C },
+		{ .name = "ab", .kind = FRAME_KIND_C },
+	};
+	static const struct profile_location l[] = {
+		{ .nframes = 1, .frames = &fr[0] }, { .nframes = 1, .frames = &fr[1] },
+		{ .nframes = 1, .frames = &fr[2] }, { .nframes = 1, .frames = &fr[3] },
+		{ .nframes = 1, .frames = &fr[4] }, { .nframes = 1, .frames = &fr[5] },
+		{ .nframes = 1, .frames = &fr[6] }, { .nframes = 1, .frames = &fr[7] },
+	};
+	/* leaf first */
+	static const uint32_t x[] = { 2, 1, 0 }, y[] = { 4, 3, 0 },
+			      a[] = { 5, 0 }, ab[] = { 6, 5, 0 },
+			      ab2[] = { 7, 0 };
+	static const struct profile_stack st[] = {
+		{ .pid = 1, .tid = 1, .comm = "p", .nlocs = 3, .locs = x, .count = 1 },
+		{ .pid = 1, .tid = 1, .comm = "p", .nlocs = 3, .locs = y, .count = 2 },
+		{ .pid = 1, .tid = 1, .comm = "p", .nlocs = 2, .locs = ab2, .count = 3 },
+		{ .pid = 1, .tid = 1, .comm = "p", .nlocs = 3, .locs = ab, .count = 4 },
+		{ .pid = 1, .tid = 1, .comm = "p", .nlocs = 2, .locs = a, .count = 5 },
+	};
+	static const struct profile pr = {
+		.nlocations = 8, .locations = l, .nstacks = 5, .stacks = st,
+	};
+	struct export_opts o = { 0 };
+	char buf[512];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(export__folded(&pr, &o, f), 0);
+	fclose(f);
+	assert_string_equal(buf, "p;main;a 5\n"
+				 "p;main;a;b 4\n"
+				 "p;main;ab 3\n"
+				 "p;main;foo.bar;y 2\n"
+				 "p;main;foo;x 1\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_folded__plain_sorted_merged),
+		cmocka_unit_test(test_folded__order_is_the_texts),
 		cmocka_unit_test(test_folded__tid_and_annotate),
 		cmocka_unit_test(test_folded__pid_root_and_weight),
 		cmocka_unit_test(test_folded__names_made_safe),
