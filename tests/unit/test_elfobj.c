@@ -459,6 +459,79 @@ static void flip_crcs(const char *path, bool keep_strings)
 	close(fd);
 }
 
+/* A temporary directory DIR for a test of the DWARF cache, with
+ * CGOPROF_CACHE_DIR set to DIR/cache until cache_test_end(). */
+struct cache_test {
+	char dir[64], cache[128], prog[128], *old_env;
+};
+
+static void cache_test_begin(struct cache_test *t)
+{
+	const char *env = getenv("CGOPROF_CACHE_DIR");
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/cgoprof-test-dbg-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->cache, sizeof(t->cache), "%s/cache", t->dir);
+	snprintf(t->prog, sizeof(t->prog), "%s/prog", t->dir);
+	t->old_env = env ? strdup(env) : NULL;
+	setenv("CGOPROF_CACHE_DIR", t->cache, 1);
+}
+
+static void cache_test_end(struct cache_test *t)
+{
+	char cmd[128];
+
+	if (t->old_env)
+		setenv("CGOPROF_CACHE_DIR", t->old_env, 1);
+	else
+		unsetenv("CGOPROF_CACHE_DIR");
+	free(t->old_env);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The path of the cache file of t's program in @out: the one "dbg-*" file
+ * whose name is longer than the 8 bytes the tests' own are given. */
+static void cached_file(const struct cache_test *t, char *out, size_t size)
+{
+	DIR *d = opendir(t->cache);
+	struct dirent *e;
+
+	out[0] = 0;
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "dbg-", 4) && strlen(e->d_name) > 8) {
+			assert_false(out[0]);
+			snprintf(out, size, "%s/%s", t->cache, e->d_name);
+		}
+	closedir(d);
+	assert_true(out[0]);
+}
+
+/* @vaddr in @prog is named @fn, and its file ends in @file (NULL: none),
+ * after @touch (not NULL) was touched. */
+static void expect_sym(const char *prog, uint64_t vaddr, const char *touch,
+		       const char *fn, const char *file)
+{
+	char cmd[256], *name, *got;
+
+	if (touch) {
+		snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s", touch);
+		assert_int_equal(system(cmd), 0);
+	}
+	symbolize_file(prog, vaddr, &name, &got);
+	assert_string_equal(name, fn);
+	if (file) {
+		assert_non_null(got);
+		assert_true(strlen(got) >= strlen(file));
+		assert_string_equal(got + strlen(got) - strlen(file), file);
+	} else {
+		assert_null(got);
+	}
+	free(name);
+	free(got);
+}
+
 /* A debug file with compressed DWARF (found by .gnu_debuglink) is read
  * from cgoprof's cache after its first use: the cache's bytes are what is
  * read (a name changed in them shows), while the file is the same one, or
@@ -468,121 +541,68 @@ static void flip_crcs(const char *path, bool keep_strings)
  * while they take more than 512 MiB. */
 static void test_debug_file_dwarf_cached(void **state)
 {
-	char dir[] = "/tmp/cgoprof-test-dbg-XXXXXX";
-	char prog[128], cache[128], cached[512], cmd[512];
+	static const char fn[] = "test_truncated_file_gives_errors_not_sigbus";
+	struct cache_test t;
+	char cached[512], cmd[512], debug[160];
 	uintptr_t bias = 0;
 	uint64_t vaddr;
-	char *name, *file, *old_cache = getenv("CGOPROF_CACHE_DIR");
-	DIR *d;
-	struct dirent *e;
 
 	(void)state;
-	old_cache = old_cache ? strdup(old_cache) : NULL;
 	dl_iterate_phdr(find_main, &bias);
 	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
 		bias;
-	assert_non_null(mkdtemp(dir));
-	snprintf(prog, sizeof(prog), "%s/prog", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	setenv("CGOPROF_CACHE_DIR", cache, 1);
-	copy_self(prog, NULL);
+	cache_test_begin(&t);
+	snprintf(debug, sizeof(debug), "%s.debug", t.prog);
+	copy_self(t.prog, NULL);
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && objcopy --only-keep-debug "
 		 "--compress-debug-sections=zlib prog prog.debug && "
 		 "objcopy --strip-debug --add-gnu-debuglink=prog.debug prog",
-		 dir);
+		 t.dir);
 	assert_int_equal(system(cmd), 0);
 
 	/* files of other builds: one unused for 40 days, one used two days
 	 * ago that makes them all take more than 512 MiB (sparse) */
-	assert_int_equal(mkdir(cache, 0700), 0);
+	assert_int_equal(mkdir(t.cache, 0700), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && echo x > dbg-aaaa && echo y > dbg-bbbb && "
 		 "touch -d '40 days ago' dbg-aaaa && truncate -s 600M dbg-cccc "
-		 "&& touch -d '2 days ago' dbg-cccc", cache);
+		 "&& touch -d '2 days ago' dbg-cccc", t.cache);
 	assert_int_equal(system(cmd), 0);
 
 	/* the first use: inflated, and kept; the unused file removed, and
 	 * the oldest of the rest while they take too much */
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_string_equal(name, "test_truncated_file_gives_errors_not_sigbus");
-	assert_non_null(file);
-	assert_non_null(strstr(file, "/test_elfobj.c"));
-	free(name);
-	free(file);
-	cached[0] = 0;
-	assert_non_null(d = opendir(cache));
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "dbg-", 4) &&
-		    strcmp(e->d_name, "dbg-bbbb") && strcmp(e->d_name, "dbg-cccc"))
-			snprintf(cached, sizeof(cached), "%s/%s", cache,
-				 e->d_name);
-	closedir(d);
-	assert_true(cached[0]);
-	assert_null(strstr(cached, "dbg-aaaa"));
-	assert_null(strstr(cached, "dbg-cccc"));
+	expect_sym(t.prog, vaddr, NULL, fn, "/test_elfobj.c");
+	cached_file(&t, cached, sizeof(cached));
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && test -f dbg-bbbb && ! test -e dbg-aaaa && "
-		 "! test -e dbg-cccc", cache);
+		 "! test -e dbg-cccc", t.cache);
 	assert_int_equal(system(cmd), 0);
 
 	/* the next: the cache's bytes; libdw's walk of their units found
-	 * no split unit, which the file's flags now say */
+	 * no split unit, which the file's flags now say, for the next */
 	assert_int_equal(header_flags(cached), 0);
 	assert_true(replace_bytes(cached, "test_elfobj.c", "tesT_elfobj.c") > 0);
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_string_equal(name, "test_truncated_file_gives_errors_not_sigbus");
-	assert_non_null(file);
-	assert_non_null(strstr(file, "/tesT_elfobj.c"));
-	free(name);
-	free(file);
+	expect_sym(t.prog, vaddr, NULL, fn, "/tesT_elfobj.c");
 	assert_int_equal(header_flags(cached), 1);
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_non_null(strstr(file, "/tesT_elfobj.c"));
-	free(name);
-	free(file);
+	expect_sym(t.prog, vaddr, NULL, fn, "/tesT_elfobj.c");
 
 	/* the debug file touched: its sections' CRCs checked, still the
 	 * cache's bytes */
-	snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s/prog.debug", dir);
-	assert_int_equal(system(cmd), 0);
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_non_null(strstr(file, "/tesT_elfobj.c"));
-	free(name);
-	free(file);
+	expect_sym(t.prog, vaddr, debug, fn, "/tesT_elfobj.c");
 
 	/* some entries that do not match their sections (the file touched:
 	 * their CRCs are checked): those sections inflated again, the
 	 * strings still the cache's */
 	flip_crcs(cached, true);
-	snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s/prog.debug", dir);
-	assert_int_equal(system(cmd), 0);
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_non_null(strstr(file, "/tesT_elfobj.c"));
-	free(name);
-	free(file);
+	expect_sym(t.prog, vaddr, debug, fn, "/tesT_elfobj.c");
 
 	/* none matches: not used, and rewritten */
 	flip_crcs(cached, false);
-	snprintf(cmd, sizeof(cmd), "sleep 0.01; touch %s/prog.debug", dir);
-	assert_int_equal(system(cmd), 0);
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_non_null(strstr(file, "/test_elfobj.c"));
-	free(name);
-	free(file);
+	expect_sym(t.prog, vaddr, debug, fn, "/test_elfobj.c");
 	assert_int_equal(replace_bytes(cached, "tesT_elfobj.c", "tesT_elfobj.c"), 0);
-	symbolize_file(prog, vaddr, &name, &file);
-	assert_non_null(strstr(file, "/test_elfobj.c"));
-	free(name);
-	free(file);
-
-	if (old_cache)
-		setenv("CGOPROF_CACHE_DIR", old_cache, 1);
-	else
-		unsetenv("CGOPROF_CACHE_DIR");
-	free(old_cache);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	expect_sym(t.prog, vaddr, NULL, fn, "/test_elfobj.c");
+	cache_test_end(&t);
 }
 
 /* Split DWARF (gcc -gsplit-dwarf): libdw would open the .dwo files
@@ -591,57 +611,32 @@ static void test_debug_file_dwarf_cached(void **state)
  * every .debug_* section, however small: all come from the cache. */
 static void test_split_dwarf_not_read_cached_or_not(void **state)
 {
-	char dir[] = "/tmp/cgoprof-test-dwo-XXXXXX";
-	char prog[128], cache[128], cached[512], cmd[1024], line[256];
-	char *name, *file, *old_cache = getenv("CGOPROF_CACHE_DIR");
-	unsigned long long vaddr = 0;
-	DIR *d;
-	struct dirent *e;
+	struct cache_test t;
+	char cached[512], cmd[1024], line[256];
+	unsigned long long vaddr;
 	FILE *p;
 
 	(void)state;
-	old_cache = old_cache ? strdup(old_cache) : NULL;
-	assert_non_null(mkdtemp(dir));
-	snprintf(prog, sizeof(prog), "%s/prog", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	setenv("CGOPROF_CACHE_DIR", cache, 1);
+	cache_test_begin(&t);
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && printf 'int work(int x) { return x * 3 + 1; }\\n"
 		 "int main(int c, char **v) { (void)v; return work(c); }\\n' > s.c"
 		 " && gcc -O1 -g -gdwarf-5 -gsplit-dwarf -fuse-ld=gold "
 		 "-Wl,--compress-debug-sections=zlib -o prog s.c && ls *.dwo",
-		 dir);
+		 t.dir);
 	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "nm %s | awk '$3 == \"work\" {print $1}'", prog);
+	snprintf(cmd, sizeof(cmd), "nm %s | awk '$3 == \"work\" {print $1}'",
+		 t.prog);
 	assert_non_null(p = popen(cmd, "r"));
 	assert_non_null(fgets(line, sizeof(line), p));
 	pclose(p);
 	vaddr = strtoull(line, NULL, 16);
 	assert_true(vaddr > 0);
-	for (int run = 0; run < 3; run++) {
-		symbolize_file(prog, vaddr + 1, &name, &file);
-		assert_string_equal(name, "work");
-		assert_null(file);
-		free(name);
-		free(file);
-	}
-	cached[0] = 0;
-	assert_non_null(d = opendir(cache));
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "dbg-", 4))
-			snprintf(cached, sizeof(cached), "%s/%s", cache,
-				 e->d_name);
-	closedir(d);
-	assert_true(cached[0]);
+	for (int run = 0; run < 3; run++)
+		expect_sym(t.prog, vaddr + 1, NULL, "work", NULL);
+	cached_file(&t, cached, sizeof(cached));
 	assert_int_equal(header_flags(cached), 0);
-
-	if (old_cache)
-		setenv("CGOPROF_CACHE_DIR", old_cache, 1);
-	else
-		unsetenv("CGOPROF_CACHE_DIR");
-	free(old_cache);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	cache_test_end(&t);
 }
 
 int main(void)
