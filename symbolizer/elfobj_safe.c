@@ -410,12 +410,19 @@ static bool crc_matches(int fd, uint64_t size, GElf_Word want)
 	return (GElf_Word)crc == want;
 }
 
+/* Where a debug file found goes: its fd, its cached DWARF's mapping, and
+ * the cache's key (the hex build id it was found by). */
+struct debug_dest {
+	int *fd;
+	struct dbg_map *map;
+	const char *key;
+};
+
 /* One candidate: a regular ELF file, not @o itself, that is @o's debug
  * file by build id (when @o has one) or the debuglink's CRC. */
 static Elf *try_debug(struct elf_obj *o, const char *path, const void *id,
-		      ssize_t idlen, const GElf_Word *crc, int *fdp)
+		      ssize_t idlen, const GElf_Word *crc, struct debug_dest *to)
 {
-	char hexid[2 * 48 + 1];
 	struct stat st;
 	uint64_t size;
 	int fd;
@@ -431,13 +438,10 @@ static Elf *try_debug(struct elf_obj *o, const char *path, const void *id,
 		return NULL;
 	}
 	pr_debug("%s: debug file %s", o->path, path);
-	hexid[0] = 0;
-	for (ssize_t i = 0; idlen <= 48 && i < idlen; i++)
-		sprintf(hexid + 2 * i, "%02x", ((const uint8_t *)id)[i]);
-	/* the dwz file's DWARF (dwarf_safe) or the debug file's */
-	dbg_cache__guard(e, fd, path, size, hexid,
-			 fdp == &o->alt_fd ? &o->alt_map : &o->dbg_map);
-	*fdp = fd;
+	/* keyed by the build id the file was found by (none: no cache) */
+	dbg_cache__guard(e, fd, path, size, idlen > 0 ? to->key : NULL,
+			 to->map);
+	*to->fd = fd;
 	return e;
 }
 
@@ -460,9 +464,10 @@ static const char *debuginfod_cache(char *buf, size_t size)
  * debuginfod's cache (only where DEBUGINFOD_URLS asks for debuginfod: no
  * download, only what is already there). */
 static Elf *debug_by_build_id(struct elf_obj *o, const void *id, ssize_t n,
-			      int *fdp)
+			      int *fdp, struct dbg_map *map)
 {
 	char hexid[2 * 64 + 1], path[4096], cache[4096];
+	struct debug_dest to = { fdp, map, hexid };
 	const uint8_t *b = id;
 	const char *dir;
 	Elf *e;
@@ -473,7 +478,7 @@ static Elf *debug_by_build_id(struct elf_obj *o, const void *id, ssize_t n,
 		sprintf(hexid + 2 * i, "%02x", b[i]);
 	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug",
 		 hexid, hexid + 2);
-	if ((e = try_debug(o, path, id, n, NULL, fdp)))
+	if ((e = try_debug(o, path, id, n, NULL, &to)))
 		return e;
 	if (!getenv("DEBUGINFOD_URLS") ||
 	    !(dir = debuginfod_cache(cache, sizeof(cache))))
@@ -481,7 +486,7 @@ static Elf *debug_by_build_id(struct elf_obj *o, const void *id, ssize_t n,
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s/debuginfo", dir,
 			     hexid) >= sizeof(path))
 		return NULL;
-	return try_debug(o, path, id, n, NULL, fdp);
+	return try_debug(o, path, id, n, NULL, &to);
 }
 
 Elf *debug_file__open(struct elf_obj *o, int *fdp)
@@ -491,15 +496,17 @@ Elf *debug_file__open(struct elf_obj *o, int *fdp)
 	GElf_Word crc = 0;
 	const char *link = dwelf_elf_gnu_debuglink(o->elf, &crc);
 	char dir[4096], path[8192];
+	/* o->build_id: the hex of its GNU build id, when it has one */
+	struct debug_dest to = { fdp, &o->dbg_map, o->build_id };
 	const char *slash;
 	Elf *e;
 
-	if ((e = debug_by_build_id(o, id, n, fdp)))
+	if ((e = debug_by_build_id(o, id, n, fdp, &o->dbg_map)))
 		return e;
 	if (!link || !*link)
 		return NULL;
 	if (link[0] == '/')
-		return try_debug(o, link, id, n, &crc, fdp);
+		return try_debug(o, link, id, n, &crc, &to);
 	/* beside the file, in .debug/ beside it, under /usr/lib/debug */
 	slash = strrchr(o->path, '/');
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - o->path) : 1,
@@ -508,7 +515,7 @@ Elf *debug_file__open(struct elf_obj *o, int *fdp)
 		snprintf(path, sizeof(path), "%s%s/%s%s",
 			 i == 2 ? "/usr/lib/debug" : "", dir,
 			 i == 1 ? ".debug/" : "", link);
-		if ((e = try_debug(o, path, id, n, &crc, fdp)))
+		if ((e = try_debug(o, path, id, n, &crc, &to)))
 			return e;
 	}
 	return NULL;
@@ -528,7 +535,7 @@ bool dwarf_safe(struct elf_obj *o, Dwarf *dw)
 	uint8_t type;
 
 	if (n > 0) {
-		Elf *e = debug_by_build_id(o, id, n, &o->alt_fd);
+		Elf *e = debug_by_build_id(o, id, n, &o->alt_fd, &o->alt_map);
 
 		if (e && !(o->alt_dw = dwarf_begin_elf(e, DWARF_C_READ, NULL))) {
 			elf_end(e);
