@@ -4,8 +4,9 @@
 #   pclntab/       the small hand-built pclntab images of fuzz/seeds.py
 #                  (Go 1.16, 1.18, 1.20+ layouts)
 #   cfi/           /bin/true, a small C shared library with DWARF and
-#                  inline frames (tests/fixtures/c/libhot.c) and its
-#                  caller, a small system library, two hand-built Go images
+#                  inline frames (tests/fixtures/c/libhot.c), the same
+#                  with its DWARF sections named as LTO ones, its caller,
+#                  a small system library, two hand-built Go images
 #   debugfile/     libhot.so with its debug file (a 4-byte length, the
 #                  object, the debug file): zlib and zlib-gnu compressed
 #                  debug sections, compressed sections in the object
@@ -66,6 +67,13 @@ flags="-O2 -g -fomit-frame-pointer"
 $cc $flags -shared -fPIC -o "$out/cfi/libhot.so" "$top/tests/fixtures/c/libhot.c"
 $cc $flags -o "$out/cfi/hot" "$top/tests/fixtures/c/hot.c" -L"$out/cfi" \
 	-lhot -lpthread
+# libhot.so's DWARF under the names libdw takes in a file with only LTO
+# sections (.gnu.debuglto_.debug_*)
+lto=()
+for s in info abbrev line str line_str aranges rnglists loclists; do
+	lto+=(--rename-section ".debug_$s=.gnu.debuglto_.debug_$s")
+done
+objcopy "${lto[@]}" "$out/cfi/libhot.so" "$out/cfi/libhot-lto.so"
 cp "$(readlink -f /bin/true)" "$out/cfi/true"
 # a small system library, whichever this libc has
 for lib in libdl.so.2 libutil.so.1 libpthread.so.0; do

@@ -179,11 +179,14 @@ static int claimed_size(Elf_Scn *scn, const GElf_Shdr *sh, const char *name,
 	return -ENOENT;
 }
 
-/* Out of libelf's and libdw's sight: a name they do not know (".debug_info"
- * read from one byte on), not compressed, no symbol table. */
-static void hide(Elf_Scn *scn, GElf_Shdr *sh)
+/* Out of libelf's and libdw's sight: not compressed, no symbol table,
+ * and a name they do not know. Every name they take begins with a ".":
+ * @name is read from past its leading dots (".debug_info" as
+ * "debug_info", "..debug_str" as "debug_str"); "" stays "". */
+static void hide(Elf_Scn *scn, GElf_Shdr *sh, const char *name)
 {
-	sh->sh_name++;
+	while (*name++ == '.')
+		sh->sh_name++;
 	sh->sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
 	if (sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM ||
 	    sh->sh_type == SHT_STRTAB)
@@ -203,23 +206,37 @@ static void terminate(Elf_Scn *scn)
 		((char *)d->d_buf)[d->d_size - 1] = 0;
 }
 
-/* Sections libdw reads strings from with strlen, by name (less the "." or
- * ".z"), whatever their flags say: .debug_str and .debug_line_str (each
- * string ends in a NUL, so the section does), and the DIEs' sections,
- * where a DW_FORM_string attribute that ends the section would be read
- * past it (dwarf_formstring() does not bound it). A well-formed CU that
- * ends the section ends in the 0 closing its children; a childless one
- * (an assembler's) in an attribute, whose last byte is then cleared in
- * cgoprof's copy: a language or an address's top byte, never a name's. */
+/* Sections libdw reads strings from with strlen: .debug_str and
+ * .debug_line_str (each string ends in a NUL, so the section does), and
+ * the DIEs' sections, where a DW_FORM_string attribute that ends the
+ * section would be read past it (dwarf_formstring() does not bound it). A
+ * well-formed CU that ends the section ends in the 0 closing its
+ * children; a childless one (an assembler's) in an attribute, whose last
+ * byte is then cleared in cgoprof's copy: a language or an address's top
+ * byte, never a name's. By name, whatever their flags say, under every
+ * name libdw takes for them: ".debug_x", legacy compressed ".zdebug_x",
+ * either with ".dwo" after (a split DWARF file), and ".gnu.debuglto_.debug_x"
+ * (a file with only LTO sections). */
 static bool debug_strings(const char *name)
 {
 	static const char *const names[] = {
-		"debug_str", "debug_line_str", "debug_info", "debug_types",
-		"debug_str.dwo", "debug_line_str.dwo", "debug_info.dwo",
+		"str", "line_str", "info", "types",
 	};
+	size_t len;
 
+	if (!strncmp(name, ".gnu.debuglto_", 14))
+		name += 14;
+	if (!strncmp(name, ".debug_", 7))
+		name += 7;
+	else if (!strncmp(name, ".zdebug_", 8))
+		name += 8;
+	else
+		return false;
+	len = strlen(name);
+	if (len > 4 && !strcmp(name + len - 4, ".dwo"))
+		len -= 4;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
+		if (strlen(names[i]) == len && !strncmp(name, names[i], len))
 			return true;
 	return false;
 }
@@ -232,25 +249,27 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 	unsigned skipped = 0;
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
+	bool named = !elf_getshdrstrndx(elf, &shstrndx);
 
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		const char *name;
+		const char *name = NULL;
 		uint64_t size = 0;
 		bool strings, zdebug;
 		int err;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || !*name)
-			continue;
+		/* a section without a name is still a string table by its
+		 * type or flags: libdwfl finds a symbol table's by its link */
+		if (named)
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			name = "";
 		zdebug = !strncmp(name, ".zdebug", 7);
 		strings = sh.sh_type == SHT_STRTAB ||
 			  (sh.sh_flags & SHF_STRINGS) ||
-			  debug_strings(name + (zdebug ? 2 : 1));
+			  debug_strings(name);
 		if (strings && !(sh.sh_flags & SHF_COMPRESSED) && !zdebug) {
 			terminate(scn);
 			continue;
@@ -282,10 +301,11 @@ void elf_guard(Elf *elf, const char *path, uint64_t file_size)
 			err = -EINVAL;
 		}
 		if (!skipped++) {
-			snprintf(first_name, sizeof(first_name), "%s", name);
+			snprintf(first_name, sizeof(first_name), "%s",
+				 *name ? name : "(no name)");
 			corrupt = err;
 		}
-		hide(scn, &sh);
+		hide(scn, &sh, name);
 	}
 	if (skipped)
 		pr_warn("%s: section %s skipped: %s %" PRIu64 " MiB "

@@ -6,8 +6,9 @@
  * (its symbols only behind PT_DYNAMIC) keeps its names, unless its dynamic
  * string table does not end in a NUL. Compressed debug sections give the
  * names and lines uncompressed ones do; a .debug_line_str without its last
- * NUL, compressed or not, is read no further than its end (the sanitizer
- * build checks that). A debug file's compressed DWARF is inflated once,
+ * NUL, compressed or not or under its LTO name, is read no further than its
+ * end (the sanitizer build checks that), nor is a symbol table's string
+ * table, named or not. A debug file's compressed DWARF is inflated once,
  * then read from cgoprof's cache while it matches. */
 #include <errno.h>
 #include <elf.h>
@@ -262,7 +263,7 @@ static int find_main(struct dl_phdr_info *info, size_t size, void *data)
  * NULL. */
 static void copy_self(const char *out, const char *ops)
 {
-	char cmd[512];
+	char cmd[1024];
 
 	snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s", (int)getpid(), out);
 	assert_int_equal(system(cmd), 0);
@@ -295,8 +296,10 @@ static void symbolize_file(const char *path, uint64_t vaddr, char **name,
 	elf_cache__free(c);
 }
 
-/* Overwrites every NUL of section @want of the ELF file @path. */
-static void clobber_section(const char *path, const char *want)
+/* Overwrites every NUL of section @want of the ELF file @path, and if
+ * @type is not 0, gives the section that type and those @flags. */
+static void patch_section(const char *path, const char *want, uint32_t type,
+			  uint64_t flags)
 {
 	int fd = open(path, O_RDWR);
 	Elf64_Ehdr eh;
@@ -310,15 +313,16 @@ static void clobber_section(const char *path, const char *want)
 			       (off_t)(eh.e_shoff + eh.e_shstrndx * sizeof(sh))),
 			 (ssize_t)sizeof(strsh));
 	for (unsigned i = 1; i < eh.e_shnum && !done; i++) {
-		assert_int_equal(pread(fd, &sh, sizeof(sh),
-				       (off_t)(eh.e_shoff + i * sizeof(sh))),
+		off_t at = (off_t)(eh.e_shoff + i * sizeof(sh));
+
+		assert_int_equal(pread(fd, &sh, sizeof(sh), at),
 				 (ssize_t)sizeof(sh));
 		memset(name, 0, sizeof(name));
 		assert_true(pread(fd, name, sizeof(name) - 1,
 				  (off_t)(strsh.sh_offset + sh.sh_name)) > 0);
 		if (strcmp(name, want) || !sh.sh_size)
 			continue;
-		/* every NUL: whichever string libdw reads runs to the end */
+		/* every NUL: whichever string is read runs to the end */
 		for (uint64_t k = 0; k < sh.sh_size; k++) {
 			char c;
 
@@ -327,12 +331,174 @@ static void clobber_section(const char *path, const char *want)
 				assert_int_equal(pwrite(fd, "A", 1,
 							(off_t)(sh.sh_offset + k)), 1);
 		}
+		if (type) {
+			sh.sh_type = type;
+			sh.sh_flags = flags;
+			assert_int_equal(pwrite(fd, &sh, sizeof(sh), at),
+					 (ssize_t)sizeof(sh));
+		}
 		done = true;
 	}
 	close(fd);
 	if (!done)
 		fail_msg("%s has no %s", path, want);
 }
+
+static void clobber_section(const char *path, const char *want)
+{
+	patch_section(path, want, 0, 0);
+}
+
+/* The outermost name of @vaddr in @path, NULL if it has none. */
+static char *symbol_of(const char *path, uint64_t vaddr)
+{
+	struct elf_cache *c = elf_cache__new();
+	struct sym_frame fr[8];
+	struct elf_obj *o;
+	char *name = NULL;
+	int n;
+
+	assert_non_null(c);
+	o = elf_cache__open(c, path, path, 7, 7);
+	assert_non_null(o);
+	n = elf_obj__symbolize(o, vaddr, true, fr, 8);
+	if (n > 0 && fr[n - 1].name)
+		name = strdup(fr[n - 1].name);
+	for (int i = 0; i < n; i++) {
+		free(fr[i].name);
+		free(fr[i].file);
+	}
+	elf_cache__free(c);
+	return name;
+}
+
+/* In the ELF file @path: the symbol @fn renamed to the last string of
+ * .strtab (its part after a "@" if it has one), whose last NUL is
+ * overwritten, and .strtab's own name made ""
+ * (libdwfl finds it by .symtab's link, not by name). That last string,
+ * into @last. */
+static void nameless_strtab(const char *path, const char *fn, char *last,
+			    size_t size)
+{
+	int fd = open(path, O_RDWR);
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh;
+	char *strs, *shstr;
+	uint64_t str = 0, sym = 0, lastoff;
+	bool renamed = false;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), (ssize_t)sizeof(eh));
+	sh = calloc(eh.e_shnum, sizeof(*sh));
+	assert_non_null(sh);
+	assert_int_equal(pread(fd, sh, eh.e_shnum * sizeof(*sh),
+			       (off_t)eh.e_shoff),
+			 (ssize_t)(eh.e_shnum * sizeof(*sh)));
+	shstr = malloc(sh[eh.e_shstrndx].sh_size);
+	assert_non_null(shstr);
+	assert_true(pread(fd, shstr, sh[eh.e_shstrndx].sh_size,
+			  (off_t)sh[eh.e_shstrndx].sh_offset) > 0);
+	for (unsigned i = 1; i < eh.e_shnum; i++) {
+		if (!strcmp(shstr + sh[i].sh_name, ".strtab"))
+			str = i;
+		else if (!strcmp(shstr + sh[i].sh_name, ".symtab"))
+			sym = i;
+	}
+	assert_true(str && sym && sh[sym].sh_link == str &&
+		    sh[str].sh_size > 2);
+	strs = malloc(sh[str].sh_size);
+	assert_non_null(strs);
+	assert_int_equal(pread(fd, strs, sh[str].sh_size,
+			       (off_t)sh[str].sh_offset),
+			 (ssize_t)sh[str].sh_size);
+	lastoff = sh[str].sh_size - 1;
+	while (lastoff && strs[lastoff - 1] && strs[lastoff - 1] != '@')
+		lastoff--;
+	snprintf(last, size, "%s", strs + lastoff);
+	assert_true(*last);
+	for (uint64_t k = 0; k < sh[sym].sh_size / sizeof(Elf64_Sym); k++) {
+		off_t at = (off_t)(sh[sym].sh_offset + k * sizeof(Elf64_Sym));
+		Elf64_Sym s;
+
+		assert_int_equal(pread(fd, &s, sizeof(s), at), (ssize_t)sizeof(s));
+		if (s.st_name >= sh[str].sh_size || strcmp(strs + s.st_name, fn))
+			continue;
+		s.st_name = (Elf64_Word)lastoff;
+		assert_int_equal(pwrite(fd, &s, sizeof(s), at), (ssize_t)sizeof(s));
+		renamed = true;
+	}
+	assert_true(renamed);
+	assert_int_equal(pwrite(fd, "A", 1, (off_t)(sh[str].sh_offset +
+						   sh[str].sh_size - 1)), 1);
+	sh[str].sh_name = 0;
+	assert_int_equal(pwrite(fd, &sh[str], sizeof(*sh),
+				(off_t)(eh.e_shoff + str * sizeof(*sh))),
+			 (ssize_t)sizeof(*sh));
+	free(strs);
+	free(shstr);
+	free(sh);
+	close(fd);
+}
+
+/* The strings of a symbol table are read no further than their section
+ * (the sanitizer build checks that). Without DWARF, the names come from
+ * .symtab alone.
+ * - A string table with no name still has its last string ended, by a
+ *   NUL in place of its last byte: the symbol named by it gets that name.
+ * - Strings in a section that is not a string table, or in one compressed
+ *   past reading: their names are not used. */
+static void test_symtab_strings_bounded(void **state)
+{
+	char path[] = "/tmp/cgoprof-test-elf-XXXXXX", last[256];
+	const char *fn = "test_truncated_file_gives_errors_not_sigbus";
+	const struct { uint32_t type; uint64_t flags; } cases[] = {
+		{SHT_PROGBITS, 0},
+		{SHT_STRTAB, SHF_COMPRESSED},
+	};
+	uintptr_t bias = 0;
+	uint64_t vaddr;
+	char *name;
+	int fd;
+
+	(void)state;
+	dl_iterate_phdr(find_main, &bias);
+	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
+		bias;
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	copy_self(path, "--strip-debug");
+	name = symbol_of(path, vaddr);
+	assert_non_null(name);
+	assert_string_equal(name, fn);
+	free(name);
+
+	copy_self(path, "--strip-debug");
+	nameless_strtab(path, fn, last, sizeof(last));
+	name = symbol_of(path, vaddr);
+	assert_non_null(name);
+	assert_string_equal(name, last);
+	free(name);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		copy_self(path, "--strip-debug");
+		patch_section(path, ".strtab", cases[i].type, cases[i].flags);
+		name = symbol_of(path, vaddr);
+		if (name)
+			fail_msg("case %zu: named %.80s", i, name);
+	}
+	unlink(path);
+}
+
+/* objcopy's renames of the DWARF sections to their LTO names */
+static const char lto_names[] =
+	"--rename-section .debug_info=.gnu.debuglto_.debug_info "
+	"--rename-section .debug_abbrev=.gnu.debuglto_.debug_abbrev "
+	"--rename-section .debug_line=.gnu.debuglto_.debug_line "
+	"--rename-section .debug_str=.gnu.debuglto_.debug_str "
+	"--rename-section .debug_line_str=.gnu.debuglto_.debug_line_str "
+	"--rename-section .debug_aranges=.gnu.debuglto_.debug_aranges "
+	"--rename-section .debug_rnglists=.gnu.debuglto_.debug_rnglists "
+	"--rename-section .debug_loclists=.gnu.debuglto_.debug_loclists";
 
 static void test_debug_sections_compressed_or_cut(void **state)
 {
@@ -387,6 +553,18 @@ static void test_debug_sections_compressed_or_cut(void **state)
 	assert_string_equal(zname, name);
 	free(zname);
 	free(zfile);
+
+	/* the same sections under the names libdw takes in a file with only
+	 * LTO sections, .debug_line_str without a NUL and without the
+	 * SHF_STRINGS flag: read no further than its end either */
+	copy_self(plain, lto_names);
+	patch_section(plain, ".gnu.debuglto_.debug_line_str", SHT_PROGBITS, 0);
+	symbolize_file(plain, vaddr, &zname, &zfile);
+	assert_string_equal(zname, name);
+	assert_non_null(zfile);
+	free(zname);
+	free(zfile);
+
 	free(name);
 	unlink(plain);
 	unlink(packed);
@@ -647,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_file_gives_errors_not_sigbus),
 		cmocka_unit_test(test_dynamic_symbols_without_sections_are_bounded),
 		cmocka_unit_test(test_debug_sections_compressed_or_cut),
+		cmocka_unit_test(test_symtab_strings_bounded),
 		cmocka_unit_test(test_debug_file_dwarf_cached),
 		cmocka_unit_test(test_split_dwarf_not_read_cached_or_not),
 	};
