@@ -230,8 +230,10 @@ static bool bpf_capable(void)
 /* How often the reader is woken. Where goroutine snapshots will carry the
  * stacks of samples in cgo calls (the program loads for a capable user,
  * and --no-bpf was not given), once a quarter of the ring waits, at most
- * CGOPROF_WAKEUP_BYTES: on a VM a wake-up's context switch cost more than
- * the rest of the reader's work on a sample. Otherwise at every sample:
+ * CGOPROF_WAKEUP_BYTES above the default rate (a burst of samples at
+ * start-up, before the reader has its binaries open, must not fill the
+ * ring): on a VM a wake-up's context switch cost more than the rest of
+ * the reader's work on a sample. Otherwise at every sample:
  * samples are unwound soon after they are taken, while the stacks live
  * reads look at are still frozen; so too if the program then fails to
  * load (record__loop() then wakes every CGOPROF_LIVE_POLL_MS), and where a
@@ -247,9 +249,11 @@ static void set_wakeup(struct record *r)
 	r->batched = false;
 	if (!r->o.no_bpf && !r->o.tick && bpf_capable() &&
 	    ring / 4 > a->wakeup_watermark) {
-		a->wakeup_watermark = (uint32_t)(ring / 4 < CGOPROF_WAKEUP_BYTES
-						 ? ring / 4
-						 : CGOPROF_WAKEUP_BYTES);
+		uint64_t most = r->o.freq && r->o.freq <= CGOPROF_WAKEUP_FREQ
+				? UINT32_MAX : CGOPROF_WAKEUP_BYTES;
+
+		a->wakeup_watermark = (uint32_t)(ring / 4 < most ? ring / 4
+								 : most);
 		r->batched = true;
 	}
 }
@@ -680,13 +684,15 @@ int record__loop(struct record *r)
 		deadline = r->t_start + (uint64_t)(r->o.duration * 1e9);
 	for (;;) {
 		uint64_t now;
-		bool ended;
+		bool ended, hup = false;
 
 		/* woken in batches without the snapshots they were for:
 		 * live reads must not wait long */
 		poll(pfd, (nfds_t)n,
 		     r->batched && !r->stats.gosnap_on ? CGOPROF_LIVE_POLL_MS
 						       : 50);
+		for (int k = 0; k < nrings; k++)
+			hup |= (pfd[k].revents & POLLHUP) != 0;
 		now = clock__ns(CLOCK_MONOTONIC);
 		/* before the samples: what the hook waits for (a --ready
 		 * hit, the memory then) is not delayed by their unwinding */
@@ -702,6 +708,18 @@ int record__loop(struct record *r)
 			break;
 		if (deadline && now >= deadline)
 			break;
+		/* A ring polls as hung up from the time its first event's
+		 * threads have all ended, ready at once from then on: the
+		 * targets are checked now (a launched command's end is not
+		 * waited for until the next check below, polling in a busy
+		 * loop), and while they go on, the loop sleeps instead. */
+		if (hup) {
+			struct timespec ts = { 0, CGOPROF_LIVE_POLL_MS * 1000000L };
+
+			if (targets_ended(r))
+				break;
+			nanosleep(&ts, NULL);
+		}
 		/* reading /proc at every wake-up (one per sample) costs more
 		 * than the samples: every 50 ms is soon enough, or when a
 		 * pidfd says a process ended */

@@ -19,9 +19,12 @@
 
 #define CGOPROF_DEFAULT_PAGES 1024
 /* With goroutine snapshots, the reader is woken when this much (at most a
- * quarter of the ring) is waiting (record.c, set_wakeup()); woken so but
- * without them (the program failed to load), every this many ms. */
+ * quarter of the ring) is waiting (record.c, set_wakeup()), or at a
+ * quarter of the ring at up to CGOPROF_WAKEUP_FREQ Hz (the default rate);
+ * woken so but without them (the program failed to load), every this many
+ * ms. */
 #define CGOPROF_WAKEUP_BYTES (256u << 10)
+#define CGOPROF_WAKEUP_FREQ 999
 #define CGOPROF_LIVE_POLL_MS 2
 
 struct cpu_ring {
