@@ -273,8 +273,9 @@ static void copy_self(const char *out, const char *ops)
 	}
 }
 
-/* The outermost name and the file of @vaddr in @path. */
-static void symbolize_file(const char *path, uint64_t vaddr, char **name,
+/* The outermost name and the file of @vaddr in @path, NULL where it has
+ * none; how many frames. */
+static int symbolize_outer(const char *path, uint64_t vaddr, char **name,
 			   char **file)
 {
 	struct elf_cache *c = elf_cache__new();
@@ -286,14 +287,42 @@ static void symbolize_file(const char *path, uint64_t vaddr, char **name,
 	o = elf_cache__open(c, path, path, 6, 6);
 	assert_non_null(o);
 	n = elf_obj__symbolize(o, vaddr, true, fr, 8);
-	assert_true(n > 0);
-	*name = strdup(fr[n - 1].name);
-	*file = fr[n - 1].file ? strdup(fr[n - 1].file) : NULL;
+	*name = n > 0 && fr[n - 1].name ? strdup(fr[n - 1].name) : NULL;
+	*file = n > 0 && fr[n - 1].file ? strdup(fr[n - 1].file) : NULL;
 	for (int i = 0; i < n; i++) {
 		free(fr[i].name);
 		free(fr[i].file);
 	}
 	elf_cache__free(c);
+	return n;
+}
+
+/* The same, where @vaddr must have a name. */
+static void symbolize_file(const char *path, uint64_t vaddr, char **name,
+			   char **file)
+{
+	assert_true(symbolize_outer(path, vaddr, name, file) > 0);
+	assert_non_null(*name);
+}
+
+/* The address of this test's function test_truncated_file_gives_errors_
+ * not_sigbus (inside it) in its binary's addresses. */
+static uint64_t self_vaddr(void)
+{
+	uintptr_t bias = 0;
+
+	dl_iterate_phdr(find_main, &bias);
+	return (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
+	       bias;
+}
+
+/* A new empty file at @path, a mkstemp() template. */
+static void temp_file(char *path)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
 }
 
 /* Overwrites every NUL of section @want of the ELF file @path, and if
@@ -352,23 +381,10 @@ static void clobber_section(const char *path, const char *want)
 /* The outermost name of @vaddr in @path, NULL if it has none. */
 static char *symbol_of(const char *path, uint64_t vaddr)
 {
-	struct elf_cache *c = elf_cache__new();
-	struct sym_frame fr[8];
-	struct elf_obj *o;
-	char *name = NULL;
-	int n;
+	char *name, *file;
 
-	assert_non_null(c);
-	o = elf_cache__open(c, path, path, 7, 7);
-	assert_non_null(o);
-	n = elf_obj__symbolize(o, vaddr, true, fr, 8);
-	if (n > 0 && fr[n - 1].name)
-		name = strdup(fr[n - 1].name);
-	for (int i = 0; i < n; i++) {
-		free(fr[i].name);
-		free(fr[i].file);
-	}
-	elf_cache__free(c);
+	symbolize_outer(path, vaddr, &name, &file);
+	free(file);
 	return name;
 }
 
@@ -455,17 +471,11 @@ static void test_symtab_strings_bounded(void **state)
 		{SHT_PROGBITS, 0},
 		{SHT_STRTAB, SHF_COMPRESSED},
 	};
-	uintptr_t bias = 0;
-	uint64_t vaddr;
+	uint64_t vaddr = self_vaddr();
 	char *name;
-	int fd;
 
 	(void)state;
-	dl_iterate_phdr(find_main, &bias);
-	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
-		bias;
-	assert_true((fd = mkstemp(path)) >= 0);
-	close(fd);
+	temp_file(path);
 	copy_self(path, "--strip-debug");
 	name = symbol_of(path, vaddr);
 	assert_non_null(name);
@@ -504,19 +514,12 @@ static void test_debug_sections_compressed_or_cut(void **state)
 {
 	char plain[] = "/tmp/cgoprof-test-elf-XXXXXX";
 	char packed[] = "/tmp/cgoprof-test-elf-XXXXXX";
-	uintptr_t bias = 0;
-	uint64_t vaddr;
+	uint64_t vaddr = self_vaddr();
 	char *name, *file, *zname, *zfile;
-	int fd;
 
 	(void)state;
-	dl_iterate_phdr(find_main, &bias);
-	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
-		bias;
-	assert_true((fd = mkstemp(plain)) >= 0);
-	close(fd);
-	assert_true((fd = mkstemp(packed)) >= 0);
-	close(fd);
+	temp_file(plain);
+	temp_file(packed);
 
 	/* compressed: the same name and file */
 	copy_self(plain, NULL);
@@ -722,13 +725,9 @@ static void test_debug_file_dwarf_cached(void **state)
 	static const char fn[] = "test_truncated_file_gives_errors_not_sigbus";
 	struct cache_test t;
 	char cached[512], cmd[512], debug[160];
-	uintptr_t bias = 0;
-	uint64_t vaddr;
+	uint64_t vaddr = self_vaddr();
 
 	(void)state;
-	dl_iterate_phdr(find_main, &bias);
-	vaddr = (uintptr_t)test_truncated_file_gives_errors_not_sigbus + 4 -
-		bias;
 	cache_test_begin(&t);
 	snprintf(debug, sizeof(debug), "%s.debug", t.prog);
 	copy_self(t.prog, NULL);
