@@ -407,6 +407,7 @@ static int runtime_version_scan(Elf *elf, const struct region *regions,
 
 int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 {
+	struct region_buf rbuf;
 	struct region *regions = NULL;
 	const struct region *r;
 	size_t nregions = 0;
@@ -415,7 +416,7 @@ int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 
 	if (!elf || !bi)
 		return -EINVAL;
-	err = pcln_regions_collect(elf, &regions, &nregions);
+	err = pcln_regions_collect(elf, -1, &regions, &nregions, &rbuf);
 	if (err)
 		return err;
 	err = pcln_buildinfo_find(regions, nregions, &r, &off);
@@ -431,6 +432,7 @@ int go_buildinfo__read(Elf *elf, struct go_buildinfo *bi)
 		err = runtime_version_scan(elf, regions, nregions, bi);
 out:
 	free(regions);
+	pcln_region_buf_free(&rbuf);
 	return err;
 }
 

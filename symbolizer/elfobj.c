@@ -208,7 +208,8 @@ static bool has_go_section(Elf *elf)
 	return false;
 }
 
-/* Whether pclntab__new may look for the table: it reads every data
+/* Whether pclntab__new (libelf's reads, an image in memory) may look for
+ * the table: it reads every data
  * section, or where none has data, the whole file (elf_rawfile), and with
  * ELF_C_READ libelf then loses the sections read before (elfutils 0.188).
  * So the whole file only when there are no section headers (sstrip). */
@@ -272,10 +273,14 @@ static int load_elf(struct elf_obj *o)
 	if (gelf_getehdr(o->elf, &eh))
 		o->entry = eh.e_entry;
 	o->go_sections = has_go_section(o->elf);
-	o->go = pclntab_may_look(o->elf) ? pclntab__new(o->elf) : NULL;
+	/* from the file, in huge pages where it can; else libelf's copies */
+	if (o->fd >= 0)
+		o->go = pclntab__new_fd(o->elf, o->fd);
+	else
+		o->go = pclntab_may_look(o->elf) ? pclntab__new(o->elf) : NULL;
 	if (o->go) {
 		pclntab__text_range(o->go, &o->go_lo, &o->go_hi);
-		if (go_buildinfo__version(o->elf, o->go_version,
+		if (pclntab__go_version(o->go, o->go_version,
 					  sizeof(o->go_version)))
 			o->go_version[0] = 0;
 	}

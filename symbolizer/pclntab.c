@@ -370,8 +370,12 @@ static int names_prepare(struct pclntab *tab)
 	return 0;
 }
 
-/* The table at link-time @vaddr, inside one region. */
 struct pclntab *pclntab__new(Elf *elf)
+{
+	return pclntab__new_fd(elf, -1);
+}
+
+struct pclntab *pclntab__new_fd(Elf *elf, int fd)
 {
 	struct pclntab *tab;
 	struct go_syms syms = {.elf = elf};
@@ -398,7 +402,8 @@ struct pclntab *pclntab__new(Elf *elf)
 		tab->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	}
 	tab->elf = elf;
-	err = pcln_regions_collect(elf, &tab->regions, &tab->nregions);
+	err = pcln_regions_collect(elf, fd, &tab->regions, &tab->nregions,
+				   &tab->buf);
 	if (err)
 		goto out;
 	err = pcln_locate(tab, &syms);
@@ -435,6 +440,7 @@ void pclntab__free(struct pclntab *tab)
 		return;
 	free(tab->names_copy);
 	free(tab->regions);
+	pcln_region_buf_free(&tab->buf);
 	free(tab);
 }
 

@@ -53,6 +53,14 @@ struct region {
 	uint64_t size;
 	const uint8_t *bytes;
 	const char *name; /* section name; "" for segments */
+	uint64_t off;	  /* in the file, while it is read */
+};
+
+/* The bytes regions point into when read from the file, not by libelf:
+ * a mapping of @len bytes, or malloc's when @len is 0. */
+struct region_buf {
+	void *map;
+	size_t len;
 };
 
 /* [off, end) of one sub-table, relative to the pcHeader. */
@@ -84,6 +92,7 @@ struct pclntab {
 	bool has_gofunc; /* 1.18+: funcdata offsets are from gofunc */
 	uint64_t gofunc;
 	struct region *regions; /* sorted by vaddr */
+	struct region_buf buf;	/* what they point into, when not libelf's */
 	size_t nregions;
 	uint64_t id; /* unique per table made: the lookup cache's key */
 	bool scanned; /* found by its magic, not by a section or symbol */
@@ -152,7 +161,14 @@ int pcln_read_uvarint(const uint8_t *data, uint64_t *pos, uint64_t end,
 			uint32_t *value);
 int pcln_tab_read_ptr(const struct pclntab *tab, uint64_t vaddr,
 			uint64_t *value);
-int pcln_regions_collect(Elf *elf, struct region **out, size_t *count);
+/* Collects the readable non-executable regions of @elf, sorted by vaddr:
+ * read by libelf when @fd is -1, else from @fd (the file @elf reads) into
+ * @buf. Caller frees *@out with free() and @buf with
+ * pcln_region_buf_free(), once done with the regions; on error there is
+ * nothing to free. */
+int pcln_regions_collect(Elf *elf, int fd, struct region **out,
+			 size_t *count, struct region_buf *buf);
+void pcln_region_buf_free(struct region_buf *buf);
 /* The build info's header among @regions: its section, else the first
  * 16-aligned magic; -EINVAL when the section has none, -ENODATA. */
 int pcln_buildinfo_find(const struct region *regions, size_t nregions,

@@ -12,98 +12,6 @@
 #include "cgoprof/elfobj.h"
 #include "pclntab_internal.h"
 
-static int region_cmp(const void *a, const void *b)
-{
-	const struct region *ra = a, *rb = b;
-
-	if (ra->vaddr != rb->vaddr)
-		return ra->vaddr < rb->vaddr ? -1 : 1;
-	return 0;
-}
-
-/* Collects the readable non-executable regions of @elf, sorted by vaddr.
- * Caller frees *@out with free(). */
-int pcln_regions_collect(Elf *elf, struct region **out, size_t *count)
-{
-	struct region *regions = NULL;
-	size_t nscn = 0, nphdr = 0, n = 0, shstrndx = 0;
-	Elf_Scn *scn = NULL;
-	int err = 0;
-
-	*out = NULL;
-	*count = 0;
-	if (elf_getshdrnum(elf, &nscn) != 0)
-		nscn = 0;
-	if (nscn > 1 && elf_getshdrstrndx(elf, &shstrndx) != 0)
-		shstrndx = 0;
-	if (nscn > 1) {
-		regions = calloc(nscn, sizeof(*regions));
-		if (!regions)
-			return -ENOMEM;
-		while ((scn = elf_nextscn(elf, scn)) && n < nscn) {
-			GElf_Shdr shdr;
-			Elf_Data *data;
-			const char *name = NULL;
-
-			if (!gelf_getshdr(scn, &shdr))
-				continue;
-			if (!(shdr.sh_flags & SHF_ALLOC) ||
-			    (shdr.sh_flags & SHF_EXECINSTR) ||
-			    shdr.sh_type == SHT_NOBITS || shdr.sh_size == 0)
-				continue;
-			data = elf_rawdata(scn, NULL);
-			if (!data || !data->d_buf || data->d_size == 0)
-				continue;
-			if (shstrndx)
-				name = elf_strptr(elf, shstrndx, shdr.sh_name);
-			regions[n].vaddr = shdr.sh_addr;
-			regions[n].size = data->d_size < shdr.sh_size
-					      ? data->d_size
-					      : shdr.sh_size;
-			regions[n].bytes = data->d_buf;
-			regions[n].name = name ? name : "";
-			n++;
-		}
-	}
-	if (n == 0 && elf_getphdrnum(elf, &nphdr) == 0 && nphdr > 0) {
-		const uint8_t *raw;
-		size_t rawsize = 0;
-
-		free(regions);
-		regions = calloc(nphdr, sizeof(*regions));
-		if (!regions)
-			return -ENOMEM;
-		raw = (const uint8_t *)elf_rawfile(elf, &rawsize);
-		for (size_t i = 0; raw && i < nphdr; i++) {
-			GElf_Phdr phdr;
-
-			if (!gelf_getphdr(elf, (int)i, &phdr))
-				continue;
-			if (phdr.p_type != PT_LOAD || (phdr.p_flags & PF_X) ||
-			    phdr.p_filesz == 0)
-				continue;
-			if (!span_fits(phdr.p_offset, phdr.p_filesz, rawsize))
-				continue;
-			regions[n].vaddr = phdr.p_vaddr;
-			regions[n].size = phdr.p_filesz;
-			regions[n].bytes = raw + phdr.p_offset;
-			regions[n].name = "";
-			n++;
-		}
-	}
-	if (n == 0) {
-		err = -ENODATA;
-		goto out;
-	}
-	qsort(regions, n, sizeof(*regions), region_cmp);
-	*out = regions;
-	*count = n;
-	regions = NULL;
-out:
-	free(regions);
-	return err;
-}
-
 /* Bytes [vaddr, vaddr + len) when one region holds them all, else NULL. */
 static const uint8_t *regions_ptr(const struct region *regions, size_t n,
 				  uint64_t vaddr, uint64_t len)
@@ -560,42 +468,67 @@ int pcln_buildinfo_find(const struct region *regions, size_t nregions,
 		*off = 0;
 		return 0;
 	}
-	/* no section (or no section headers): the linker aligns it to 16 */
+	/* no section (or no section headers): the linker aligns it to 16.
+	 * memmem, not a compare at each aligned offset: a binary built
+	 * without it (esbuild's) is searched whole, megabytes. */
 	for (size_t i = 0; i < nregions; i++) {
 		const struct region *r = &regions[i];
+		const uint8_t *p = r->bytes, *end = r->bytes + r->size;
 
 		if (r->size < BUILDINFO_HEADER_LEN)
 			continue;
-		for (uint64_t o = (BUILDINFO_ALIGN - (r->vaddr & 15)) & 15;
-		     o <= r->size - BUILDINFO_HEADER_LEN; o += BUILDINFO_ALIGN) {
-			if (memcmp(r->bytes + o, BUILDINFO_MAGIC,
-				   BUILDINFO_MAGIC_LEN))
-				continue;
-			*found = r;
-			*off = o;
-			return 0;
+		while ((p = memmem(p, (size_t)(end - p), BUILDINFO_MAGIC,
+				   BUILDINFO_MAGIC_LEN))) {
+			uint64_t o = (uint64_t)(p - r->bytes);
+
+			if (o > r->size - BUILDINFO_HEADER_LEN)
+				break;
+			if (((r->vaddr + o) & (BUILDINFO_ALIGN - 1)) == 0) {
+				*found = r;
+				*off = o;
+				return 0;
+			}
+			p++;
 		}
 	}
 	return -ENODATA;
 }
 
-int go_buildinfo__version(Elf *elf, char *buf, size_t size)
+static int version_in(const struct region *regions, size_t nregions,
+		      char *buf, size_t size)
 {
-	struct region *regions = NULL;
 	const struct region *r;
-	size_t nregions = 0;
 	uint64_t off;
 	int err;
 
-	if (!elf || !buf || size == 0)
-		return -EINVAL;
-	err = pcln_regions_collect(elf, &regions, &nregions);
-	if (err)
-		return err;
 	err = pcln_buildinfo_find(regions, nregions, &r, &off);
 	if (!err)
 		err = buildinfo_parse(regions, nregions, r->bytes + off,
 				      r->size - off, buf, size);
-	free(regions);
 	return err;
+}
+
+int go_buildinfo__version(Elf *elf, char *buf, size_t size)
+{
+	struct region *regions = NULL;
+	struct region_buf rbuf;
+	size_t nregions = 0;
+	int err;
+
+	if (!elf || !buf || size == 0)
+		return -EINVAL;
+	err = pcln_regions_collect(elf, -1, &regions, &nregions, &rbuf);
+	if (err)
+		return err;
+	err = version_in(regions, nregions, buf, size);
+	free(regions);
+	pcln_region_buf_free(&rbuf);
+	return err;
+}
+
+int pclntab__go_version(const struct pclntab *tab, char *buf, size_t size)
+{
+	if (!tab || !buf || size == 0)
+		return -EINVAL;
+	return version_in(tab->regions, tab->nregions, buf, size);
 }

@@ -51,6 +51,11 @@ struct go_frame {
  * binary has no pclntab, EINVAL when it is malformed, ENOMEM. Caller frees
  * with pclntab__free(). @elf must outlive the result. */
 struct pclntab *pclntab__new(Elf *elf);
+/* The same, with the data sections read from @fd (the file @elf was
+ * opened on, ELF_C_READ) into one buffer of the table's own, in huge
+ * pages where the system gives them, rather than by libelf; -1 is
+ * pclntab__new(). Nothing is read through elf_rawfile(). */
+struct pclntab *pclntab__new_fd(Elf *elf, int fd);
 void pclntab__free(struct pclntab *tab);
 
 enum pclntab_format pclntab__format(const struct pclntab *tab);
@@ -92,5 +97,7 @@ int pclntab__frames(const struct pclntab *tab, const struct go_func *fn,
 /* Go version from .go.buildinfo ("go1.26.8") into @buf. 0, -ENODATA when
  * there is none, -EINVAL when malformed, -ERANGE when @size is too small. */
 int go_buildinfo__version(Elf *elf, char *buf, size_t size);
+/* The same, from the regions @tab was found in (none read again). */
+int pclntab__go_version(const struct pclntab *tab, char *buf, size_t size);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -215,6 +216,36 @@ static void image_copy(struct image *dst, const struct image *src, size_t size)
 static void image_open(struct image *img)
 {
 	img->elf = elf_memory((char *)img->bytes, img->size);
+}
+
+/* @img's bytes as a file, opened as the profiler opens binaries
+ * (ELF_C_READ on a descriptor): pclntab__new_fd reads its data sections
+ * from @fd itself. */
+struct file_image {
+	int fd;
+	Elf *elf;
+};
+
+static void file_open(struct file_image *f, const struct image *img)
+{
+	size_t done = 0;
+
+	f->fd = memfd_create("pclntab-test", MFD_CLOEXEC);
+	assert_true(f->fd >= 0);
+	while (done < img->size) {
+		ssize_t n = write(f->fd, img->bytes + done, img->size - done);
+
+		assert_true(n > 0);
+		done += (size_t)n;
+	}
+	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
+}
+
+static void file_close(struct file_image *f)
+{
+	if (f->elf)
+		elf_end(f->elf);
+	close(f->fd);
 }
 
 static void image_release(struct image *img)
@@ -629,6 +660,89 @@ static void test_pclntab__buildinfo_version(void **state)
 	}
 }
 
+/* The table read from the file (pclntab__new_fd: its sections read by
+ * the reader into one buffer, as the profiler reads binaries) is the
+ * table libelf's reads give: the same functions, frames and sp deltas at
+ * every sampled pc, and the same Go version. */
+static void check_file_matches_memory(const struct image *img,
+				      const char *what)
+{
+	struct pclntab *mem = pclntab__new(img->elf), *file;
+	struct file_image f;
+	uint64_t lo, hi, flo, fhi, step;
+	char v_mem[64], v_file[64];
+	size_t funcs = 0;
+
+	if (!mem)
+		fail_msg("%s: pclntab__new: %s", what, strerror(errno));
+	file_open(&f, img);
+	assert_non_null(f.elf);
+	file = pclntab__new_fd(f.elf, f.fd);
+	if (!file)
+		fail_msg("%s: pclntab__new_fd: %s", what, strerror(errno));
+	assert_int_equal(pclntab__format(file), pclntab__format(mem));
+	pclntab__text_range(mem, &lo, &hi);
+	pclntab__text_range(file, &flo, &fhi);
+	assert_int_equal(flo, lo);
+	assert_int_equal(fhi, hi);
+	step = (hi - lo) / 20000 + 1;
+	for (uint64_t pc = lo; pc < hi; pc += step) {
+		struct go_frame fm[8], ff[8];
+		struct go_func a, b;
+		int32_t da = 0, db = 0;
+		int na, nb;
+
+		assert_int_equal(pclntab__find_func(file, pc, &b),
+				 pclntab__find_func(mem, pc, &a));
+		if (pclntab__find_func(mem, pc, &a))
+			continue;
+		funcs++;
+		assert_string_equal(b.name, a.name);
+		assert_int_equal(b.entry, a.entry);
+		assert_int_equal(b.end, a.end);
+		assert_int_equal(pclntab__sp_delta(file, &b, pc, &db),
+				 pclntab__sp_delta(mem, &a, pc, &da));
+		assert_int_equal(db, da);
+		na = pclntab__frames(mem, &a, pc, fm, 8);
+		nb = pclntab__frames(file, &b, pc, ff, 8);
+		assert_int_equal(nb, na);
+		for (int i = 0; i < na; i++) {
+			assert_string_equal(ff[i].name, fm[i].name);
+			assert_int_equal(ff[i].line, fm[i].line);
+			assert_int_equal(ff[i].inlined, fm[i].inlined);
+		}
+	}
+	assert_true(funcs > 100);
+	assert_int_equal(pclntab__go_version(file, v_file, sizeof(v_file)),
+			 go_buildinfo__version(img->elf, v_mem, sizeof(v_mem)));
+	assert_string_equal(v_file, v_mem);
+	pclntab__free(file);
+	pclntab__free(mem);
+	file_close(&f);
+}
+
+static void test_pclntab__file_reads_match_memory(void **state)
+{
+	const struct toolchain *tcs[NTOOLCHAINS];
+	size_t n = present_toolchains(tcs);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t v = 0; v < NVARIANTS; v++) {
+			struct image img;
+			char what[64];
+
+			if (!variant_applies(tcs[i], &variants[v]))
+				continue;
+			image_load(&img, tcs[i]->tag, variants[v].name);
+			snprintf(what, sizeof(what), "%s-%s", tcs[i]->tag,
+				 variants[v].name);
+			check_file_matches_memory(&img, what);
+			image_release(&img);
+		}
+	}
+}
+
 /* Corrupted copies of real binaries. */
 
 /* Where a real binary's table is, for patching. */
@@ -777,6 +891,20 @@ static void test_pclntab__truncated_file(void **state)
 						 sizes[s], end);
 				else
 					exercise(tab, 0x400000, 0x500000);
+				/* read from the file: the same verdict */
+				{
+					struct file_image f;
+					struct pclntab *ft;
+
+					file_open(&f, &cut);
+					assert_non_null(f.elf);
+					ft = pclntab__new_fd(f.elf, f.fd);
+					assert_true(!ft == !tab);
+					if (ft)
+						exercise(ft, 0x400000, 0x500000);
+					pclntab__free(ft);
+					file_close(&f);
+				}
 				pclntab__free(tab);
 				err = go_buildinfo__version(cut.elf, version,
 							    sizeof(version));
@@ -1444,6 +1572,90 @@ static void test_pclntab__synthetic_found_by_scan(void **state)
 	}
 }
 
+/* Sections that overlap in the file (a hostile binary: their sizes add
+ * up to more than the file) are not read into one buffer but by libelf,
+ * each alone: the table is still found through the file. Here
+ * .go.buildinfo spans the whole file, at addresses that keep its bytes
+ * where they were. */
+static void test_pclntab__file_overlapping_sections(void **state)
+{
+	struct syn s;
+	struct image img;
+	struct file_image f;
+	struct pclntab *tab;
+	Elf64_Ehdr *eh;
+	Elf64_Shdr *sh;
+	char version[16];
+
+	(void)state;
+	syn_build(&s);
+	syn_image(&s, &syn_default, &img);
+	eh = (Elf64_Ehdr *)img.bytes;
+	sh = (Elf64_Shdr *)(img.bytes + eh->e_shoff);
+	sh[3].sh_addr -= sh[3].sh_offset;
+	sh[3].sh_offset = 0;
+	sh[3].sh_size = img.size;
+	file_open(&f, &img);
+	assert_non_null(f.elf);
+	tab = pclntab__new_fd(f.elf, f.fd);
+	check_syn_table(tab);
+	/* .go.buildinfo no longer starts with the magic: malformed, as
+	 * libelf's reads find it */
+	assert_int_equal(pclntab__go_version(tab, version, sizeof(version)),
+			 -EINVAL);
+	pclntab__free(tab);
+	file_close(&f);
+	image_release(&img);
+}
+
+/* Without a .go.buildinfo section the build info is searched for: the
+ * magic at a 16-byte aligned address, not elsewhere (a copy at an odd
+ * address before it is no build info), whether the table is read from
+ * memory or from the file. */
+static void test_pclntab__buildinfo_found_by_search(void **state)
+{
+	struct syn s;
+	struct image img;
+	struct file_image f;
+	struct pclntab *tab;
+	Elf64_Ehdr *eh;
+	Elf64_Shdr *sh;
+	char version[16], *name;
+
+	(void)state;
+	syn_build(&s);
+	syn_image(&s, &syn_default, &img);
+	eh = (Elf64_Ehdr *)img.bytes;
+	sh = (Elf64_Shdr *)(img.bytes + eh->e_shoff);
+	/* renamed, and starting 0x200 bytes earlier, with a copy of the
+	 * magic and a version at an odd address there */
+	name = (char *)img.bytes + sh[4].sh_offset + sh[3].sh_name;
+	assert_string_equal(name, ".go.buildinfo");
+	name[4] = 'X';
+	sh[3].sh_offset -= 0x200;
+	sh[3].sh_addr -= 0x200;
+	sh[3].sh_size += 0x200;
+	memcpy(img.bytes + sh[3].sh_offset + 0x101, s.buildinfo,
+	       sizeof(s.buildinfo));
+	memcpy(img.bytes + sh[3].sh_offset + 0x101 + 33, "go0.00.0", 8);
+	elf_end(img.elf);
+	image_open(&img);
+	assert_non_null(img.elf);
+	assert_int_equal(go_buildinfo__version(img.elf, version,
+					       sizeof(version)),
+			 0);
+	assert_string_equal(version, "go1.99.1");
+	file_open(&f, &img);
+	tab = pclntab__new_fd(f.elf, f.fd);
+	check_syn_table(tab);
+	assert_int_equal(pclntab__go_version(tab, version, sizeof(version)),
+			 0);
+	assert_string_equal(version, "go1.99.1");
+	pclntab__free(tab);
+	file_close(&f);
+	image_release(&img);
+}
+
 /* A table found by its magic alone is not believed: without a moduledata
  * that refers to it, or with one whose cross-references disagree (a
  * sub-table slice elsewhere, a maxpc that is not the last function's
@@ -1620,6 +1832,9 @@ int main(void)
 	    cmocka_unit_test(test_pclntab__synthetic_text_start),
 	    cmocka_unit_test(test_pclntab__synthetic_hostile),
 	    cmocka_unit_test(test_pclntab__not_go),
+	    cmocka_unit_test(test_pclntab__file_overlapping_sections),
+	    cmocka_unit_test(test_pclntab__buildinfo_found_by_search),
+	    cmocka_unit_test(test_pclntab__file_reads_match_memory),
 	    cmocka_unit_test(test_pclntab__format_matches_toolchain),
 	    cmocka_unit_test(test_pclntab__finds_every_function_symbol),
 	    cmocka_unit_test(test_pclntab__frames_inlined_method_closure),
