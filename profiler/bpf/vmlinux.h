@@ -89,4 +89,14 @@ struct task_struct {
 
 #pragma clang attribute pop
 
+/* uapi: a perf_event program's context. Only its name is used: the
+ * kernel takes a global function's argument as the context by its
+ * struct's name, and a declaration alone (no size) is refused. Nothing
+ * reads its members (bpf_perf_event_output takes it whole). */
+struct bpf_perf_event_data {
+	__u64 regs_unread[21];	/* x86-64's struct pt_regs, 21 words */
+	__u64 sample_period;
+	__u64 addr;
+};
+
 #endif
