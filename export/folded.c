@@ -190,14 +190,70 @@ static int name_id(struct folder *f, const char *name, uint32_t *id)
 	return 0;
 }
 
+/* The names of location @l's frames, leaf first, as ids into @f's
+ * names, in @ids. */
+static int location_ids(struct folder *f, const struct profile_location *l,
+			const struct export_opts *o, uint32_t *ids)
+{
+	char buf[4096 + 8];
+	int err = 0;
+
+	for (uint32_t j = 0; j < l->nframes && !err; j++) {
+		const struct profile_frame *fr = &l->frames[j];
+		const char *suffix = NULL;
+
+		if (o && o->folded_annotate) {
+			if (fr->kind == FRAME_KIND_KERNEL ||
+			    fr->kind == FRAME_KIND_VDSO)
+				suffix = "_[k]";
+			else if (fr->inlined)
+				suffix = "_[i]";
+		}
+		export__folded_name(fr->name, buf, 4096);
+		if (suffix)
+			strcat(buf, suffix);
+		err = name_id(f, buf, &ids[j]);
+	}
+	return err;
+}
+
+/* Each location's frame names once, as ids: *@first[loc] is where
+ * location loc's are in *@ids (stacks share locations: esbuild's deep
+ * stacks, hundreds of frames each, share most of theirs). */
+static int locations_ids(struct folder *f, const struct profile *p,
+			 const struct export_opts *o, uint32_t **first,
+			 uint32_t **ids)
+{
+	size_t total = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < p->nlocations; i++)
+		total += p->locations[i].nframes;
+	if (total > UINT32_MAX)
+		return -E2BIG;
+	*first = malloc((p->nlocations + 1) * sizeof(**first));
+	*ids = malloc((total + 1) * sizeof(**ids));
+	if (!*first || !*ids)
+		return -ENOMEM;
+	total = 0;
+	for (size_t i = 0; i < p->nlocations && !err; i++) {
+		(*first)[i] = (uint32_t)total;
+		err = location_ids(f, &p->locations[i], o, *ids + total);
+		total += p->locations[i].nframes;
+	}
+	return err;
+}
+
 int export__folded(const struct profile *p, const struct export_opts *o,
 		   FILE *out)
 {
 	struct folder f = { 0 };
-	uint32_t *ids = NULL;
+	uint32_t *ids = NULL, *loc_first = NULL, *loc_ids = NULL;
 	size_t cap_ids = 0;
 	char buf[4096 + 8];
-	int err = 0;
+	int err;
+
+	err = locations_ids(&f, p, o, &loc_first, &loc_ids);
 
 	for (size_t i = 0; i < p->nstacks && !err; i++) {
 		const struct profile_stack *s = &p->stacks[i];
@@ -231,26 +287,14 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 					 s->pid);
 		}
 		err = name_id(&f, buf, &ids[0]);
+		/* root first: the locations from the last, each one's frames
+		 * from its last */
 		for (uint32_t k = s->nlocs; k-- > 0 && !err;) {
-			const struct profile_location *l =
-				&p->locations[s->locs[k]];
+			uint32_t loc = s->locs[k];
+			const uint32_t *li = loc_ids + loc_first[loc];
 
-			for (uint32_t j = l->nframes; j-- > 0 && !err;) {
-				const struct profile_frame *fr = &l->frames[j];
-				const char *suffix = NULL;
-
-				if (o && o->folded_annotate) {
-					if (fr->kind == FRAME_KIND_KERNEL ||
-					    fr->kind == FRAME_KIND_VDSO)
-						suffix = "_[k]";
-					else if (fr->inlined)
-						suffix = "_[i]";
-				}
-				export__folded_name(fr->name, buf, 4096);
-				if (suffix)
-					strcat(buf, suffix);
-				err = name_id(&f, buf, &ids[n++]);
-			}
+			for (uint32_t j = p->locations[loc].nframes; j-- > 0;)
+				ids[n++] = li[j];
 		}
 		if (!err)
 			err = folder_add(&f, ids, n,
@@ -258,6 +302,8 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 							       : s->count);
 	}
 	free(ids);
+	free(loc_first);
+	free(loc_ids);
 	/* no lines (a recording with no sample): no array to sort */
 	if (!err && f.nlines)
 		qsort_r(f.lines, f.nlines, sizeof(*f.lines), fline_cmp, &f);
