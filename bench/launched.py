@@ -7,6 +7,8 @@ for cgoprof its own CPU (`-v` prints getrusage(RUSAGE_SELF)). Medians.
 
   bench/launched.py WORKLOAD N REPS [MODES]
   e.g. bench/launched.py cgo-inline 2000 6 base,cgoprof,perf,perf-nocg
+  WORKLOAD esbuild: N rounds of tests/fixtures/esbuild-work.sh on
+  $BENCH_ESBUILD (default build/fixtures/esbuild/esbuild).
 
 Modes: base (the work alone), cgoprof (build/cgoprof, or $CGOPROF), old
 ($CGOPROF_OLD, e.g. the build before a change), perf (--call-graph
@@ -48,8 +50,14 @@ def run(cmd):
 def main():
     work, n, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
     modes = sys.argv[4].split(",") if len(sys.argv) > 4 else ["base", "cgoprof", "perf"]
-    target = ["/usr/bin/time", "-f", "TGT %U %S", os.path.join(FX, work + "-go1.26-default"),
-              "-n", n]
+    if work == "esbuild":  # the shipped binary, as bench.py runs it
+        target = ["/usr/bin/time", "-f", "TGT %U %S",
+                  os.path.join(ROOT, "tests", "fixtures", "esbuild-work.sh"),
+                  os.environ.get("BENCH_ESBUILD", os.path.join(FX, "..", "esbuild", "esbuild")),
+                  "-n", n]
+    else:
+        target = ["/usr/bin/time", "-f", "TGT %U %S", os.path.join(FX, work + "-go1.26-default"),
+                  "-n", n]
     res = {m: [] for m in modes}
     for r in range(reps):
         k = r % len(modes)
