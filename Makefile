@@ -21,7 +21,7 @@ CGOPROF_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -Werror -fno-common \
 	   -MMD -MP -Iinclude $(SANFLAGS) \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -lz -lbpf -llzma) \
-	   -lpfm -lunwind-x86_64 -lunwind -lm -lpthread
+	   -ldl -lunwind-x86_64 -lunwind -lm -lpthread
 LDFLAGS += $(SANFLAGS)
 
 # The layers, bottom up: base/ (log, /proc readers, the profile model, hash

@@ -231,6 +231,13 @@ void cli__open_error(const struct record_error *e, const char *event,
 			cli__error("unknown event '%s' (try cpu-clock, task-clock, "
 			      "page-faults or context-switches)",
 			      event);
+		else if (e->err == ENOPKG)
+			cli__error("event '%s' needs libpfm4 (" "libpfm.so.4"
+				   "), which is not installed: the kernel's "
+				   "software events (cpu-clock, task-clock, "
+				   "page-faults, context-switches) work "
+				   "without it",
+				   event);
 		else
 			cli__error("cannot initialise libpfm4 to parse event '%s'",
 			      event);

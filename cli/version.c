@@ -3,9 +3,9 @@
  * Makefile's -DCGOPROF_GIT) and the libraries compiled in. */
 #include <bpf/libbpf.h>
 #include <libunwind.h>
-#include <perfmon/pfmlib.h>
 #include <stdio.h>
 
+#include "cgoprof/perf.h"
 #include "internal.h"
 
 #ifndef CGOPROF_VERSION
@@ -17,11 +17,15 @@
 
 int cli__version(FILE *f)
 {
-	int pfm = pfm_get_version();
+	int pfm = event__pfm_version();
 
 	fprintf(f, "cgoprof %s\n", CGOPROF_VERSION);
 	fprintf(f, "commit: %s\n", CGOPROF_GIT);
-	fprintf(f, "libpfm4: %d.%d (event names)\n", pfm >> 16, pfm & 0xffff);
+	if (pfm >= 0)
+		fprintf(f, "libpfm4: %d.%d (event names, loaded when needed)\n",
+			pfm >> 16, pfm & 0xffff);
+	else
+		fprintf(f, "libpfm4: not installed (software events only)\n");
 	fprintf(f, "libunwind: %d.%d.%d (--unwinder libunwind, compare)\n",
 		UNW_VERSION_MAJOR, UNW_VERSION_MINOR, UNW_VERSION_EXTRA);
 	fprintf(f, "bpf: libbpf %u.%u (goroutine stack snapshots; at run "

@@ -126,11 +126,17 @@ int ring__peek(struct ring *r, ring_peek_fn fn, void *ctx);
 void ring__release_to(struct ring *r, uint64_t pos);
 bool ring__empty(const struct ring *r);
 
-/* Fills @attr's type/config for the event @name through libpfm4 (with
- * PFM_PLM3, and PFM_PLM0 unless @user_only). 0; -ENOENT unknown event;
- * -EINVAL libpfm4 not usable. */
+/* Fills @attr's type/config for the event @name: the kernel's software
+ * events by name, any other through libpfm4 (with PFM_PLM3, and PFM_PLM0
+ * unless @user_only), loaded at the first such name. 0; -ENOENT unknown
+ * event; -ENOPKG libpfm4 not installed; -EINVAL libpfm4 not usable. */
 int event__encode(const char *name, bool user_only,
 		  struct perf_event_attr *attr);
+/* The same through libpfm4 alone, whatever the name. */
+int event__encode_pfm(const char *name, bool user_only,
+		      struct perf_event_attr *attr);
+/* libpfm4's version (pfm_get_version), loading it; -ENOPKG without it. */
+int event__pfm_version(void);
 /* Whether @attr is a time-based software event (period in ns). */
 bool event__is_time(const struct perf_event_attr *attr);
 

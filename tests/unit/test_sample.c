@@ -238,9 +238,59 @@ static void test_sample__comm_and_fork(void **state)
 	assert_int_equal(perf_fork__parse(h, &f), -EFAULT);
 }
 
+/* The software events event__encode knows by name encode exactly as
+ * libpfm4 encodes them (it is the oracle: the names are its), with and
+ * without the kernel; other names go to libpfm4. */
+static void test_event__names_as_libpfm4(void **state)
+{
+	static const char *const names[] = {
+		"cpu-clock",	  "task-clock",	  "page-faults",
+		"context-switches", "cpu-migrations", "minor-faults",
+		"major-faults",
+	};
+
+	(void)state;
+	/* libpfm4 is a dependency of the build and the tests */
+	assert_true(event__pfm_version() > 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (int user = 0; user < 2; user++) {
+			struct perf_event_attr a, b;
+
+			memset(&a, 0xa5, sizeof(a));
+			memset(&b, 0xa5, sizeof(b));
+			assert_int_equal(event__encode(names[i], user, &a), 0);
+			assert_int_equal(event__encode_pfm(names[i], user, &b),
+					 0);
+			assert_int_equal(a.type, PERF_TYPE_SOFTWARE);
+			assert_int_equal(a.type, b.type);
+			assert_int_equal(a.config, b.config);
+			assert_int_equal(a.config1, b.config1);
+			assert_int_equal(a.config2, b.config2);
+			assert_int_equal(a.exclude_kernel, b.exclude_kernel);
+			assert_int_equal(a.exclude_kernel, user);
+			assert_int_equal(a.exclude_hv, b.exclude_hv);
+		}
+	}
+	/* a modifier, and a name only libpfm4 knows */
+	{
+		struct perf_event_attr a;
+
+		memset(&a, 0, sizeof(a));
+		assert_int_equal(event__encode("cpu-clock:u", false, &a), 0);
+		assert_int_equal(a.type, PERF_TYPE_SOFTWARE);
+		assert_int_equal(a.config, PERF_COUNT_SW_CPU_CLOCK);
+		assert_int_equal(a.exclude_kernel, 1);
+		assert_int_equal(event__encode("cycles", false, &a), 0);
+		assert_int_equal(a.type, PERF_TYPE_HARDWARE);
+		assert_int_equal(event__encode("no-such-event", false, &a),
+				 -ENOENT);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_event__names_as_libpfm4),
 		cmocka_unit_test(test_sample__parses_every_field),
 		cmocka_unit_test(test_sample__truncated_everywhere),
 		cmocka_unit_test(test_sample__huge_callchain_nr),
