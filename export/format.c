@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cgoprof/export.h"
+
+#define WRITE_BUFFER (1 << 20)
 #include "internal.h"
 
 static const char *const folded_suffixes[] = { ".folded", ".txt", NULL };
@@ -149,7 +151,7 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 			 void *ctx)
 {
 	struct stat st;
-	char *tmp;
+	char *tmp, *buf;
 	FILE *f;
 	mode_t type;
 	int fd, err;
@@ -197,6 +199,13 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 		close(fd);
 		goto fail;
 	}
+	/* megabytes for deep stacks (esbuild's folded: 6 MB): written in
+	 * 1 MiB writes, not in the file's 4 KiB blocks (a system call each,
+	 * a tenth of the folded export's time); stdio's own buffer when
+	 * there is no memory for this one (glibc sizes its own by the file) */
+	buf = malloc(WRITE_BUFFER);
+	if (buf)
+		setvbuf(f, buf, _IOFBF, WRITE_BUFFER);
 	err = fn(f, ctx);
 	if (!err && (ferror(f) || fflush(f)))
 		err = -EIO;
@@ -204,6 +213,7 @@ int export__write_atomic(const char *path, int (*fn)(FILE *f, void *ctx),
 		err = -errno;
 	if (fclose(f) && !err)
 		err = -errno;
+	free(buf);
 	if (err)
 		goto fail;
 	if (rename(tmp, path)) {
