@@ -335,16 +335,24 @@ static void check_format_and_range(const struct toolchain *tc,
 	image_release(&img);
 }
 
-static void test_pclntab__format_matches_toolchain(void **state)
+/* @check on every binary of every present toolchain its variant applies
+ * to. */
+static void for_each_binary(void (*check)(const struct toolchain *,
+					  const struct variant *))
 {
 	const struct toolchain *tcs[NTOOLCHAINS];
 	size_t n = present_toolchains(tcs);
 
-	(void)state;
 	for (size_t i = 0; i < n; i++)
 		for (size_t v = 0; v < NVARIANTS; v++)
 			if (variant_applies(tcs[i], &variants[v]))
-				check_format_and_range(tcs[i], &variants[v]);
+				check(tcs[i], &variants[v]);
+}
+
+static void test_pclntab__format_matches_toolchain(void **state)
+{
+	(void)state;
+	for_each_binary(check_format_and_range);
 }
 
 /* Every FUNC symbol of the twin inside the Go text is a function entry of
@@ -409,14 +417,8 @@ static void check_every_symbol(const struct toolchain *tc,
 
 static void test_pclntab__finds_every_function_symbol(void **state)
 {
-	const struct toolchain *tcs[NTOOLCHAINS];
-	size_t n = present_toolchains(tcs);
-
 	(void)state;
-	for (size_t i = 0; i < n; i++)
-		for (size_t v = 0; v < NVARIANTS; v++)
-			if (variant_applies(tcs[i], &variants[v]))
-				check_every_symbol(tcs[i], &variants[v]);
+	for_each_binary(check_every_symbol);
 }
 
 struct fixture_func {
@@ -525,14 +527,8 @@ static void check_fixture_frames(const struct toolchain *tc,
 
 static void test_pclntab__frames_inlined_method_closure(void **state)
 {
-	const struct toolchain *tcs[NTOOLCHAINS];
-	size_t n = present_toolchains(tcs);
-
 	(void)state;
-	for (size_t i = 0; i < n; i++)
-		for (size_t v = 0; v < NVARIANTS; v++)
-			if (variant_applies(tcs[i], &variants[v]))
-				check_fixture_frames(tcs[i], &variants[v]);
+	for_each_binary(check_fixture_frames);
 }
 
 static void check_sp_delta(const struct toolchain *tc, const struct variant *v)
@@ -579,14 +575,8 @@ static void check_sp_delta(const struct toolchain *tc, const struct variant *v)
 
 static void test_pclntab__sp_delta_prologue(void **state)
 {
-	const struct toolchain *tcs[NTOOLCHAINS];
-	size_t n = present_toolchains(tcs);
-
 	(void)state;
-	for (size_t i = 0; i < n; i++)
-		for (size_t v = 0; v < NVARIANTS; v++)
-			if (variant_applies(tcs[i], &variants[v]))
-				check_sp_delta(tcs[i], &variants[v]);
+	for_each_binary(check_sp_delta);
 }
 
 static void test_pclntab__outside_text_is_enoent(void **state)
@@ -721,26 +711,22 @@ static void check_file_matches_memory(const struct image *img,
 	file_close(&f);
 }
 
+static void check_file_reads(const struct toolchain *tc,
+			     const struct variant *v)
+{
+	struct image img;
+	char what[64];
+
+	image_load(&img, tc->tag, v->name);
+	snprintf(what, sizeof(what), "%s-%s", tc->tag, v->name);
+	check_file_matches_memory(&img, what);
+	image_release(&img);
+}
+
 static void test_pclntab__file_reads_match_memory(void **state)
 {
-	const struct toolchain *tcs[NTOOLCHAINS];
-	size_t n = present_toolchains(tcs);
-
 	(void)state;
-	for (size_t i = 0; i < n; i++) {
-		for (size_t v = 0; v < NVARIANTS; v++) {
-			struct image img;
-			char what[64];
-
-			if (!variant_applies(tcs[i], &variants[v]))
-				continue;
-			image_load(&img, tcs[i]->tag, variants[v].name);
-			snprintf(what, sizeof(what), "%s-%s", tcs[i]->tag,
-				 variants[v].name);
-			check_file_matches_memory(&img, what);
-			image_release(&img);
-		}
-	}
+	for_each_binary(check_file_reads);
 }
 
 /* Corrupted copies of real binaries. */
@@ -1577,21 +1563,26 @@ static void test_pclntab__synthetic_found_by_scan(void **state)
  * each alone: the table is still found through the file. Here
  * .go.buildinfo spans the whole file, at addresses that keep its bytes
  * where they were. */
+/* The default synthetic binary, built into @s and @img: its section
+ * headers, to be edited (img->elf is libelf's view of them before). */
+static Elf64_Shdr *syn_headers(struct syn *s, struct image *img)
+{
+	syn_build(s);
+	syn_image(s, &syn_default, img);
+	return (Elf64_Shdr *)(img->bytes +
+			      ((Elf64_Ehdr *)img->bytes)->e_shoff);
+}
+
 static void test_pclntab__file_overlapping_sections(void **state)
 {
 	struct syn s;
 	struct image img;
 	struct file_image f;
 	struct pclntab *tab;
-	Elf64_Ehdr *eh;
-	Elf64_Shdr *sh;
+	Elf64_Shdr *sh = syn_headers(&s, &img);
 	char version[16];
 
 	(void)state;
-	syn_build(&s);
-	syn_image(&s, &syn_default, &img);
-	eh = (Elf64_Ehdr *)img.bytes;
-	sh = (Elf64_Shdr *)(img.bytes + eh->e_shoff);
 	sh[3].sh_addr -= sh[3].sh_offset;
 	sh[3].sh_offset = 0;
 	sh[3].sh_size = img.size;
@@ -1618,15 +1609,10 @@ static void test_pclntab__buildinfo_found_by_search(void **state)
 	struct image img;
 	struct file_image f;
 	struct pclntab *tab;
-	Elf64_Ehdr *eh;
-	Elf64_Shdr *sh;
+	Elf64_Shdr *sh = syn_headers(&s, &img);
 	char version[16], *name;
 
 	(void)state;
-	syn_build(&s);
-	syn_image(&s, &syn_default, &img);
-	eh = (Elf64_Ehdr *)img.bytes;
-	sh = (Elf64_Shdr *)(img.bytes + eh->e_shoff);
 	/* renamed, and starting 0x200 bytes earlier, with a copy of the
 	 * magic and a version at an odd address there */
 	name = (char *)img.bytes + sh[4].sh_offset + sh[3].sh_name;
