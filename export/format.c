@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "cgoprof/export.h"
-
-#define WRITE_BUFFER (1 << 20)
 #include "internal.h"
+
+/* stdio's buffer for the files written (export__write_atomic) */
+#define WRITE_BUFFER (1 << 20)
 
 static const char *const folded_suffixes[] = { ".folded", ".txt", NULL };
 static const char *const folded_gz_suffixes[] = { ".folded.gz", ".gz", NULL };

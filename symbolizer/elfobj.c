@@ -208,11 +208,11 @@ static bool has_go_section(Elf *elf)
 	return false;
 }
 
-/* Whether pclntab__new (libelf's reads, an image in memory) may look for
- * the table: it reads every data
- * section, or where none has data, the whole file (elf_rawfile), and with
- * ELF_C_READ libelf then loses the sections read before (elfutils 0.188).
- * So the whole file only when there are no section headers (sstrip). */
+/* Whether pclntab__new (libelf's reads: an image in memory) may look for
+ * the table: it reads every data section, or where none has data, the
+ * whole file (elf_rawfile), and with ELF_C_READ libelf then loses the
+ * sections read before (elfutils 0.188). So the whole file only when
+ * there are no section headers (sstrip). */
 static bool pclntab_may_look(Elf *elf)
 {
 	size_t n;
