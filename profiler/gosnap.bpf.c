@@ -766,8 +766,14 @@ int cgoprof_gosnap(struct bpf_perf_event_data *ctx)
 	sched_bp(&s);
 go_copy:
 	/* with its frame pointer known, a goroutine's stack goes on as
-	 * frame records after its innermost GOSNAP_GO_BYTES */
-	if (s.bp)
+	 * frame records after its innermost GOSNAP_GO_BYTES; but a
+	 * goroutine the runtime works on from g0 is copied whole where it
+	 * fits one record: copystack rewrites its frame pointers one frame
+	 * at a time (adjustframe), and until it is done the chain leads
+	 * from the new stack into the old one, where no walk may follow
+	 * (the unwinder's pcsp walk needs no frame pointer) */
+	if (s.bp && !(s.kind == GOSNAP_RUNTIME &&
+		      s.depth <= CGOPROF_GOSNAP_BYTES))
 		s.maxlen = GOSNAP_GO_BYTES;
 	goto copy;
 
