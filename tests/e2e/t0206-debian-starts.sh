@@ -9,14 +9,21 @@
 # samples of its own and >= 98% of them reach a thread root: not
 # truncated, and no more than 1% of all stacks need reads of the live
 # process. Samples in execve after the old image is gone have the pseudo
-# frame [exec] as their user part, and none of the exec's samples is
-# truncated. A program that is missing fails the test (tools/install-deps.sh
-# installs them).
+# frame [exec] as their user part (some must, over the three programs: how
+# many fall there depends on the binary and the machine: in six seconds
+# of starts, 1 for restic and hugo against 9 for rclone in one run, none
+# for two of them in another), and none of the exec's samples is
+# truncated. Each program starts again and again for a few seconds and
+# at least a minimum number of times: counts alone gave a third of the
+# samples on a faster machine. A program that is missing fails the test
+# (tools/install-deps.sh installs them).
 . "$(dirname "$0")/lib.sh"
 require_perf
-# starts of each program per recording: ~100 samples each at 999 Hz for
-# rclone and hugo, ~60 for restic
+# starts of each program per recording, at least: ~100 samples each at
+# 999 Hz for rclone and hugo, ~60 for restic, on a slow machine; and for
+# START_S seconds at least
 declare -A reps=([restic]=16 [rclone]=5 [hugo]=6)
+START_S=6
 for prog in restic rclone hugo; do
 	command -v "$prog" >/dev/null ||
 		fail "$prog is not installed (tools/install-deps.sh installs it)"
@@ -24,13 +31,16 @@ done
 bad=0
 for prog in restic rclone hugo; do
 	out="$WORK/$prog"
-	"$CGOPROF" record -q -o "$out.folded" -o "$out.json" -- sh -c \
-		"for i in \$(seq ${reps[$prog]}); do $prog version; $prog --help; done >/dev/null" ||
+	"$CGOPROF" record -q -o "$out.folded" -o "$out.json" -- bash -c \
+		"i=0; end=\$((SECONDS + $START_S))
+		 while [ \$i -lt ${reps[$prog]} ] || [ \$SECONDS -lt \$end ]; do
+			$prog version; $prog --help; i=\$((i + 1))
+		 done >/dev/null" ||
 		fail "record failed on $prog"
-	python3 - "$out.folded" "$out.json" "$prog" <<'PY' || bad=$((bad + 1))
+	python3 - "$out.folded" "$out.json" "$prog" "$WORK/exec-roots" <<'PY' || bad=$((bad + 1))
 import collections, json, sys
 
-folded, summary, prog = sys.argv[1:]
+folded, summary, prog, roots_file = sys.argv[1:]
 total = collections.Counter()
 reasons = collections.defaultdict(collections.Counter)
 exec_roots = exec_truncated = exec_elsewhere = deep = 0
@@ -76,9 +86,8 @@ if share < 98:
 if recon > 1:
     print(f"FAIL {prog}: {recon:.2f}% of the stacks needed live reads")
     ok = False
-if not exec_roots:
-    print(f"FAIL {prog}: no sample in execve has the [exec] root")
-    ok = False
+with open(roots_file, "a") as out:
+    out.write(f"{exec_roots}\n")
 if exec_elsewhere or exec_truncated:
     print(f"FAIL {prog}: [exec] outside execve {exec_elsewhere}, "
           f"execve samples truncated {exec_truncated}")
@@ -87,4 +96,7 @@ sys.exit(0 if ok else 1)
 PY
 done
 [ "$bad" = 0 ] || fail "$bad of 3 programs below their share"
+roots=$(awk '{ n += $1 } END { print n + 0 }' "$WORK/exec-roots")
+echo "[exec] roots over the three programs: $roots"
+[ "$roots" -gt 0 ] || fail "no sample in execve has the [exec] root"
 echo ok
