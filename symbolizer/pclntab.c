@@ -455,20 +455,33 @@ void pclntab__text_range(const struct pclntab *tab, uint64_t *lo, uint64_t *hi)
 	*hi = tab->text_hi;
 }
 
-/* The unwinder looks up the same return addresses sample after sample: a
- * direct-mapped cache of exact pcs, per thread, keyed by table id. */
-#define FIND_CACHE 1024
+/* The unwinder looks up the same return addresses sample after sample,
+ * each a function and then its frame's size: a direct-mapped cache of
+ * exact pcs, per thread, keyed by table id, with the pcsp value once
+ * pclntab__sp_delta() has decoded it. Deep recursive stacks (a parser's)
+ * hold thousands of distinct return addresses: 1 024 entries missed on
+ * most of them. */
+#define FIND_CACHE 8192
 struct find_cache_ent {
 	uint64_t id, pc;
 	struct go_func fn;
+	int32_t sp_delta;
+	int16_t sp_err;		/* pclntab__sp_delta()'s result */
+	bool sp_known;
 };
+
+static __thread struct find_cache_ent find_cache[FIND_CACHE];
+
+static struct find_cache_ent *find_cache_slot(uint64_t pc)
+{
+	return &find_cache[((pc * 0x9e3779b97f4a7c15ULL) >> 51) &
+			   (FIND_CACHE - 1)];
+}
 
 int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		       struct go_func *fn)
 {
-	static __thread struct find_cache_ent cache[FIND_CACHE];
-	struct find_cache_ent *c =
-		&cache[((pc * 0x9e3779b97f4a7c15ULL) >> 54) & (FIND_CACHE - 1)];
+	struct find_cache_ent *c = find_cache_slot(pc);
 	uint32_t lo = 0, hi = tab->nfunc;
 	struct func_rec f;
 	int err;
@@ -498,9 +511,7 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 	err = func_fill(tab, &f, lo, fn);
 	if (err)
 		return err;
-	c->id = tab->id;
-	c->pc = pc;
-	c->fn = *fn;
+	*c = (struct find_cache_ent){ .id = tab->id, .pc = pc, .fn = *fn };
 	return 0;
 }
 
@@ -563,8 +574,9 @@ static int func_of(const struct pclntab *tab, const struct go_func *fn,
 	return 0;
 }
 
-int pclntab__sp_delta(const struct pclntab *tab, const struct go_func *fn,
-		      uint64_t pc, int32_t *delta)
+static int sp_delta_decode(const struct pclntab *tab,
+			   const struct go_func *fn, uint64_t pc,
+			   int32_t *delta)
 {
 	struct func_rec f;
 	int err = func_of(tab, fn, pc, &f);
@@ -579,6 +591,28 @@ int pclntab__sp_delta(const struct pclntab *tab, const struct go_func *fn,
 	}
 	if (err == 0 && *delta < 0)
 		return -EINVAL;
+	return err;
+}
+
+int pclntab__sp_delta(const struct pclntab *tab, const struct go_func *fn,
+		      uint64_t pc, int32_t *delta)
+{
+	struct find_cache_ent *c = find_cache_slot(pc);
+	bool mine = c->id == tab->id && c->pc == pc &&
+		    c->fn.index == fn->index;
+	int err;
+
+	if (mine && c->sp_known) {
+		*delta = c->sp_delta;
+		return c->sp_err;
+	}
+	*delta = 0;
+	err = sp_delta_decode(tab, fn, pc, delta);
+	if (mine) {
+		c->sp_delta = *delta;
+		c->sp_err = (int16_t)err;
+		c->sp_known = true;
+	}
 	return err;
 }
 

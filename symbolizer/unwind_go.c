@@ -49,7 +49,8 @@ static const struct {
 
 static int go_special_index(const char *name)
 {
-	if (strncmp(name, "runtime.", 8))
+	/* at every Go frame: most names fail at their first byte */
+	if (name[0] != 'r' || strncmp(name, "runtime.", 8))
 		return -1;
 	name += 8;
 	for (size_t i = 0; i < GO_SPECIALS; i++)
@@ -738,7 +739,7 @@ static bool switched_leaf_ok(struct unwind_ctx *u, const struct frame_at *f,
  * its own as a signal frame's. Reads nothing. */
 bool go__is_async_preempt(const struct go_func *fn)
 {
-	return !strcmp(fn->name, "runtime.asyncPreempt");
+	return fn->name[0] == 'r' && !strcmp(fn->name, "runtime.asyncPreempt");
 }
 
 /* Rule cgocall skipped (Go < 1.21): applies to the first frame the

@@ -9,14 +9,45 @@
 
 #include "internal.h"
 
+/* The entry of frame records that the last read found: a walk reads
+ * them in order, each frame's two words, then the next frame's. */
+static __thread struct {
+	const struct go_snapshot_region *r;
+	size_t i;
+} frames_hint;
+
+/* Whether entry @e of frame records holds the word at @addr: its value. */
+static bool frame_entry_read(const uint8_t *e, uint64_t addr, uint64_t *val)
+{
+	uint64_t w[3];
+
+	memcpy(w, e, sizeof(w));
+	if (w[0] == addr)
+		*val = w[1];
+	else if (w[0] + 8 == addr)
+		*val = w[2];
+	else
+		return false;
+	return true;
+}
+
 /* The word at @addr in frame records @r (see struct go_snapshot_region):
  * a record's address holds the caller's frame pointer, the next word the
- * return address. */
+ * return address. (Two entries 8 bytes apart would both hold the word
+ * between them: the same word of the same copy.) */
 static bool frames_read(const struct go_snapshot_region *r, uint64_t addr,
 			uint64_t *val)
 {
 	size_t lo = 0, hi = r->len / 24;
 
+	if (frames_hint.r == r) {
+		for (size_t i = frames_hint.i; i < hi && i < frames_hint.i + 2;
+		     i++)
+			if (frame_entry_read(r->bytes + i * 24, addr, val)) {
+				frames_hint.i = i;
+				return true;
+			}
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		uint64_t e[3];
@@ -26,8 +57,9 @@ static bool frames_read(const struct go_snapshot_region *r, uint64_t addr,
 			lo = mid + 1;
 		} else if (e[0] > addr) {
 			hi = mid;
-		} else if (e[0] == addr || e[0] + 8 == addr) {
-			*val = e[0] == addr ? e[1] : e[2];
+		} else if (frame_entry_read(r->bytes + mid * 24, addr, val)) {
+			frames_hint.r = r;
+			frames_hint.i = mid;
 			return true;
 		} else {
 			return false;

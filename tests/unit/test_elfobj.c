@@ -11,6 +11,7 @@
  * table, named or not. A debug file's compressed DWARF is inflated once,
  * then read from cgoprof's cache while it matches. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -816,6 +817,65 @@ static void test_split_dwarf_not_read_cached_or_not(void **state)
 	cache_test_end(&t);
 }
 
+/* Frame kinds by name: the bridge's names as globs (the form they had
+ * before they were compared as bytes) are the oracle, over names that
+ * match each glob, names that nearly do, and real Go and C names. */
+static void test_frame_kinds_match_bridge_globs(void **state)
+{
+	static const char *const globs[] = {
+		"runtime.cgocall", "runtime.asmcgocall",
+		"runtime.asmcgocall_landingpad", "runtime.asmcgocall_no_g",
+		"runtime.cgocallback", "runtime.cgocallbackg",
+		"runtime.cgocallbackg1", "runtime.needm",
+		"runtime.needAndBindM", "runtime.dropm", "runtime.unwindm",
+		"*._Cfunc_*", "*._C2func_*", "*._cgoexp_*", "_cgoexp_*",
+		"crosscall2", "crosscall2_trampoline", "crosscall1",
+		"crosscall_amd64", "_cgo_*", "x_cgo_*", "threadentry",
+	};
+	static const char *const names[] = {
+		"runtime.cgocall", "runtime.cgocall.abi0", "runtime.cgocallb",
+		"runtime.asmcgocall", "runtime.asmcgocall_landingpad",
+		"runtime.asmcgocall_no_g", "runtime.cgocallback",
+		"runtime.cgocallbackg", "runtime.cgocallbackg1",
+		"runtime.cgocallbackg2", "runtime.needm", "runtime.needm2",
+		"runtime.needAndBindM", "runtime.dropm", "runtime.unwindm",
+		"main._Cfunc_work", "github.com/mattn/go-sqlite3._Cfunc_sqlite3_step",
+		"main._C2func_open", "main._cgoexp_0a1b_goCallback",
+		"_cgoexp_0a1b_goCallback", "._Cfunc_", "x._Cfunc_",
+		"main_Cfunc_work", "main.Cfunc_work", "main._cfunc_work",
+		"crosscall2", "crosscall2_trampoline", "crosscall1",
+		"crosscall_amd64", "crosscall3", "crosscall",
+		"_cgo_topofstack", "_cgo_", "_cgo", "_cgoexp", "x_cgo_init",
+		"x_cgo", "threadentry", "threadentry2", "main.main",
+		"runtime.morestack", "runtime.mcall", "memcpy",
+		"__libc_start_main", "sqlite3VdbeExec", "",
+		"a.b/c._Cfunc_d", "weird._Cfunc_\xff\xfe",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		bool want = false;
+
+		for (size_t g = 0; g < sizeof(globs) / sizeof(globs[0]); g++)
+			want |= !fnmatch(globs[g], names[i], 0);
+		for (int is_go = 0; is_go < 2; is_go++) {
+			enum frame_kind k =
+				frame_kind__classify(names[i], OBJ_OTHER, is_go);
+
+			if ((k == FRAME_KIND_CGO_BRIDGE) != want)
+				fail_msg("%s: bridge %d, the globs say %d",
+					 names[i], k == FRAME_KIND_CGO_BRIDGE,
+					 want);
+		}
+	}
+	assert_int_equal(frame_kind__classify("main._Cfunc_x", OBJ_VDSO, true),
+			 FRAME_KIND_VDSO);
+	assert_int_equal(frame_kind__classify("runtime.gopark", OBJ_OTHER, true),
+			 FRAME_KIND_GO_RUNTIME);
+	assert_int_equal(frame_kind__classify("memcpy", OBJ_LIBC, false),
+			 FRAME_KIND_LIBC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_symtab_strings_bounded),
 		cmocka_unit_test(test_debug_file_dwarf_cached),
 		cmocka_unit_test(test_split_dwarf_not_read_cached_or_not),
+		cmocka_unit_test(test_frame_kinds_match_bridge_globs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
