@@ -135,7 +135,11 @@ for name, s in (("A", a), ("B", b)):
         # span (exec held, then resumed to the ready call) and more
         span = st["total_ms"] + st["held_ms"]
         assert span <= plat[name][i] + 0.5, (name, i, span, plat[name][i])
-        assert st["total_ms"] > 0.2 * plat[name][i], (name, i, st, plat[name][i])
+        # and the phases are a real part of what the platform timed
+        # beyond the hold (the hold alone was 17-44 ms of 26-60 ms on a
+        # fast VM, the phases 5-15 ms)
+        assert st["total_ms"] > 0.2 * (plat[name][i] - st["held_ms"]), \
+            (name, i, st, plat[name][i])
         print(f"{name}{i + 1:<9} {st['total_ms']:14.3f} {st['held_ms']:8.3f} "
               f"{span:11.3f} {plat[name][i]:12.3f} "
               f"{m['rss_bytes'] / 2**20:11.1f} M")

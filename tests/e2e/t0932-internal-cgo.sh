@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A Go program whose only cgo is the standard library's (net's resolver,
-# os/user: LookupId is not cached), as most Go tools with cgo are: Go's own linker links it, with
+# os/user: LookupId of a user other than the current one is not cached;
+# "0" was, under root, and its one getpwuid_r call went unsampled on a
+# fast machine), as most Go tools with cgo are: Go's own linker links it, with
 # no .eh_frame for its C code, which the pclntab lists without tables; and
 # it calls time.Now in a loop (time.now moves sp to g0's stack to call the
 # vDSO, its frame record staying on the goroutine's). Built by Go 1.19 and
@@ -27,7 +29,7 @@ func main() {
 	r := &net.Resolver{PreferGo: false}
 	for time.Now().Before(end) {
 		r.LookupHost(context.Background(), "localhost")
-		user.LookupId("0")
+		user.LookupId("1") // daemon: another user than root's
 	}
 }
 GO
