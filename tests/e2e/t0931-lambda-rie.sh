@@ -161,8 +161,11 @@ grep -q '^[^;]*;main-to-ready;.*runtime.main;main.main;main.initWork' "$WORK/cs.
 # tables: unwound by their prologues, every cgo call is whole
 grep -q ';net._C2func_getaddrinfo;runtime.cgocall;runtime.asmcgocall;_cgo_[0-9a-f]*_C2func_getaddrinfo;getaddrinfo' \
 	"$WORK/cs.folded" || fail "no whole stack of net's cgo getaddrinfo"
-awk '{ n += $NF } /\[truncated/ { t += $NF } END {
-	printf "truncated stacks: %d of %d samples\n", t, n; exit !(n > 0 && t <= 0.03 * n) }' \
+awk '{ n += $NF } /\[truncated/ { t += $NF; match($0, /\[truncated: [^]]*\]/)
+	why[substr($0, RSTART, RLENGTH)] += $NF } END {
+	printf "truncated stacks: %d of %d samples\n", t, n
+	for (w in why) printf "  %s %d\n", w, why[w]
+	exit !(n > 0 && t <= 0.03 * n) }' \
 	"$WORK/cs.folded" || fail "more than 3% of the start-up stacks are truncated"
 # every location of the last start's pprof against addr2line's names, and
 # every return address after a call
