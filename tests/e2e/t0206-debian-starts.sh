@@ -11,9 +11,9 @@
 # process. Samples in execve after the old image is gone have the pseudo
 # frame [exec] as their user part (some must, over the three programs: how
 # many fall there depends on the binary and the machine: in six seconds
-# of starts, 1 for restic and hugo against 9 for rclone in one run, none
-# for two of them in another), and none of the exec's samples is
-# truncated. Each program starts again and again for a few seconds and
+# of starts, 1 for restic and hugo against 9 for rclone in one run; none
+# for restic and hugo with the fixed counts of starts before), and none
+# of the exec's samples is truncated. Each program starts again and again for a few seconds and
 # at least a minimum number of times: counts alone gave a third of the
 # samples on a faster machine. A program that is missing fails the test
 # (tools/install-deps.sh installs them).
