@@ -75,6 +75,15 @@ static int func_fill(const struct pclntab *tab, const struct func_rec *f,
 	fn->index = index;
 	fn->cu = f->cu_offset;
 	fn->host = !f->pcsp && !f->pcfile && !f->pcln;
+	/* The ELF entry's trampolines, where the kernel starts the main
+	 * thread ([rsp] is argc, not a return address), are its root as
+	 * much as runtime.rt0_go, which they jump to and which the linker
+	 * marks; they are not marked (samples at the first instruction, in
+	 * its page fault or a probe there, ended "[truncated: unmapped
+	 * return address]") */
+	if (name[0] == '_' && (!strcmp(name, "_rt0_amd64_linux") ||
+			       !strcmp(name, "_rt0_amd64")))
+		fn->flag |= CGOPROF_GO_FUNCFLAG_TOPFRAME;
 	return 0;
 }
 
