@@ -167,6 +167,12 @@ awk '{ n += $NF } /\[truncated/ { t += $NF; match($0, /\[truncated: [^]]*\]/)
 	for (w in why) printf "  %s %d\n", w, why[w]
 	exit !(n > 0 && t <= 0.03 * n) }' \
 	"$WORK/cs.folded" || fail "more than 3% of the start-up stacks are truncated"
+# samples at a start's first instruction (its first page fault, the probe
+# there) end at the ELF entry's trampoline, the main thread's root: never
+# truncated below it ([rsp] there is argc, no return address)
+echo "samples at the entry point: $(grep -c ';_rt0_amd64' "$WORK/cs.folded")"
+! grep -q '\[truncated[^;]*\];_rt0_amd64' "$WORK/cs.folded" ||
+	fail "a stack at the entry point truncated: $(grep '\[truncated[^;]*\];_rt0_amd64' "$WORK/cs.folded" | head -n 1)"
 # every location of the last start's pprof against addr2line's names, and
 # every return address after a call
 python3 "$top/tests/e2e/oracle.py" "$WORK/cs.pb.gz" > "$WORK/oracle.out" 2>&1 ||
