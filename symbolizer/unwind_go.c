@@ -681,6 +681,30 @@ static bool mcall_switch(struct unwind_ctx *u, uint64_t mcall_sp,
 	return true;
 }
 
+/* Whether the callee of the runtime.mcall frame just pushed (the frame
+ * before it) is runtime.goexit0, in @obj. mcall(goexit0) is how a
+ * goroutine ends (goexit1): the g mcall pushed is dead, and free to be
+ * reused by the next goroutine started, so its g.sched is not followed.
+ * g0's stack begins at mcall (the runtime keeps g0.sched as "the top of
+ * stack in mcall"; mcall clears rbp, and Go's own tracebacks end there):
+ * the stack is whole. */
+static bool mcall_of_goexit0(const struct unwind_ctx *u, struct elf_obj *obj)
+{
+	const struct unwind_result *r = u->r;
+	const struct unwind_frame *f;
+	struct go_func fn;
+	uint64_t pc;
+
+	if (!obj->go || r->n < u->nkernel + 2 || r->n >= CGOPROF_MAX_FRAMES)
+		return false;
+	f = &r->frames[r->n - 2];
+	if (!f->map || f->map->obj != obj)
+		return false;
+	pc = f->pc - f->map->bias - !(f->flags & UNWIND_FRAME_LEAF);
+	return !pclntab__find_func(obj->go, pc, &fn) &&
+	       !strcmp(fn.name, "runtime.goexit0");
+}
+
 /* An activation of runtime.systemstack, runtime.mcall or morestack at
  * @cur (sp: its callee's frame address; rbp: its callee's saved rbp), or
  * a leaf in one past its switch to g0: the function its callee runs for
@@ -698,7 +722,8 @@ void go__runtime_switch(struct unwind_ctx *u, const struct regs *cur,
 	    morestack_rule(u, cur->r[UNWIND_REG_SP]))
 		return;
 	if (!strcmp(fn->name, "runtime.mcall") &&
-	    mcall_switch(u, cur->r[UNWIND_REG_SP], map->obj, fn->entry))
+	    (mcall_of_goexit0(u, map->obj) ||
+	     mcall_switch(u, cur->r[UNWIND_REG_SP], map->obj, fn->entry)))
 		return;
 	unwind__truncate(u->r, go__special_reason(fn->name));
 }
@@ -791,7 +816,10 @@ bool go__fp_switch(struct unwind_ctx *u, struct map *map,
 	case GO_SYSTEMSTACK:
 	case GO_NO_WAY_BACK:
 		if (!next) {
-			unwind__truncate(u->r, go__special_reason(fn->name));
+			if (strcmp(fn->name, "runtime.mcall") ||
+			    !mcall_of_goexit0(u, map->obj))
+				unwind__truncate(u->r,
+						 go__special_reason(fn->name));
 			return true;
 		}
 		c.r[UNWIND_REG_IP] = ra;

@@ -19,7 +19,10 @@
 # runtime.mcall (the goroutines park and exit all the time): the scheduler's
 # frames on g0 continue, through the g that mcall pushed and its saved
 # sched, into the parked goroutine's own frames, which must be one of the
-# program's real paths into gopark (or a truncation).
+# program's real paths into gopark (or a truncation). Where mcall ran
+# runtime.goexit0 the goroutine has exited, and its g may already be a new
+# goroutine's: those stacks are whole and begin at mcall, g0's root
+# (runtime.mcall;runtime.goexit0;...), never truncated nor continued.
 . "$(dirname "$0")/lib.sh"
 require_perf
 n=0
@@ -65,15 +68,21 @@ parks = [p.split(";") for p in (
     "runtime.goexit;runtime.main;main.main;runtime.chansend1;runtime.chansend;runtime.gopark;runtime.mcall",
     "runtime.goexit;runtime.main;main.main;runtime.chanrecv1;runtime.chanrecv;runtime.gopark;runtime.mcall",
     "runtime.goexit;main.worker;runtime.chansend1;runtime.chansend;runtime.gopark;runtime.mcall",
-    "runtime.goexit;main.worker;runtime.chanrecv1;runtime.chanrecv;runtime.gopark;runtime.mcall",
-    "runtime.goexit;runtime.goexit1;runtime.mcall")]
-mc_ok = mc_bad = 0
+    "runtime.goexit;main.worker;runtime.chanrecv1;runtime.chanrecv;runtime.gopark;runtime.mcall")]
+mc_ok = mc_bad = exits = 0
 for line in open(sys.argv[1]):
     stack, count = line.rstrip("\n").rsplit(" ", 1)
     f = stack.split(";")[1:]
     if "runtime.mcall" not in f:
         continue
     i = f.index("runtime.mcall")
+    if f[i + 1:i + 2] == ["runtime.goexit0"]:
+        if i == 0:
+            exits += int(count)
+        else:
+            mc_bad += int(count)
+            print("  mcall(goexit0), not rooted at mcall:", ";".join(f[:i + 2]))
+        continue
     if f[0].startswith("[truncated: "):
         # what follows the truncation must still be real: a suffix
         if any("main." in x for x in f[1:i]) and not any(
@@ -81,7 +90,7 @@ for line in open(sys.argv[1]):
             mc_bad += int(count)
             print("  mcall, not a real path:", ";".join(f[:i + 1]))
         continue
-    if not any("main." in x for x in f[:i]) and f[:i + 1] != parks[4]:
+    if not any("main." in x for x in f[:i]):
         continue  # the runtime's own goroutines
     if f[:i + 1] in parks:
         mc_ok += int(count)
@@ -89,7 +98,8 @@ for line in open(sys.argv[1]):
         mc_bad += int(count)
         print("  mcall, not a real path:", ";".join(f[:i + 1]))
 mode = sys.argv[2]
-print(f"{sys.argv[1]}: mcall: {mc_ok} samples through the parked goroutine, {mc_bad} wrong")
+print(f"{sys.argv[1]}: mcall: {mc_ok} samples through the parked goroutine, "
+      f"{exits} of exits rooted at mcall, {mc_bad} wrong")
 print(f"{sys.argv[1]}: {total} samples in copystack under morestack: "
       f"{exact} exact, {truncated} truncated")
 for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
@@ -105,7 +115,7 @@ elif mode == "probe":
         f.write(f"{exact} {total}\n")
 else:
     ok = total >= 30 and exact + truncated == total and mc_ok >= 10
-ok = ok and mc_bad == 0
+ok = ok and mc_bad == 0 and exits >= 10
 sys.exit(0 if ok else 1)
 PY
 	done
