@@ -189,10 +189,11 @@ static void run_add_fault(struct coldstart_run *r, uint64_t t)
 	r->fault_t[r->nfaults++] = t;
 }
 
-static void run_note_hit(struct coldstart_run *r, uint32_t tid, uint64_t time,
-			 uint64_t ip, uint64_t sp)
+void coldstart_run__note_hit(struct coldstart_run *r, uint32_t tid,
+			     uint64_t time, uint64_t ip, uint64_t sp)
 {
-	unsigned i = 0;
+	unsigned i = 0, k;
+	struct probe_hit *h;
 
 	while (i < r->nthread_hit && r->thread_hit[i].tid != tid)
 		i++;
@@ -200,10 +201,27 @@ static void run_note_hit(struct coldstart_run *r, uint32_t tid, uint64_t time,
 		i = tid % COLDSTART_HIT_THREADS;	/* a start-up has few */
 	else if (i == r->nthread_hit)
 		r->nthread_hit++;
-	if (r->thread_hit[i].tid == tid && r->thread_hit[i].h.time > time)
-		return;
-	r->thread_hit[i].tid = tid;
-	r->thread_hit[i].h = (struct probe_hit){ time, ip, sp };
+	if (r->thread_hit[i].tid != tid) {
+		r->thread_hit[i].tid = tid;
+		r->thread_hit[i].n = 0;
+	}
+	/* in time order (a thread that moved CPUs may be read out of it);
+	 * when full, the oldest goes */
+	h = r->thread_hit[i].h;
+	k = r->thread_hit[i].n;
+	if (k == COLDSTART_HIT_DEPTH) {
+		if (time < h[0].time)
+			return;
+		memmove(h, h + 1, --k * sizeof(*h));
+	}
+	while (k && h[k - 1].time > time) {
+		h[k] = h[k - 1];
+		k--;
+	}
+	h[k] = (struct probe_hit){ time, ip, sp };
+	r->thread_hit[i].n++;
+	if (r->thread_hit[i].n > COLDSTART_HIT_DEPTH)
+		r->thread_hit[i].n = COLDSTART_HIT_DEPTH;
 }
 
 static uint64_t rd64(const uint8_t *p)
@@ -237,7 +255,7 @@ static void on_sample(struct coldstart_run *r,
 	/* a hit without its registers is no hit of a user thread */
 	if (!probe || !s.regs_abi)
 		return;
-	run_note_hit(r, s.tid, s.time, s.ip, s.regs[PERF_REG_SP]);
+	coldstart_run__note_hit(r, s.tid, s.time, s.ip, s.regs[PERF_REG_SP]);
 	/* the earliest hit: the rings are per CPU, and a later call (the
 	 * ready function called again, on another CPU) may be read first */
 	if (r->hit[kind] && s.time < r->hit[kind])
@@ -324,19 +342,23 @@ static int at_boundary(const struct coldstart_target *t,
 }
 
 /* The unwinder's question for a sample in the uprobes' page: the latest
- * hit of thread @tid. */
+ * hit of thread @tid at or before @time. */
 static bool probe_hit(void *ctx, uint32_t tid, uint64_t time,
 		      struct probe_hit *hit)
 {
 	struct coldstart_run *r = ctx;
 
 	coldstart_run__drain(r);
-	for (unsigned i = 0; i < r->nthread_hit; i++)
-		if (r->thread_hit[i].tid == tid &&
-		    r->thread_hit[i].h.time <= time) {
-			*hit = r->thread_hit[i].h;
-			return true;
-		}
+	for (unsigned i = 0; i < r->nthread_hit; i++) {
+		if (r->thread_hit[i].tid != tid)
+			continue;
+		for (unsigned k = r->thread_hit[i].n; k--;)
+			if (r->thread_hit[i].h[k].time <= time) {
+				*hit = r->thread_hit[i].h[k];
+				return true;
+			}
+		return false;
+	}
 	return false;
 }
 

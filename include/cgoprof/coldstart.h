@@ -34,6 +34,10 @@
 #define COLDSTART_NPHASES_MAX 4
 #define COLDSTART_MAX_EXECS 16
 #define COLDSTART_HIT_THREADS 16
+/* hits kept per thread: a start's main thread hits the entry, runtime.main
+ * and main.main probes within milliseconds, and the rings are read ahead
+ * of the samples, which wait for their order */
+#define COLDSTART_HIT_DEPTH 8
 /* The profile's ring per CPU, in pages: 16 MiB, 1000 samples of 16 KiB
  * stacks, 0.1 s at 9999 Hz while the first samples of a run wait for
  * the unwinder's first reads of each file */
@@ -138,11 +142,13 @@ struct coldstart_run {
 	uint64_t execs[COLDSTART_MAX_EXECS];
 	size_t nexecs;
 	uint64_t hit[COLDSTART_PROBE__COUNT];	/* first hits; 0 none */
-	/* the latest hit of each thread (ip, sp): a sample in the uprobes'
-	 * page is stepping that probe's instruction out of line */
+	/* the latest hits of each thread (ip, sp), oldest first: a sample
+	 * in the uprobes' page is stepping the instruction of its thread's
+	 * latest hit before it out of line */
 	struct {
 		uint32_t tid;
-		struct probe_hit h;
+		unsigned n;
+		struct probe_hit h[COLDSTART_HIT_DEPTH];
 	} thread_hit[COLDSTART_HIT_THREADS];
 	unsigned nthread_hit;
 	uint64_t exit_t;	/* the last EXIT record of pid; 0 none */
@@ -180,6 +186,11 @@ void coldstart_run__hook(struct coldstart_run *r, struct record_opts *ro);
 
 /* Reads every record of the monitor's rings into @r. */
 void coldstart_run__drain(struct coldstart_run *r);
+/* Files a uprobe hit of thread @tid (its ip and sp), as draining does:
+ * the hooks' unwinder takes, for a sample in the uprobes' page, its
+ * thread's latest hit at or before the sample. */
+void coldstart_run__note_hit(struct coldstart_run *r, uint32_t tid,
+			     uint64_t time, uint64_t ip, uint64_t sp);
 
 /* Once the command ended: its start (the last exec before the entry hit,
  * else @before), its end (the --ready hit, else the exit, else @end), the

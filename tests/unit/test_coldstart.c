@@ -230,6 +230,51 @@ static void test_run_finish(void **state)
 	coldstart_run__release(&r);
 }
 
+/* A sample in the uprobes' page is unwound after the rings were read
+ * further: its thread's later hits are in by then (the main thread hits
+ * the entry, runtime.main and main.main probes within milliseconds), and
+ * the hit it is stepping is still the latest at or before its time. */
+static void test_probe_hits(void **state)
+{
+	struct coldstart_target t;
+	struct coldstart_run r;
+	struct record_opts ro = { 0 };
+	struct probe_hit h;
+
+	(void)state;
+	c_target(&t);
+	coldstart_run__init(&r, &t, NULL);
+	coldstart_run__hook(&r, &ro);
+	coldstart_run__note_hit(&r, 7, 1000, 0x10, 0x100);
+	coldstart_run__note_hit(&r, 7, 3000, 0x20, 0x200);
+	/* read from another CPU's ring after a later one */
+	coldstart_run__note_hit(&r, 7, 2000, 0x30, 0x300);
+	coldstart_run__note_hit(&r, 8, 2500, 0x40, 0x400);
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 1500, &h));
+	assert_true(h.time == 1000 && h.ip == 0x10 && h.sp == 0x100);
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 2000, &h));
+	assert_true(h.ip == 0x30);
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 2999, &h));
+	assert_true(h.ip == 0x30);
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 9000, &h));
+	assert_true(h.ip == 0x20);
+	assert_false(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 999, &h));
+	assert_false(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 9, 9000, &h));
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 8, 2600, &h));
+	assert_true(h.ip == 0x40);
+	/* a full history drops its oldest; one older than all it keeps is
+	 * not filed */
+	for (uint64_t i = 0; i < COLDSTART_HIT_DEPTH; i++)
+		coldstart_run__note_hit(&r, 7, 10000 + i, 0x1000 + i, 0);
+	coldstart_run__note_hit(&r, 7, 500, 0x50, 0);
+	assert_false(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 9999, &h));
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 10000, &h));
+	assert_true(h.ip == 0x1000);
+	assert_true(ro.unwind.probe_hit(ro.unwind.probe_hit_ctx, 7, 99999, &h));
+	assert_true(h.ip == 0x1000 + COLDSTART_HIT_DEPTH - 1);
+	coldstart_run__release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_phase_at),
 		cmocka_unit_test(test_run_finish),
+		cmocka_unit_test(test_probe_hits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
