@@ -2,8 +2,9 @@
 /* cgoprof mem --faults: the sample_root hook of a page-fault recording.
  * Each fault is rooted at the category of the page it brought in, from the
  * maps of its process classified as a snapshot is; the maps are read again
- * when a fault lands in a mapping newer than the last read, or (a little
- * later) in memory no rule recognised yet. Runs in the recording's thread;
+ * when a fault taken after the last read lands in a mapping newer than
+ * that read knows of, or (a little later) in memory no rule recognised
+ * yet. Runs in the recording's thread;
  * only the evidence is shared with the sampler thread. */
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,16 @@ struct recheck {
 };
 
 /* One process as the fault hook sees it: its maps and their categories,
- * reloaded when a fault lands in a mapping newer than the last load. */
+ * reloaded when a fault that happened after the last load lands in a
+ * mapping newer than that load knows of. */
 struct fault_view {
 	bool used, loaded;
 	struct mem_access acc;
 	struct mem_maps maps;
 	struct mem_class cls;
 	uint32_t newest_id;	/* procmap ids at or below: in the maps */
+	/* when the last load began (CLOCK_MONOTONIC, the samples' clock):
+	 * memory a fault before it touched was mapped when it read */
 	uint64_t loaded_ns;
 	struct recheck rechecks[CGOPROF_MEM_RECHECK_SLOTS];
 	unsigned next_recheck;
@@ -75,6 +79,7 @@ static void hook_reload(struct mem_faults *h, struct fault_view *v,
 			const struct proc *p)
 {
 	const struct mem_probe *probe;
+	uint64_t begun = clock__ns(CLOCK_MONOTONIC);
 
 	h->counts.reloads++;
 	if (mem_maps__load(v->acc.pid, false, &v->maps))
@@ -85,7 +90,7 @@ static void hook_reload(struct mem_faults *h, struct fault_view *v,
 		return;
 	}
 	v->loaded = true;
-	v->loaded_ns = clock__ns(CLOCK_MONOTONIC);
+	v->loaded_ns = begun;
 	v->newest_id = 0;
 	for (size_t i = 0; p && i < p->nmaps; i++)
 		if (p->maps[i].id > v->newest_id)
@@ -138,7 +143,11 @@ const char *mem_faults__root(void *ctx, const struct perf_sample *s,
 	const struct mem_segment *seg = NULL;
 	enum mem_cat cat;
 
-	if (v->loaded && (!m || m->id <= v->newest_id))
+	/* a burst of new mappings (a growing heap) costs one load, not one
+	 * each: the samples are read behind, and the maps the load read
+	 * hold every mapping the faults before it were in */
+	if (v->loaded &&
+	    (!m || m->id <= v->newest_id || s->time < v->loaded_ns))
 		seg = mem_class__find(&v->cls, s->addr);
 	/* The fault that made a mapping is often handled before the
 	 * allocator wrote its header there (the sample is read within
