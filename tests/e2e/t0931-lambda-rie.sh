@@ -162,7 +162,8 @@ grep -q '^[^;]*;main-to-ready;.*runtime.main;main.main;main.initWork' "$WORK/cs.
 grep -q ';net._C2func_getaddrinfo;runtime.cgocall;runtime.asmcgocall;_cgo_[0-9a-f]*_C2func_getaddrinfo;getaddrinfo' \
 	"$WORK/cs.folded" || fail "no whole stack of net's cgo getaddrinfo"
 awk '{ n += $NF } /\[truncated/ { t += $NF; match($0, /\[truncated: [^]]*\]/)
-	why[substr($0, RSTART, RLENGTH)] += $NF } END {
+	why[substr($0, RSTART, RLENGTH)] += $NF
+	if (t <= 12) print "    " substr($0, 1, 240) } END {
 	printf "truncated stacks: %d of %d samples\n", t, n
 	for (w in why) printf "  %s %d\n", w, why[w]
 	exit !(n > 0 && t <= 0.03 * n) }' \
