@@ -431,9 +431,12 @@ static int fail(struct coldstart_error *e, enum coldstart_stage stage,
 }
 
 /* One start of @s->t, into @s: launched (@caught NULL), or the process
- * @caught says the exec watch stopped, resumed once its events are open. */
+ * @caught says the exec watch stopped, resumed once its events are open;
+ * @ready: the uprobes of @s->t opened before it was caught (taken over:
+ * closed here), or NULL. */
 static int run(struct coldstart_series *s, const struct coldstart_opts *o,
-	       struct coldstart_error *e, const struct execwatch_event *caught)
+	       struct coldstart_error *e, const struct execwatch_event *caught,
+	       struct coldstart_monitor *ready)
 {
 	const struct coldstart_target *t = s->t;
 	pid_t pid = caught ? (pid_t)caught->pid : -1;
@@ -463,7 +466,13 @@ static int run(struct coldstart_series *s, const struct coldstart_opts *o,
 	s->freq = o->freq;
 	coldstart_run__init(&run, t, &mon);
 	coldstart_run__hook(&run, &ro);
-	err = coldstart_monitor__open(&mon, t, pid, &what);
+	if (ready) {
+		mon = *ready;
+		memset(ready, 0, sizeof(*ready));
+		err = coldstart_monitor__attach(&mon, pid, &what);
+	} else {
+		err = coldstart_monitor__open(&mon, t, pid, &what);
+	}
 	if (err) {
 		fail(e, err == -ENOENT && !strcmp(what, "the uprobe PMU")
 				? COLDSTART_STAGE_PMU
@@ -484,6 +493,9 @@ static int run(struct coldstart_series *s, const struct coldstart_opts *o,
 	}
 	if (caught) {
 		run.pid = pid;
+		/* the probes' records of other processes from before */
+		coldstart_run__drain(&run);
+		run.lost = 0;
 		run.start_t = clock__ns(CLOCK_MONOTONIC);
 		run.held_ns = run.start_t > caught->time
 				      ? run.start_t - caught->time
@@ -553,7 +565,7 @@ int coldstart__run_once(struct coldstart_series *s,
 			const struct coldstart_opts *o,
 			struct coldstart_error *e)
 {
-	return run(s, o, e, NULL);
+	return run(s, o, e, NULL, NULL);
 }
 
 /* The targets' binaries read into @c as the first sample would: the ELF
@@ -686,6 +698,23 @@ int coldstart__measure(struct coldstart_series *s, int n,
 
 /* ---- starts caught where they happen ------------------------------------- */
 
+/* The uprobes of every target with starts left, opened before the next
+ * start is caught (run() takes them over); one that fails to open is
+ * opened again, whole, in run(), which reports why. */
+static void prepare_probes(struct coldstart_series *s, int n,
+			   const struct coldstart_opts *o,
+			   struct coldstart_monitor *ready)
+{
+	const char *what;
+
+	for (int k = 0; k < n; k++) {
+		if (ready[k].rings || s[k].runs >= o->runs)
+			continue;
+		if (coldstart_monitor__open_probes(&ready[k], s[k].t, &what))
+			coldstart_monitor__close(&ready[k]);
+	}
+}
+
 int coldstart__watch(struct coldstart_series *s, int n,
 		     const struct coldstart_opts *o, struct coldstart_error *e)
 {
@@ -693,6 +722,7 @@ int coldstart__watch(struct coldstart_series *s, int n,
 	struct coldstart_opts oc = *o;
 	struct elf_cache *own = NULL;
 	struct execwatch *w;
+	struct coldstart_monitor *ready;
 	uint64_t deadline = 0;
 	const char *why;
 	int err = 0, left = 0;
@@ -701,13 +731,18 @@ int coldstart__watch(struct coldstart_series *s, int n,
 	if (n > EXECWATCH_MAX_FILES)
 		return fail(e, COLDSTART_STAGE_WATCH, -EINVAL,
 			    "too many binaries to watch");
+	ready = calloc((size_t)n, sizeof(*ready));
+	if (!ready)
+		return fail(e, COLDSTART_STAGE_NONE, -ENOMEM, "the monitors");
 	for (int k = 0; k < n; k++) {
 		paths[k] = s[k].t->path;
 		s[k].exec = true;
 		left += o->runs;
 	}
-	if (!oc.cache && !(oc.cache = own = warm_cache_new(s, n)))
+	if (!oc.cache && !(oc.cache = own = warm_cache_new(s, n))) {
+		free(ready);
 		return fail(e, COLDSTART_STAGE_NONE, -ENOMEM, "the ELF cache");
+	}
 	/* the verifier's fraction of a second is not spent while a start
 	 * is held */
 	gosnap__preload(oc.stack_size);
@@ -731,6 +766,7 @@ int coldstart__watch(struct coldstart_series *s, int n,
 		}
 		if (deadline && (deadline - now) / 1000000 < (uint64_t)wait_ms)
 			wait_ms = (int)((deadline - now) / 1000000) + 1;
+		prepare_probes(s, n, &oc, ready);
 		err = execwatch__next(w, &ev, wait_ms);
 		if (err == 0 || err == -EINTR) {
 			err = 0;
@@ -747,7 +783,7 @@ int coldstart__watch(struct coldstart_series *s, int n,
 		if ((int)ev.file >= n || s[ev.file].runs >= o->runs) {
 			execwatch__resume((pid_t)ev.pid);
 		} else {
-			err = run(&s[ev.file], &oc, e, &ev);
+			err = run(&s[ev.file], &oc, e, &ev, &ready[ev.file]);
 			if (err == -EINTR) {
 				err = 0;
 				break;
@@ -771,6 +807,9 @@ int coldstart__watch(struct coldstart_series *s, int n,
 			execwatch__missed(w) == 1 ? "" : "s");
 out:
 	execwatch__close(w);
+	for (int k = 0; k < n; k++)
+		coldstart_monitor__close(&ready[k]);
+	free(ready);
 	gosnap__unpark();
 	elf_cache__free(own);
 	return err;

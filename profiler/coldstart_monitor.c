@@ -42,6 +42,8 @@ void coldstart_monitor__close(struct coldstart_monitor *m)
 	for (size_t i = 0; i < m->nfds; i++)
 		close(m->fds[i]);
 	free(m->rings);
+	free(m->ring_fds);
+	free(m->offline);
 	free(m->fds);
 	free(m->ids);
 	memset(m, 0, sizeof(*m));
@@ -88,16 +90,32 @@ static int monitor_add(struct coldstart_monitor *m, struct perf_event_attr *a,
 	return 0;
 }
 
-int coldstart_monitor__open(struct coldstart_monitor *m,
-			    const struct coldstart_target *t, pid_t pid,
-			    const char **what)
+/* Opens @a (kind @kind) on @cpu into the CPU's ring: the first event
+ * opened there owns it (mapped here), the others write to it. */
+static int monitor_add_cpu(struct coldstart_monitor *m,
+			   struct perf_event_attr *a, int cpu, int kind)
+{
+	int fd = -1, err;
+
+	err = monitor_add(m, a, cpu, kind, m->ring_fds[cpu], &fd);
+	if (err || m->ring_fds[cpu] >= 0)
+		return err;
+	err = ring__mmap(&m->rings[cpu], fd, RING_PAGES);
+	if (!err)
+		m->ring_fds[cpu] = fd;
+	return err;
+}
+
+int coldstart_monitor__open_probes(struct coldstart_monitor *m,
+				   const struct coldstart_target *t,
+				   const char **what)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	int type = uprobe__pmu_type();
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->pid = pid;
+	m->pid = -1;
 	*what = "the uprobe PMU";
 	if (type < 0)
 		return -ENOENT;
@@ -105,9 +123,40 @@ int coldstart_monitor__open(struct coldstart_monitor *m,
 		ncpus = 1;
 	m->ncpus = (int)ncpus;
 	m->rings = calloc((size_t)m->ncpus, sizeof(*m->rings));
-	if (!m->rings)
+	m->ring_fds = malloc((size_t)m->ncpus * sizeof(*m->ring_fds));
+	m->offline = calloc((size_t)m->ncpus, sizeof(*m->offline));
+	if (!m->rings || !m->ring_fds || !m->offline)
 		return -ENOMEM;
 	snprintf(m->path, sizeof(m->path), "%s", t->path);
+	*what = "a uprobe";
+	for (int cpu = 0; cpu < m->ncpus; cpu++) {
+		m->ring_fds[cpu] = -1;
+		for (int k = 0; k < COLDSTART_PROBE__COUNT; k++) {
+			struct perf_event_attr a;
+
+			if (!t->have[k])
+				continue;
+			uprobe__attr(&a, m->path, t->off[k], PROBE_SAMPLE_TYPE);
+			a.sample_regs_user = PROBE_REGS;
+			a.sample_id_all = 1;
+			err = monitor_add_cpu(m, &a, cpu, k);
+			if (err == -ENODEV && m->ring_fds[cpu] < 0) {
+				m->offline[cpu] = true;
+				break;
+			}
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int coldstart_monitor__attach(struct coldstart_monitor *m, pid_t pid,
+			      const char **what)
+{
+	int err;
+
+	m->pid = pid;
 	for (int cpu = 0; cpu < m->ncpus; cpu++) {
 		struct perf_event_attr a = {
 			.size = sizeof(a),
@@ -122,37 +171,33 @@ int coldstart_monitor__open(struct coldstart_monitor *m,
 			.use_clockid = 1,
 			.clockid = CLOCK_MONOTONIC,
 		};
-		int dummy;
 
+		if (m->offline[cpu])
+			continue;
 		*what = "the exec and exit event";
-		err = monitor_add(m, &a, cpu, COLDSTART_EV_DUMMY, -1, &dummy);
-		if (err == -ENODEV || err == -ENOENT)
+		err = monitor_add_cpu(m, &a, cpu, COLDSTART_EV_DUMMY);
+		if ((err == -ENODEV || err == -ENOENT) &&
+		    m->ring_fds[cpu] < 0)
 			continue;	/* an offline CPU */
-		if (err)
-			return err;
-		*what = "the ring buffer";
-		err = ring__mmap(&m->rings[cpu], dummy, RING_PAGES);
 		if (err)
 			return err;
 		*what = "the page-fault counter";
 		a.config = PERF_COUNT_SW_PAGE_FAULTS;
 		a.comm = a.comm_exec = a.task = 0;
-		err = monitor_add(m, &a, cpu, COLDSTART_EV_FAULT, dummy, NULL);
+		err = monitor_add_cpu(m, &a, cpu, COLDSTART_EV_FAULT);
 		if (err)
 			return err;
-		*what = "a uprobe";
-		for (int k = 0; k < COLDSTART_PROBE__COUNT; k++) {
-			if (!t->have[k])
-				continue;
-			uprobe__attr(&a, m->path, t->off[k], PROBE_SAMPLE_TYPE);
-			a.sample_regs_user = PROBE_REGS;
-			a.sample_id_all = 1;
-			err = monitor_add(m, &a, cpu, k, dummy, NULL);
-			if (err)
-				return err;
-		}
 	}
 	return 0;
+}
+
+int coldstart_monitor__open(struct coldstart_monitor *m,
+			    const struct coldstart_target *t, pid_t pid,
+			    const char **what)
+{
+	int err = coldstart_monitor__open_probes(m, t, what);
+
+	return err ? err : coldstart_monitor__attach(m, pid, what);
 }
 
 static int monitor_kind(const struct coldstart_monitor *m, uint64_t id)

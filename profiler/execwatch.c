@@ -22,14 +22,34 @@
 #include "cgoprof/btf_min.h"
 #include "cgoprof/execwatch.h"
 #include "cgoprof/log.h"
+#include "cgoprof/perf.h"
 #include "execwatch.skel.h"
 
 struct execwatch {
 	struct execwatch_bpf *skel;
 	struct ring_buffer *rb;
+	int task_hooks;		/* hold_task_hooks(); -1 none */
 	struct execwatch_event pending[16];
 	unsigned npending;
 };
+
+/* A disabled dummy event on this process, open while the watch is: the
+ * kernel turns its context-switch hooks on at the first task-bound event,
+ * waiting for an RCU grace period then (~12 ms on a 2-CPU VM), and off a
+ * second after the last one closed. With this one open, the events of a
+ * caught start do not wait while it is held. -1 where it cannot be
+ * opened: nothing is lost but that wait. */
+static int hold_task_hooks(void)
+{
+	struct perf_event_attr a = {
+		.size = sizeof(a),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_DUMMY,
+		.disabled = 1,
+	};
+
+	return sys_perf_event_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
 
 /* The key of @path: a regular file with an execute bit, opened without
  * following it into a FIFO or device. 0 or -errno and @why. */
@@ -133,6 +153,7 @@ struct execwatch *execwatch__open(const char *const *paths, int n, int *err,
 		*err = -ENOMEM;
 		return NULL;
 	}
+	w->task_hooks = hold_task_hooks();
 	bpf_log__init();
 	w->skel = load(true);
 	if (!w->skel && errno != EPERM) {
@@ -204,6 +225,8 @@ void execwatch__close(struct execwatch *w)
 			execwatch__resume((pid_t)w->pending[i].pid);
 	ring_buffer__free(w->rb);
 	execwatch_bpf__destroy(w->skel);
+	if (w->task_hooks >= 0)
+		close(w->task_hooks);
 	free(w);
 }
 

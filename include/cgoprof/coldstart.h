@@ -95,7 +95,9 @@ struct coldstart_monitor {
 	int ncpus;
 	int *fds;
 	size_t nfds, cap_fds;
-	struct ring *rings;	/* [cpu]; the dummy event's, shared by all */
+	struct ring *rings;	/* [cpu]; shared by all its events */
+	int *ring_fds;		/* [cpu]: the event owning the ring; -1 */
+	bool *offline;		/* [cpu]: no event opens there */
 	struct coldstart_event {
 		uint64_t id;
 		int kind;	/* enum coldstart_probe, or the two below */
@@ -113,10 +115,22 @@ struct coldstart_monitor {
  * process when @pid is -1 (a launch: the child does not exist yet), else
  * for @pid and what it starts (inherit: a start caught stopped). 0 or
  * -errno, and @what says what could not be opened ("the uprobe PMU":
- * -ENOENT, the kernel has none); close @m in either case. */
+ * -ENOENT, the kernel has none); close @m in either case. The same as
+ * coldstart_monitor__open_probes() then coldstart_monitor__attach(). */
 int coldstart_monitor__open(struct coldstart_monitor *m,
 			    const struct coldstart_target *t, pid_t pid,
 			    const char **what);
+/* Its first half: the uprobes alone, for every process. Opened before a
+ * start is caught, so the start is not held while the kernel registers
+ * them (its first registration waits for an RCU grace period: ~18 ms
+ * on a 2-CPU VM). Their records before the attach are of others. */
+int coldstart_monitor__open_probes(struct coldstart_monitor *m,
+				   const struct coldstart_target *t,
+				   const char **what);
+/* Its second half: the dummy and page-fault events for @pid (-1: every
+ * process). */
+int coldstart_monitor__attach(struct coldstart_monitor *m, pid_t pid,
+			      const char **what);
 void coldstart_monitor__close(struct coldstart_monitor *m);
 
 /* ---- one run ------------------------------------------------------------ */
