@@ -699,19 +699,21 @@ int coldstart__measure(struct coldstart_series *s, int n,
 /* ---- starts caught where they happen ------------------------------------- */
 
 /* The uprobes of every target with starts left, opened before the next
- * start is caught (run() takes them over); one that fails to open is
- * opened again, whole, in run(), which reports why. */
+ * start is caught (run() takes them over). Where they fail to open they
+ * are not tried again here: run() opens them, whole, and says why. */
 static void prepare_probes(struct coldstart_series *s, int n,
 			   const struct coldstart_opts *o,
-			   struct coldstart_monitor *ready)
+			   struct coldstart_monitor *ready, bool *failed)
 {
 	const char *what;
 
 	for (int k = 0; k < n; k++) {
-		if (ready[k].rings || s[k].runs >= o->runs)
+		if (ready[k].rings || failed[k] || s[k].runs >= o->runs)
 			continue;
-		if (coldstart_monitor__open_probes(&ready[k], s[k].t, &what))
+		if (coldstart_monitor__open_probes(&ready[k], s[k].t, &what)) {
 			coldstart_monitor__close(&ready[k]);
+			failed[k] = true;
+		}
 	}
 }
 
@@ -723,6 +725,7 @@ int coldstart__watch(struct coldstart_series *s, int n,
 	struct elf_cache *own = NULL;
 	struct execwatch *w;
 	struct coldstart_monitor *ready;
+	bool failed[EXECWATCH_MAX_FILES] = { false };
 	uint64_t deadline = 0;
 	const char *why;
 	int err = 0, left = 0;
@@ -766,7 +769,7 @@ int coldstart__watch(struct coldstart_series *s, int n,
 		}
 		if (deadline && (deadline - now) / 1000000 < (uint64_t)wait_ms)
 			wait_ms = (int)((deadline - now) / 1000000) + 1;
-		prepare_probes(s, n, &oc, ready);
+		prepare_probes(s, n, &oc, ready, failed);
 		err = execwatch__next(w, &ev, wait_ms);
 		if (err == 0 || err == -EINTR) {
 			err = 0;

@@ -127,10 +127,11 @@ int coldstart_monitor__open_probes(struct coldstart_monitor *m,
 	m->offline = calloc((size_t)m->ncpus, sizeof(*m->offline));
 	if (!m->rings || !m->ring_fds || !m->offline)
 		return -ENOMEM;
+	for (int cpu = 0; cpu < m->ncpus; cpu++)
+		m->ring_fds[cpu] = -1;
 	snprintf(m->path, sizeof(m->path), "%s", t->path);
 	*what = "a uprobe";
 	for (int cpu = 0; cpu < m->ncpus; cpu++) {
-		m->ring_fds[cpu] = -1;
 		for (int k = 0; k < COLDSTART_PROBE__COUNT; k++) {
 			struct perf_event_attr a;
 
