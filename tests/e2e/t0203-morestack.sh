@@ -43,7 +43,7 @@ import sys
 want = ("runtime.goexit;main.worker;main.deep;runtime.morestack;"
         "runtime.newstack;runtime.copystack").split(";")
 total = exact = truncated = 0
-other = {}
+other, why = {}, {}
 for line in open(sys.argv[1]):
     stack, count = line.rstrip("\n").rsplit(" ", 1)
     f = stack.split(";")[1:]
@@ -60,6 +60,7 @@ for line in open(sys.argv[1]):
         exact += c
     elif f[0].startswith("[truncated: ") and f[1:i + 1] == want[len(want) - i:]:
         truncated += c
+        why[f[0]] = why.get(f[0], 0) + c
     else:
         k = ";".join(f[:i + 1])
         other[k] = other.get(k, 0) + c
@@ -101,7 +102,7 @@ mode = sys.argv[2]
 print(f"{sys.argv[1]}: mcall: {mc_ok} samples through the parked goroutine, "
       f"{exits} of exits rooted at mcall, {mc_bad} wrong")
 print(f"{sys.argv[1]}: {total} samples in copystack under morestack: "
-      f"{exact} exact, {truncated} truncated")
+      f"{exact} exact, {truncated} truncated {why or ''}")
 for k, v in sorted(other.items(), key=lambda kv: -kv[1])[:3]:
     print(f"  other ({v}): {k}")
 if mode == "bpf":
