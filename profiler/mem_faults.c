@@ -4,8 +4,8 @@
  * maps of its process classified as a snapshot is; the maps are read again
  * when a fault taken after the last read lands in a mapping newer than
  * that read knows of, or (a little later) in memory no rule recognised
- * yet. Runs in the recording's thread;
- * only the evidence is shared with the sampler thread. */
+ * yet. Runs in the recording's thread; only the evidence is shared with
+ * the sampler thread. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -681,21 +681,23 @@ static bool mcall_switch(struct unwind_ctx *u, uint64_t mcall_sp,
 	return true;
 }
 
-/* Whether the callee of the runtime.mcall frame just pushed (the frame
- * before it) is runtime.goexit0, in @obj. mcall(goexit0) is how a
+/* Whether @fn, the frame just pushed, is runtime.mcall and its callee
+ * (the frame before it) runtime.goexit0, in @obj. mcall(goexit0) is how a
  * goroutine ends (goexit1): the g mcall pushed is dead, and free to be
  * reused by the next goroutine started, so its g.sched is not followed.
  * g0's stack begins at mcall (the runtime keeps g0.sched as "the top of
  * stack in mcall"; mcall clears rbp, and Go's own tracebacks end there):
  * the stack is whole. */
-static bool mcall_of_goexit0(const struct unwind_ctx *u, struct elf_obj *obj)
+static bool mcall_of_goexit0(const struct unwind_ctx *u, struct elf_obj *obj,
+			     const struct go_func *mcall)
 {
 	const struct unwind_result *r = u->r;
 	const struct unwind_frame *f;
 	struct go_func fn;
 	uint64_t pc;
 
-	if (!obj->go || r->n < u->nkernel + 2 || r->n >= CGOPROF_MAX_FRAMES)
+	if (strcmp(mcall->name, "runtime.mcall") || !obj->go ||
+	    r->n < u->nkernel + 2 || r->n >= CGOPROF_MAX_FRAMES)
 		return false;
 	f = &r->frames[r->n - 2];
 	if (!f->map || f->map->obj != obj)
@@ -721,8 +723,8 @@ void go__runtime_switch(struct unwind_ctx *u, const struct regs *cur,
 	if (!strncmp(fn->name, "runtime.morestack", 17) &&
 	    morestack_rule(u, cur->r[UNWIND_REG_SP]))
 		return;
-	if (!strcmp(fn->name, "runtime.mcall") &&
-	    (mcall_of_goexit0(u, map->obj) ||
+	if (mcall_of_goexit0(u, map->obj, fn) ||
+	    (!strcmp(fn->name, "runtime.mcall") &&
 	     mcall_switch(u, cur->r[UNWIND_REG_SP], map->obj, fn->entry)))
 		return;
 	unwind__truncate(u->r, go__special_reason(fn->name));
@@ -816,8 +818,7 @@ bool go__fp_switch(struct unwind_ctx *u, struct map *map,
 	case GO_SYSTEMSTACK:
 	case GO_NO_WAY_BACK:
 		if (!next) {
-			if (strcmp(fn->name, "runtime.mcall") ||
-			    !mcall_of_goexit0(u, map->obj))
+			if (!mcall_of_goexit0(u, map->obj, fn))
 				unwind__truncate(u->r,
 						 go__special_reason(fn->name));
 			return true;
