@@ -294,6 +294,63 @@ def lost():
                 emit(rec)
 
 
+def prog_stats():
+    """(run_cnt, run_time_ns) of the newest loaded snapshot program, else None."""
+    p = subprocess.run(["bpftool", "-j", "prog", "show", "name", "cgoprof_gosnap"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        progs = json.loads(p.stdout or "[]")
+    except ValueError:
+        return None
+    if isinstance(progs, dict):
+        progs = [progs]
+    progs = [x for x in progs if "run_cnt" in x]
+    if not progs:
+        return None
+    x = max(progs, key=lambda x: x["id"])
+    return x["run_cnt"], x["run_time_ns"]
+
+
+def bpf():
+    """The snapshot program's time a sample, as the kernel counts it
+    (kernel.bpf_stats_enabled): work done in the target's context, which its
+    CPU time includes. Fixed work launched under each build, the program's
+    statistics read every 0.1 s until the recording ends (any build: bpftool),
+    go-deep (400 frames) added to the workloads."""
+    d = os.path.join(OUT, "bpf")
+    os.makedirs(d, exist_ok=True)
+    stats = "/proc/sys/kernel/bpf_stats_enabled"
+    old = open(stats).read().strip()
+    work = WORK + [("go-deep", [go("go-deep"), "-n", os.environ.get("BENCH_N_DEEP", "20")], None)]
+    modes = ["cgoprof"] + ([BASE_MODE] if BASELINE else [])
+    try:
+        with open(stats, "w") as fh:
+            fh.write("1")
+        for name, cmd, _ in work:
+            for rep in range(REPS):
+                for mode in rotate(modes, rep):
+                    full = [BIN[mode], "record"] + EXTRA + ["-F", "999", "-o", d + "/x.folded",
+                            "--"] + cmd
+                    pr = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          text=True)
+                    last = None
+                    while pr.poll() is None:
+                        last = prog_stats() or last
+                        time.sleep(0.1)
+                    text = pr.stderr.read()
+                    rec = {"part": "bpf", "work": name, "mode": mode, "rep": rep}
+                    rec["samples"], rec["lost"] = cgoprof_stats(text)
+                    if last and last[0]:
+                        rec["runs"], rec["ns"] = last
+                        rec["us_run"] = last[1] / last[0] / 1e3
+                    log("bpf %s %s rep %d: %s us a run, %s runs" % (
+                        name, mode, rep, f"{rec.get('us_run', -1):.2f}", rec.get("runs")))
+                    emit(rec)
+    finally:
+        with open(stats, "w") as fh:
+            fh.write(old)
+
+
 if __name__ == "__main__":
     for part in ONLY:
-        {"slowdown": slowdown, "attach": attach, "lost": lost}[part]()
+        {"slowdown": slowdown, "attach": attach, "lost": lost, "bpf": bpf}[part]()

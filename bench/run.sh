@@ -12,7 +12,8 @@
 # (OUT = $BENCH_OUT, default out/bench). About 7 minutes with BENCH_REPS=3, 11 with
 # BENCH_REPS=5, on a 2-core VM.
 #
-# Knobs: BENCH_REPS, BENCH_OUT, BENCH_ONLY (slowdown,attach,lost,sym),
+# Knobs: BENCH_REPS, BENCH_OUT, BENCH_ONLY (slowdown,attach,lost,sym,bpf; bpf:
+# the snapshot program's time a sample, kernel.bpf_stats_enabled),
 # BENCH_WORK (cgo-inline,cgo-callback,cgo-rbp,sqlite,esbuild),
 # BENCH_ATTACH_S (3), BENCH_LOST_S (2), BENCH_LOST_FREQS (999,9999), BENCH_N_INLINE (2000),
 # BENCH_N_CALLBACK (1000), BENCH_N_RBP (1500), BENCH_N_SQLITE (150),
@@ -27,7 +28,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BENCH_REPS=${BENCH_REPS:-3}
 export BENCH_OUT=${BENCH_OUT:-$ROOT/out/bench}
 export BENCH_LOST_S=${BENCH_LOST_S:-2}
-ONLY=${BENCH_ONLY:-slowdown,attach,lost,sym}
+ONLY=${BENCH_ONLY:-slowdown,attach,lost,bpf,sym}
 mkdir -p "$BENCH_OUT"
 BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
 FXDIR=$ROOT/build/fixtures

@@ -239,6 +239,31 @@ if lo:
             sum(1 for r in rs if r["lost"]), len(rs)))
     p()
 
+# ---- bpf --------------------------------------------------------------------
+bp = defaultdict(lambda: defaultdict(list))
+for r in recs:
+    if r["part"] == "bpf" and r.get("us_run"):
+        bp[r["work"]][r["mode"]].append(r)
+if bp:
+    has_base = any(mm[BASE] for mm in bp.values())
+    p("### The snapshot program's time a sample in the target (`kernel.bpf_stats_enabled`), launch mode\n")
+    p("| workload | reps | cgoprof: us a run, median [min..max] | runs a run |" +
+      (" baseline: us a run | cgoprof / baseline, per repetition |" if has_base else ""))
+    p("|---|---|---|---|" + ("---|---|" if has_base else ""))
+    for w, mm in bp.items():
+        c = [r["us_run"] for r in mm["cgoprof"]]
+        if not c:
+            continue
+        row = [w, "%d" % len(c), "%.2f [%.2f..%.2f]" % (med(c), min(c), max(c)),
+               "%.0f" % med([r["runs"] for r in mm["cgoprof"]])]
+        if has_base:
+            b = {r["rep"]: r["us_run"] for r in mm[BASE]}
+            rs = [r["us_run"] / b[r["rep"]] for r in mm["cgoprof"] if r["rep"] in b]
+            row += ["%.2f" % med(list(b.values())) if b else "n/a",
+                    "%.3f [%.3f..%.3f]" % (med(rs), min(rs), max(rs)) if rs else "n/a"]
+        p("| " + " | ".join(row) + " |")
+    p()
+
 sym = os.path.join(OUT, "sym", "results.txt")
 if os.path.exists(sym):
     p("### Cold symbolization of 10 000 PCs spread over tsgo's Go text\n")

@@ -198,6 +198,18 @@ int gosnap__prog_fd(const struct gosnap *g)
 	return bpf_program__fd(g->skel->progs.cgoprof_gosnap);
 }
 
+int gosnap__run_stats(const struct gosnap *g, uint64_t *runs, uint64_t *ns)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(gosnap__prog_fd(g), &info, &len))
+		return -errno;
+	*runs = info.run_cnt;
+	*ns = info.run_time_ns;
+	return 0;
+}
+
 int gosnap__set_g_tls(struct gosnap *g, uint32_t pid, int32_t off)
 {
 	int fd = bpf_map__fd(g->skel->maps.cgoprof_gtls);

@@ -651,7 +651,7 @@ int record__loop(struct record *r)
 {
 	struct pollfd *pfd = calloc((size_t)r->ncpus + (size_t)r->o.npids,
 				    sizeof(*pfd));
-	uint64_t deadline = 0, last_progress = 0, last_check = 0;
+	uint64_t deadline = 0, last_progress = 0, last_check = 0, runs, ns;
 	int n = 0, nrings, npidfds = 0;
 
 	if (!pfd)
@@ -775,6 +775,12 @@ int record__loop(struct record *r)
 	r->nfds = 0;
 	rec_probe_close(r, 0);
 	free(pfd);
+	/* the events are closed: the program has run for the last time */
+	if (r->gosnap && !gosnap__run_stats(r->gosnap, &runs, &ns) &&
+	    runs >= r->bpf_runs0 && ns >= r->bpf_ns0) {
+		r->stats.bpf_runs = runs - r->bpf_runs0;
+		r->stats.bpf_ns = ns - r->bpf_ns0;
+	}
 	return 0;
 }
 

@@ -608,6 +608,8 @@ void rec_gosnap_setup(struct record *r)
 		}
 	}
 	r->stats.gosnap_on = true;
+	if (gosnap__run_stats(r->gosnap, &r->bpf_runs0, &r->bpf_ns0))
+		r->bpf_runs0 = r->bpf_ns0 = 0;
 	return;
 fail:
 	/* the program stays attached to the events it was attached to: its

@@ -123,6 +123,7 @@ struct record {
 	/* goroutine stack snapshots: an eBPF program on the sampling events
 	 * (gosnap.bpf.c) writes to a BPF output event per CPU */
 	struct gosnap *gosnap;
+	uint64_t bpf_runs0, bpf_ns0;	/* its run statistics at the start */
 	struct perf_event_attr snap_attr;
 	struct cgo_thread *cgo;		/* threads seen in cgo calls */
 	size_t cap_cgo, ncgo;

@@ -56,6 +56,11 @@ int gosnap__open(struct gosnap **out, int ncpus, uint32_t copy_bytes,
 		 const char **why);
 /* The program: attach it to each sampling event with PERF_EVENT_IOC_SET_BPF. */
 int gosnap__prog_fd(const struct gosnap *g);
+/* The kernel's count of the program's runs and their time in ns, since it
+ * was loaded: counted only while sysctl kernel.bpf_stats_enabled is 1
+ * (the kernel's work in the targets' context, which their CPU time
+ * includes). 0, or -errno. */
+int gosnap__run_stats(const struct gosnap *g, uint64_t *runs, uint64_t *ns);
 /* Routes @cpu's records to the BPF output event @fd (opened on that CPU). */
 int gosnap__set_output(struct gosnap *g, int cpu, int fd);
 /* Process @pid keeps its g at fsbase + @off (elf_obj__go_g_tls), not at

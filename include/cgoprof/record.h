@@ -104,6 +104,9 @@ struct record_stats {
 	bool gosnap_on;			/* goroutine stack snapshots taken */
 	const char *gosnap_off;		/* why not, when they were wanted */
 	uint64_t go_snapshots;		/* snapshots of the targets */
+	/* the snapshot program's runs during the recording and their time
+	 * (counted only with sysctl kernel.bpf_stats_enabled = 1) */
+	uint64_t bpf_runs, bpf_ns;
 	uint64_t latency_ns;	/* sum over samples: taken -> unwound */
 	uint64_t compared, disagreed;	/* --unwinder=compare: C frames */
 	uint64_t ns_elapsed;

@@ -94,7 +94,7 @@ struct task_struct {
  * struct's name, and a declaration alone (no size) is refused. Nothing
  * reads its members (bpf_perf_event_output takes it whole). */
 struct bpf_perf_event_data {
-	__u64 regs_unread[21];	/* x86-64's struct pt_regs, 21 words */
+	__u64 regs[21];	/* x86-64's struct pt_regs (uapi ptrace.h), by word */
 	__u64 sample_period;
 	__u64 addr;
 };

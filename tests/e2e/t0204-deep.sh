@@ -10,7 +10,8 @@
 # deeper than the stack copy and the kernel callchain]" above their true
 # innermost frames, or are exact; never wrong. The default builds once more
 # with the snapshot program's frame walk unrolled (CGOPROF_BPF_NO_LOOP=1: as
-# on kernels before 5.17, which have no bpf_loop).
+# on kernels before 5.17, which have no bpf_loop). And once with the
+# kernel's BPF statistics on: -v reports the program's runs, one a sample.
 . "$(dirname "$0")/lib.sh"
 require_perf
 path="runtime.goexit;runtime.main;main.main"
@@ -55,6 +56,25 @@ for tc in go1.19 go1.26; do
 		echo "[--no-bpf]  $tc-$variant: $(cat "$WORK/check")"
 	done
 done
+# the snapshot program's runs and time, as the kernel counts them
+stats=/proc/sys/kernel/bpf_stats_enabled
+old=$(cat "$stats")
+trap 'echo "$old" > "$stats"; kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+echo 1 > "$stats"
+bin="$FIXTURES/go/go-deep-go1.26-default"
+"$CGOPROF" record -v -d 2 -o "$WORK/stats.folded" -- "$bin" -d 4s \
+	2> "$WORK/stats.err" || fail "record with BPF statistics failed"
+echo "$old" > "$stats"
+samples=$(sed -n 's/^samples: \([0-9]*\),.*/\1/p' "$WORK/stats.err")
+runs=$(sed -n 's/^snapshot program: \([0-9]*\) runs, [0-9.]* us a run.*/\1/p' "$WORK/stats.err")
+echo "[bpf stats] samples $samples, $(grep '^snapshot program' "$WORK/stats.err")"
+[ -n "$samples" ] && [ "$samples" -ge 1000 ] || fail "too few samples: '$samples'"
+[ -n "$runs" ] || fail "no run statistics with kernel.bpf_stats_enabled=1"
+# a run a sample (a sample's records may be lost, its run not)
+[ "$runs" -ge "$samples" ] && [ "$runs" -le $((samples + samples / 20)) ] ||
+	fail "$runs program runs for $samples samples"
+$STACKCHECK "$WORK/stats.folded" --leaf main.leaf --path "$path" --binary "$bin" \
+	--min-samples 300 --min-share 0.99 || fail "stacks with BPF statistics on"
 [ "$n" -ge 8 ] || fail "only $n recordings checked"
 [ "$bad" = 0 ] || fail "$bad recordings below 99% exact, or wrong without BPF"
 echo ok
