@@ -321,7 +321,7 @@ def bpf():
     os.makedirs(d, exist_ok=True)
     stats = "/proc/sys/kernel/bpf_stats_enabled"
     old = open(stats).read().strip()
-    work = WORK + [("go-deep", [go("go-deep"), "-n", os.environ.get("BENCH_N_DEEP", "20")], None)]
+    work = WORK + [("go-deep", [go("go-deep"), "-n", os.environ.get("BENCH_N_DEEP", "1000")], None)]
     modes = ["cgoprof"] + ([BASE_MODE] if BASELINE else [])
     try:
         with open(stats, "w") as fh:
