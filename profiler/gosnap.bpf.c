@@ -208,15 +208,30 @@ static __always_inline bool read_word(__u64 *dst, __u64 addr)
 	return !bpf_probe_read_user(dst, sizeof(*dst), (const void *)addr);
 }
 
-/* s->lo, s->hi = g @g's stack bounds */
-static __always_inline bool read_stack(struct snap *s, __u64 g)
+/* The word at @off of a struct's head copied into @head (@size bytes);
+ * 0 past it. A struct's head is read in one call, its fields from the
+ * copy: a helper call costs 0.1-0.4 us on a kernel with return-stack
+ * mitigations, a few times reading a word. */
+#define HEAD_WORD(head, off) head_word(head, sizeof(head), off)
+static __always_inline __u64 head_word(const __u8 *head, __u64 size,
+				       __u64 off)
 {
-	__u64 b[2];
+	if (off > size - 8)
+		return 0;
+	return *(const __u64 *)(head + off);
+}
 
-	if (bpf_probe_read_user(b, sizeof(b), (const void *)(g + go_g_stack)))
+/* g @g's head (its stack, m and sched) into @rec's g_head; s->g, s->lo
+ * and s->hi from it. False where it cannot be read. */
+static __always_inline bool read_g(struct snap *s, struct gosnap_record *rec,
+				   __u64 g)
+{
+	if (!g || bpf_probe_read_user(rec->g_head, sizeof(rec->g_head),
+				      (const void *)g))
 		return false;
-	s->lo = b[0];
-	s->hi = b[1];
+	s->g = g;
+	s->lo = HEAD_WORD(rec->g_head, go_g_stack);
+	s->hi = HEAD_WORD(rec->g_head, go_g_stack + 8);
 	return true;
 }
 
@@ -301,7 +316,7 @@ static __always_inline void goroutine_gap(struct snap *s)
 	}
 }
 
-/* On a goroutine @g whose stack goes on beyond the sample's copy of it
+/* On a goroutine @g (its stack's bounds in s->lo, s->hi) whose stack goes on beyond the sample's copy of it
  * (deeper than the copy, or where the copy stopped at a page it could
  * not read): the rest of it, from where the copy ends to its top.
  * Callers beyond the copy come from memory of the sample's time, not
@@ -310,8 +325,6 @@ static __always_inline void goroutine_gap(struct snap *s)
 static __always_inline bool deep_goroutine(struct snap *s, __u64 g)
 {
 	s->g = g;
-	if (!read_stack(s, g))
-		return false;
 	goroutine_gap(s);
 	s->sp = s->start;
 	if (!in_stack(s))
@@ -326,103 +339,82 @@ static __always_inline bool deep_goroutine(struct snap *s, __u64 g)
  * g0.sched.sp (cgocallback set it to its sp there) up. Copied when
  * g0.sched.sp lies inside g0's stack; a thread that is in no callback
  * has little there. */
-static __always_inline bool system_stack(struct snap *s, __u64 g, __u64 g0)
+static __always_inline bool system_stack(struct snap *s,
+					 struct gosnap_record *rec, __u64 g,
+					 __u64 g0)
 {
 	s->g = g;
-	if (!g0 || !read_stack(s, g0) ||
-	    !read_word(&s->sp, g0 + go_g_sched_sp) || !in_stack(s))
+	if (!g0 || bpf_probe_read_user(rec->g0_head, sizeof(rec->g0_head),
+				       (const void *)g0))
+		return false;
+	s->lo = HEAD_WORD(rec->g0_head, go_g_stack);
+	s->hi = HEAD_WORD(rec->g0_head, go_g_stack + 8);
+	s->sp = HEAD_WORD(rec->g0_head, go_g_sched_sp);
+	if (!in_stack(s))
 		return false;
 	copy_to_top(s, GOSNAP_SYSTEM_STACK);
 	return true;
 }
 
-/* asmcgocall's frame in layout @l of go_asmcgocall (the one below
- * g0.sched.sp @g0sp) holds a goroutine of this m: s->g, and its depth in
- * s->depth. */
-static __always_inline bool asmcgocall_frame(struct snap *s, __u64 g0sp,
-					     int l)
-{
-	__u64 frame = (g0sp - go_asmcgocall[l][0]) & ~15ULL, gm;
+/* Bytes below g0.sched.sp read at once for asmcgocall's frame: both
+ * layouts' words lie in them */
+#define CGO_WINDOW 64
 
-	return read_word(&s->depth, frame + go_asmcgocall[l][2]) &&
-	       read_word(&s->g, frame + go_asmcgocall[l][1]) && s->g &&
-	       read_word(&gm, s->g + go_g_m) && gm == s->m;
+/* asmcgocall's frame in layout @l of go_asmcgocall (the one below
+ * g0.sched.sp @g0sp): its goroutine and that goroutine's depth, from
+ * @win (CGO_WINDOW bytes from @lo) where they lie in it, else read. */
+static __always_inline bool asmcgocall_frame(__u64 g0sp, int l,
+					     const __u8 *win, __u64 lo,
+					     __u64 *g, __u64 *depth)
+{
+	__u64 frame = (g0sp - go_asmcgocall[l][0]) & ~15ULL;
+	__u64 og = frame + go_asmcgocall[l][1] - lo;
+	__u64 od = frame + go_asmcgocall[l][2] - lo;
+
+	if (win && og <= CGO_WINDOW - 8 && od <= CGO_WINDOW - 8) {
+		*g = *(const __u64 *)(win + og);
+		*depth = *(const __u64 *)(win + od);
+		return *g != 0;
+	}
+	return read_word(depth, frame + go_asmcgocall[l][2]) &&
+	       read_word(g, frame + go_asmcgocall[l][1]) && *g;
 }
 
 /* On g0 (its sched.sp @g0sp): in a cgo call, asmcgocall's frame holds the
- * goroutine. */
-static __always_inline bool cgo_goroutine(struct snap *s, __u64 g0sp)
+ * goroutine: the layout whose g is of this m (Go 1.21 and later first),
+ * its head read into @rec. */
+static __always_inline bool cgo_goroutine(struct snap *s,
+					  struct gosnap_record *rec, __u64 g0sp)
 {
-	__u64 sched_sp;
+	__u64 lo = (g0sp - CGO_WINDOW) & ~15ULL, g, depth;
+	const __u8 *win = rec->bytes;
+	int l;
 
-	/* asmcgocall's frame: Go 1.21 and later, then before */
-	if (!asmcgocall_frame(s, g0sp, 0) && !asmcgocall_frame(s, g0sp, 1))
+	if (bpf_probe_read_user(rec->bytes, CGO_WINDOW, (const void *)lo))
+		win = NULL;
+	for (l = 0; l < 2; l++) {
+		if (asmcgocall_frame(g0sp, l, win, lo, &g, &depth) &&
+		    read_g(s, rec, g) &&
+		    HEAD_WORD(rec->g_head, go_g_m) == s->m)
+			break;
+	}
+	if (l == 2)
 		return false;
-	/* the goroutine's stack bounds; its sp = hi - depth, inside them */
-	if (!read_stack(s, s->g))
-		return false;
-	s->sp = s->hi - s->depth;
+	/* the goroutine's sp = hi - depth, inside its stack */
+	s->depth = depth;
+	s->sp = s->hi - depth;
 	if (!in_stack(s))
 		return false;
 	/* and asmcgocall saved that same sp in g.sched.sp (a stale frame
 	 * there, or mcall's pushed g, fails this) */
-	if (!read_word(&sched_sp, s->g + go_g_sched_sp) || sched_sp != s->sp)
+	if (HEAD_WORD(rec->g_head, go_g_sched_sp) != s->sp)
 		return false;
 	s->kind = GOSNAP_GOROUTINE;
 	return true;
 }
 
-/* A goroutine that newstack took off its m (a preemption request in a
- * prologue: gopreempt_m, preemptPark) is no m's curg any more, but
- * newstack's frame, just below g0.sched.sp where morestack called it,
- * holds its copy of m.morebuf: f's caller's sp and pc, and g, whose
- * sched morestack set to f's pc and sp = morebuf.sp - 8 (the return
- * address). The copy is looked for a word at a time downwards, as the
- * gobuf's first words up to g: at step @i (from 0), its g, else 0. */
-static __always_inline __u64 morebuf_at(__u64 g0sp, __u64 i)
-{
-	__u64 at = g0sp - 8 * (i + 1) - (go_gobuf_g + 8), g, sp, sched_sp;
-
-	if (!read_word(&g, at + go_gobuf_g) || !g ||
-	    !read_word(&sched_sp, g + go_g_sched_sp) ||
-	    !read_word(&sp, at + go_gobuf_sp) || sched_sp + 8 != sp)
-		return 0;
-	return g;
-}
-
-struct morebuf_scan {
-	__u64 g0sp, g;
-};
-
-static long morebuf_step(__u32 index, void *ctx)
-{
-	struct morebuf_scan *m = ctx;
-
-	m->g = morebuf_at(m->g0sp, index);
-	return m->g != 0;
-}
-
-/* The g of newstack's copy of m.morebuf below @g0sp, else 0. A global
- * function, its steps in bpf_loop() where the kernel has it: inlined and
- * unrolled, its 96 steps were 5 800 of the 10 800 instructions the
- * verifier went through (2 100 and 2 ms with this function). */
-__attribute__((noinline)) __u64 cgoprof_morebuf_scan(__u64 g0sp);
-
-__attribute__((noinline)) __u64 cgoprof_morebuf_scan(__u64 g0sp)
-{
-	struct morebuf_scan m = { .g0sp = g0sp, .g = 0 };
-
-	if (have_loop) {
-		bpf_loop(go_morebuf_scan_words, morebuf_step, &m, 0);
-		return m.g;
-	}
-	for (__u64 i = 0; i < go_morebuf_scan_words; i++) {
-		m.g = morebuf_at(g0sp, i);
-		if (m.g)
-			break;
-	}
-	return m.g;
-}
+/* cgoprof_morebuf_scan(): the g of newstack's copy of m.morebuf */
+#include "gosnap_scan.bpf.h"
 
 /* On g0 in the runtime (systemstack, morestack's newstack, mcall's
  * scheduler): the goroutine is the g mcall pushed, else m.curg (its
@@ -430,28 +422,38 @@ __attribute__((noinline)) __u64 cgoprof_morebuf_scan(__u64 g0sp)
  * else the g of newstack's copy of m.morebuf. The structs the unwinder
  * reads (g0's head, m's head, the goroutine's g) are copied with its
  * stack from sched.sp. */
-static __always_inline bool runtime_goroutine(struct snap *s, __u64 g0sp)
+static __always_inline bool runtime_goroutine(struct snap *s,
+					      struct gosnap_record *rec,
+					      __u64 g0sp)
 {
-	__u64 gm;
+	__u64 g, gm;
 
 	/* mcall pushed its g at g0.sched.sp - 8 (systemstack and morestack
 	 * have a return address there): a g whose stack holds its sched.sp
 	 * and whose m is this m, or none once dropped */
-	if (read_word(&s->g, g0sp - 8) && s->g && read_stack(s, s->g) &&
-	    read_word(&s->sp, s->g + go_g_sched_sp) && in_stack(s) &&
-	    read_word(&gm, s->g + go_g_m) && (!gm || gm == s->m))
-		goto found;
-	for (int i = 0; i < GO_M_CURG_N; i++) {
-		if (read_word(&s->g, s->m + go_m_curg[i]) && s->g &&
-		    read_word(&gm, s->g + go_g_m) && gm == s->m)
+	if (read_word(&g, g0sp - 8) && read_g(s, rec, g)) {
+		s->sp = HEAD_WORD(rec->g_head, go_g_sched_sp);
+		gm = HEAD_WORD(rec->g_head, go_g_m);
+		if (in_stack(s) && (!gm || gm == s->m))
 			goto found;
 	}
-	s->g = cgoprof_morebuf_scan(g0sp);
-	if (!s->g)
+	for (int i = 0; i < GO_M_CURG_N; i++) {
+		if (read_g(s, rec, HEAD_WORD(rec->m_head, go_m_curg[i])) &&
+		    HEAD_WORD(rec->g_head, go_g_m) == s->m)
+			goto found;
+	}
+	if (!read_g(s, rec,
+		    cgoprof_morebuf_scan((struct gosnap_buf *)rec, g0sp,
+					 HEAD_WORD(rec->g0_head, go_g_stack),
+					 HEAD_WORD(rec->g0_head,
+						   go_g_stack + 8))))
 		return false;
 found:
-	if (!s->g || s->g == s->g0 || !read_stack(s, s->g) ||
-	    !read_word(&s->sp, s->g + go_g_sched_sp) || !in_stack(s))
+	/* rec's g_head is s->g's */
+	if (s->g == s->g0)
+		return false;
+	s->sp = HEAD_WORD(rec->g_head, go_g_sched_sp);
+	if (!in_stack(s))
 		return false;
 	copy_to_top(s, GOSNAP_RUNTIME);
 	return true;
@@ -460,14 +462,15 @@ found:
 /* s->bp = the goroutine's (s->g) saved frame pointer, sched.bp (where
  * it is depends on gobuf's ret field): the one inside the stack above
  * sched.sp (s->sp), else 0. */
-static __always_inline void sched_bp(struct snap *s)
+static __always_inline void sched_bp(struct snap *s,
+				     const struct gosnap_record *rec)
 {
 	__u64 off[2] = { go_g_sched_bp, go_g_sched_bp_with_ret }, bp;
 
 	s->bp = 0;
 	for (int i = 0; i < 2; i++) {
-		if (read_word(&bp, s->g + off[i]) && bp >= s->sp &&
-		    bp < s->hi && !(bp & 7)) {
+		bp = HEAD_WORD(rec->g_head, off[i]);
+		if (bp >= s->sp && bp < s->hi && !(bp & 7)) {
 			s->bp = bp;
 			return;
 		}
@@ -598,8 +601,8 @@ struct frame_walk {
 #define WALK_CHUNK_AT (GOSNAP_FRAME_STEPS * GOSNAP_FRAME_BYTES)
 _Static_assert((WALK_CHUNK & (WALK_CHUNK - 1)) == 0, "a mask");
 _Static_assert(WALK_CHUNK_AT + WALK_CHUNK + 16 <=
-		       CGOPROF_GOSNAP_BYTES + GOSNAP_SLACK - 32,
-	       "the chunk fits the buffer, before the walk's state");
+		       CGOPROF_GOSNAP_BYTES + GOSNAP_SLACK - 40,
+	       "the chunk fits the buffer, before the walk's and the scan's state");
 
 /* the walk's next frame record: 1 when it is the last */
 static __always_inline long walk_record(struct frame_walk *w)
@@ -802,6 +805,12 @@ int cgoprof_gosnap(struct bpf_perf_event_data *ctx)
 	__u32 key;
 	long len;
 
+	/* the record being built, and the structs' heads read on the way:
+	 * a per-CPU buffer */
+	key = bpf_get_smp_processor_id();
+	rec = bpf_map_lookup_elem(&cgoprof_buf, &key);
+	if (!rec)
+		return 1;
 	/* the user sp, and where the kernel's copy of the stack from there
 	 * stopped */
 	if (copy_bytes && user_regs(ctx, &s))
@@ -816,26 +825,37 @@ int cgoprof_gosnap(struct bpf_perf_event_data *ctx)
 	if (bpf_core_read(&fsbase, sizeof(fsbase), &task->thread.fsbase) ||
 	    !fsbase)
 		goto not_go;
-	/* g; m = g.m; on the system stack when g == m.g0 */
+	/* g and its head (g0's when g is g0: the record's g0_head); m = g.m
+	 * and its head; on the system stack when g == m.g0 */
 	if (!read_word(&g, fsbase + g_tls) || !g ||
-	    !read_word(&m, g + go_g_m) || !m || !read_word(&g0, m + go_m_g0))
+	    bpf_probe_read_user(rec->g0_head, sizeof(rec->g0_head),
+				(const void *)g))
+		goto not_go;
+	m = HEAD_WORD(rec->g0_head, go_g_m);
+	if (!m || bpf_probe_read_user(rec->m_head, sizeof(rec->m_head),
+				      (const void *)m))
+		goto not_go;
+	g0 = HEAD_WORD(rec->m_head, go_m_g0);
+	if (!g0)
 		goto not_go;
 	if (g != g0) {
+		s.lo = HEAD_WORD(rec->g0_head, go_g_stack);
+		s.hi = HEAD_WORD(rec->g0_head, go_g_stack + 8);
 		if (copy_bytes && deep_goroutine(&s, g))
 			goto go_copy;
-		if (!system_stack(&s, g, g0))
+		if (!system_stack(&s, rec, g, g0))
 			return 1;
 		goto copy;
 	}
 	s.g0 = g;
 	s.m = m;
-	if (!read_word(&g0sp, g + go_g_sched_sp))
-		goto not_go;
-	if (!cgo_goroutine(&s, g0sp) && !runtime_goroutine(&s, g0sp))
+	g0sp = HEAD_WORD(rec->g0_head, go_g_sched_sp);
+	if (!cgo_goroutine(&s, rec, g0sp) &&
+	    !runtime_goroutine(&s, rec, g0sp))
 		goto not_go;
 	/* a goroutine's stack from its sched: its frame records from
 	 * sched.bp where it goes on beyond the records */
-	sched_bp(&s);
+	sched_bp(&s, rec);
 go_copy:
 	/* with its frame pointer known, a goroutine's stack goes on as
 	 * frame records after its innermost GOSNAP_GO_BYTES; but a
@@ -857,25 +877,13 @@ not_go:
 	s.kind = GOSNAP_DEEP;
 
 copy:
-	/* the record being built: a per-CPU buffer */
-	key = bpf_get_smp_processor_id();
-	rec = bpf_map_lookup_elem(&cgoprof_buf, &key);
-	if (!rec)
-		return 1;
 	rec->magic = CGOPROF_GOSNAP_MAGIC;
 	rec->kind = s.kind;
 	rec->g = s.g;
 	rec->g0 = s.g0;
 	rec->m = s.m;
-	/* the structs, for the runtime kind */
-	if (s.kind == GOSNAP_RUNTIME &&
-	    (bpf_probe_read_user(rec->g0_head, sizeof(rec->g0_head),
-				 (const void *)s.g0) ||
-	     bpf_probe_read_user(rec->m_head, sizeof(rec->m_head),
-				 (const void *)s.m) ||
-	     bpf_probe_read_user(rec->g_head, sizeof(rec->g_head),
-				 (const void *)s.g)))
-		return 1;
+	/* the runtime kind's structs are in the record's heads already:
+	 * g0's and m's read first, the goroutine's last (runtime_goroutine) */
 	len = 0;
 	for (int n = 1; n <= GOSNAP_RECORDS && len >= 0; n++)
 		len = cgoprof_record(ctx, (struct gosnap_buf *)rec, &s, len, n);
