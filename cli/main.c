@@ -406,6 +406,9 @@ static int cmd_record(int argc, char **argv)
 		if (cli_flags.verbose && st->gosnap_on)
 			fprintf(stderr, "goroutine stack snapshots (BPF): %" PRIu64 "\n",
 				st->go_snapshots);
+		else if (cli_flags.verbose && st->gosnap_off)
+			fprintf(stderr, "goroutine stack snapshots (BPF): off: %s\n",
+				st->gosnap_off);
 		if (cli_flags.verbose && st->gosnap_on && st->bpf_runs)
 			fprintf(stderr,
 				"snapshot program: %" PRIu64 " runs, %.2f us a run, "
@@ -413,9 +416,6 @@ static int cmd_record(int argc, char **argv)
 				st->bpf_runs,
 				(double)st->bpf_ns / (double)st->bpf_runs / 1e3,
 				(double)st->bpf_ns / 1e9);
-		else if (cli_flags.verbose && st->gosnap_off)
-			fprintf(stderr, "goroutine stack snapshots (BPF): off: %s\n",
-				st->gosnap_off);
 		if (st->morestack_probes && cli_flags.verbose)
 			fprintf(stderr,
 				"morestack probes: %" PRIu64 " Go binaries, %" PRIu64
