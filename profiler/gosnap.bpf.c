@@ -213,6 +213,12 @@ static __always_inline bool read_word(__u64 *dst, __u64 addr)
  * copy: a helper call costs 0.1-0.4 us on a kernel with return-stack
  * mitigations, a few times reading a word. */
 #define HEAD_WORD(head, off) head_word(head, sizeof(head), off)
+/* s->lo, s->hi: the stack of the g whose head is @head */
+#define HEAD_STACK(s, head)                                  \
+	do {                                                 \
+		(s)->lo = HEAD_WORD(head, go_g_stack);       \
+		(s)->hi = HEAD_WORD(head, go_g_stack + 8);   \
+	} while (0)
 static __always_inline __u64 head_word(const __u8 *head, __u64 size,
 				       __u64 off)
 {
@@ -230,8 +236,7 @@ static __always_inline bool read_g(struct snap *s, struct gosnap_record *rec,
 				      (const void *)g))
 		return false;
 	s->g = g;
-	s->lo = HEAD_WORD(rec->g_head, go_g_stack);
-	s->hi = HEAD_WORD(rec->g_head, go_g_stack + 8);
+	HEAD_STACK(s, rec->g_head);
 	return true;
 }
 
@@ -347,8 +352,7 @@ static __always_inline bool system_stack(struct snap *s,
 	if (!g0 || bpf_probe_read_user(rec->g0_head, sizeof(rec->g0_head),
 				       (const void *)g0))
 		return false;
-	s->lo = HEAD_WORD(rec->g0_head, go_g_stack);
-	s->hi = HEAD_WORD(rec->g0_head, go_g_stack + 8);
+	HEAD_STACK(s, rec->g0_head);
 	s->sp = HEAD_WORD(rec->g0_head, go_g_sched_sp);
 	if (!in_stack(s))
 		return false;
@@ -839,8 +843,7 @@ int cgoprof_gosnap(struct bpf_perf_event_data *ctx)
 	if (!g0)
 		goto not_go;
 	if (g != g0) {
-		s.lo = HEAD_WORD(rec->g0_head, go_g_stack);
-		s.hi = HEAD_WORD(rec->g0_head, go_g_stack + 8);
+		HEAD_STACK(&s, rec->g0_head);
 		if (copy_bytes && deep_goroutine(&s, g))
 			goto go_copy;
 		if (!system_stack(&s, rec, g, g0))

@@ -13,24 +13,12 @@
  * holds its copy of m.morebuf: f's caller's sp and pc, and g, whose
  * sched morestack set to f's pc and sp = morebuf.sp - 8 (the return
  * address). The copy is looked for a word at a time downwards, as the
- * gobuf's first words up to g: at step @i (from 0), its g, else 0. */
-static __always_inline __u64 morebuf_at(__u64 g0sp, __u64 i)
-{
-	__u64 at = g0sp - 8 * (i + 1) - (go_gobuf_g + 8), g, sp, sched_sp;
-
-	if (!read_word(&g, at + go_gobuf_g) || !g ||
-	    !read_word(&sched_sp, g + go_g_sched_sp) ||
-	    !read_word(&sp, at + go_gobuf_sp) || sched_sp + 8 != sp)
-		return 0;
-	return g;
-}
-
-/* The scan reads the words below g0.sched.sp at once, and reads memory
- * only for a candidate that could be a g and a goroutine's sp (each
- * 8-aligned, neither on g0's own stack): a thread on g0 with no
- * goroutine (sysmon, an idle m in the scheduler) goes through every step,
- * and a helper call a word was a third of the program's time on the cgo
- * fixtures. The window is the record's first bytes. */
+ * gobuf's first words up to g. The words are read at once (the
+ * window, the record's first bytes), and memory only for a pair that
+ * could be a g and a goroutine's sp: a thread on g0 with no goroutine
+ * (sysmon, an idle m in the scheduler) goes through every step, and
+ * three helper calls a step were a third of the program's time on the
+ * cgo fixtures. */
 #define MOREBUF_WINDOW (8 * GO_MOREBUF_SCAN_WORDS + 32)
 #define MOREBUF_STEP_WORDS 2
 _Static_assert(GO_MOREBUF_SCAN_WORDS % MOREBUF_STEP_WORDS == 0,
@@ -47,20 +35,20 @@ struct morebuf_scan {
 #define MOREBUF_G(buf) \
 	(*(volatile __u64 *)&(buf)->slack[GOSNAP_SLACK - 40])
 
-/* morebuf_at() from the window; @i's words lie in it */
-static __always_inline __u64 morebuf_in(const struct morebuf_scan *m,
-					__u64 i)
+/* The copy's address at step @i (from 0) */
+static __always_inline __u64 morebuf_addr(const struct morebuf_scan *m,
+					  __u64 i)
 {
-	__u64 at = m->g0sp - 8 * (i + 1) - (go_gobuf_g + 8), g, sp, sched_sp;
-	__u64 og = at + go_gobuf_g - m->base, os = at + go_gobuf_sp - m->base;
+	return m->g0sp - 8 * (i + 1) - (go_gobuf_g + 8);
+}
 
-	/* opaque to the compiler, which would compute them again after
-	 * the test, where the verifier does not know them bounded */
-	asm volatile("" : "+r"(og), "+r"(os));
-	if (og > MOREBUF_WINDOW - 8 || os > MOREBUF_WINDOW - 8)
-		return 0;
-	g = *(const __u64 *)(m->buf->rec.bytes + og);
-	sp = *(const __u64 *)(m->buf->rec.bytes + os);
+/* @g if words @g and @sp are the copy's: a g (8-aligned, not on g0's
+ * stack) whose sched.sp is @sp - 8, a goroutine's sp; else 0 */
+static __always_inline __u64 morebuf_pair(const struct morebuf_scan *m,
+					  __u64 g, __u64 sp)
+{
+	__u64 sched_sp;
+
 	if (!g || !sp || ((g | sp) & 7) || (g >= m->lo && g < m->hi) ||
 	    (sp >= m->lo && sp < m->hi) ||
 	    !read_word(&sched_sp, g + go_g_sched_sp) || sched_sp + 8 != sp)
@@ -68,29 +56,54 @@ static __always_inline __u64 morebuf_in(const struct morebuf_scan *m,
 	return g;
 }
 
-static long morebuf_word_step(__u32 index, void *ctx)
+/* Step @i, its words read from memory */
+static __always_inline __u64 morebuf_at(const struct morebuf_scan *m,
+					__u64 i)
 {
-	struct morebuf_scan *m = ctx;
-	__u64 g = morebuf_at(m->g0sp, index);
+	__u64 at = morebuf_addr(m, i), g, sp;
 
+	if (!read_word(&g, at + go_gobuf_g) || !read_word(&sp, at + go_gobuf_sp))
+		return 0;
+	return morebuf_pair(m, g, sp);
+}
+
+/* Step @i, its words from the window */
+static __always_inline __u64 morebuf_in(const struct morebuf_scan *m,
+					__u64 i)
+{
+	__u64 at = morebuf_addr(m, i);
+	__u64 og = at + go_gobuf_g - m->base, os = at + go_gobuf_sp - m->base;
+
+	/* opaque to the compiler, which would compute them again after
+	 * the test, where the verifier does not know them bounded */
+	asm volatile("" : "+r"(og), "+r"(os));
+	if (og > MOREBUF_WINDOW - 8 || os > MOREBUF_WINDOW - 8)
+		return 0;
+	return morebuf_pair(m, *(const __u64 *)(m->buf->rec.bytes + og),
+			    *(const __u64 *)(m->buf->rec.bytes + os));
+}
+
+/* bpf_loop()'s callbacks: @g found ends the scan */
+static __always_inline long morebuf_found(const struct morebuf_scan *m,
+					  __u64 g)
+{
 	if (!g)
 		return 0;
 	MOREBUF_G(m->buf) = g;
 	return 1;
 }
 
+static long morebuf_word_step(__u32 index, void *ctx)
+{
+	return morebuf_found(ctx, morebuf_at(ctx, index));
+}
+
 static long morebuf_step(__u32 index, void *ctx)
 {
-	struct morebuf_scan *m = ctx;
-	__u64 g;
-
-	for (int k = 0; k < MOREBUF_STEP_WORDS; k++) {
-		g = morebuf_in(m, (__u64)index * MOREBUF_STEP_WORDS + k);
-		if (g) {
-			MOREBUF_G(m->buf) = g;
+	for (int k = 0; k < MOREBUF_STEP_WORDS; k++)
+		if (morebuf_found(ctx, morebuf_in(ctx, (__u64)index *
+						  MOREBUF_STEP_WORDS + k)))
 			return 1;
-		}
-	}
 	return 0;
 }
 
@@ -127,7 +140,7 @@ __attribute__((noinline)) __u64 cgoprof_morebuf_scan(struct gosnap_buf *buf,
 		return MOREBUF_G(buf);
 	}
 	for (__u64 i = 0; i < go_morebuf_scan_words; i++) {
-		g = morebuf_at(g0sp, i);
+		g = morebuf_at(&m, i);
 		if (g)
 			break;
 	}
