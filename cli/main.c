@@ -389,8 +389,8 @@ static int cmd_record(int argc, char **argv)
 
 			if (!getrusage(RUSAGE_SELF, &ru))
 				fprintf(stderr,
-					"cgoprof: peak RSS %.1f MB, CPU %.2f s user "
-					"%.2f s system\n",
+					"cgoprof: peak RSS %.1f MB, CPU %.3f s user "
+					"%.3f s system\n",
 					(double)ru.ru_maxrss / 1024.0,
 					(double)ru.ru_utime.tv_sec +
 						(double)ru.ru_utime.tv_usec / 1e6,

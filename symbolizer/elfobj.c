@@ -82,6 +82,7 @@ static void elf_obj__free(struct elf_obj *o)
 		close(o->fd);
 	free(o->image);
 	free(o->cus);
+	sym_index__free(o->syms);
 	free(o->loads);
 	free(o->path);
 	free(o);

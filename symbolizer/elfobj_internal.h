@@ -13,6 +13,9 @@
  * another -errno the first time it fails. */
 int obj_dwfl(struct elf_obj *o);
 
+/* elfobj_symidx.c: the index elf_obj__addrsym() searches. */
+void sym_index__free(struct sym_index *x);
+
 /* elfobj_safe.c: files somebody else controls. */
 /* Opens @path read-only without blocking (O_NONBLOCK), if it is a regular
  * file; its size in *@size. An fd or -errno. */

@@ -167,7 +167,7 @@ static const char *elf_symbol(struct elf_obj *o, Dwarf_Addr addr)
 
 	if (o->dynstr_bad)
 		return NULL;
-	name = dwfl_module_addrinfo(o->mod, addr, &off, &sym, NULL, NULL, NULL);
+	name = elf_obj__addrsym(o, addr, &off, &sym);
 	if (!name || !*name)
 		return NULL;
 	/* a symbol with a size must cover the address */
@@ -185,8 +185,7 @@ int elf_obj__func_range(struct elf_obj *o, uint64_t vaddr, uint64_t *start,
 
 	if (obj_dwfl(o) || o->dynstr_bad)
 		return -ENOENT;
-	name = dwfl_module_addrinfo(o->mod, vaddr + o->mod_bias, &off, &sym,
-				    NULL, NULL, NULL);
+	name = elf_obj__addrsym(o, vaddr + o->mod_bias, &off, &sym);
 	if (!name || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
 	    off >= sym.st_size || off > vaddr)
 		return -ENOENT;

@@ -69,6 +69,8 @@ struct elf_obj {
 	struct obj_cu *cus;	/* CU ranges by address, when .debug_aranges
 				 * misses some (clang objects in a Go link) */
 	size_t ncus;
+	bool syms_tried;
+	struct sym_index *syms;	/* elf_obj__addrsym()'s, on first need */
 	struct pclntab *go;	/* NULL: not Go, or no pclntab found */
 	bool go_sections;	/* has .go.buildinfo, .gopclntab or
 				 * .note.go.buildid */
@@ -143,6 +145,13 @@ struct sym_frame {
 };
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *frames, int max);
+
+/* The ELF symbol dwfl_module_addrinfo() gives for dwfl address @addr
+ * (vaddr + mod_bias) of @o's module, through an index of its symbols
+ * built on first use: its name (NULL: none, or no module), *@off from
+ * its start and the symbol itself. */
+const char *elf_obj__addrsym(struct elf_obj *o, uint64_t addr, uint64_t *off,
+			     GElf_Sym *sym);
 
 /* The ELF function symbol (.symtab, else .dynsym) holding link-time
  * @vaddr: its start and size. 0 or -ENOENT (none, or one without a
