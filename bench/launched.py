@@ -14,6 +14,17 @@ Modes: base (the work alone), cgoprof (build/cgoprof, or $CGOPROF), old
 ($CGOPROF_OLD, e.g. the build before a change), perf (--call-graph
 dwarf,16384), perf-nocg (no call graph: the sampling alone). Fixtures from
 $FIXTURES (default build/fixtures/go). bench/RESULTS.md quotes its output.
+
+The counts by part ("direct"), which the workload's own variation does not
+blur: for perf, the whole run minus the target's own user+sys (what
+perf record itself used), plus `perf script` and bench/perf-fold.py; for
+cgoprof, its own CPU plus its snapshot program's time in the targets
+(printed by -v when `sysctl kernel.bpf_stats_enabled=1`, which this script
+sets for its run and restores). What neither counts is the kernel's
+sampling in the target's context, the same event (cpu-clock, 999 Hz, the
+registers and 16 KiB of stack) for both; cgoprof's samples also carry the
+user callchain, and mode perf-nocg against base bounds the sampling's
+share.
 """
 import os
 import re
@@ -36,15 +47,32 @@ def command(mode, target):
             "perf-nocg": perf + ["--"] + target}[mode]
 
 
-def run(cmd):
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def timed(cmd, **kw):
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, **kw)
     err = p.stderr.read()
     _, _, ru = os.wait4(p.pid, 0)
+    return ru.ru_utime + ru.ru_stime, err
+
+
+def run(cmd, mode):
+    cpu, err = timed(cmd, stdout=subprocess.DEVNULL)
     own = re.search(r"CPU ([0-9.]+) s user ([0-9.]+) s system", err)
     tgt = re.search(r"TGT ([0-9.]+) ([0-9.]+)", err)
-    return (ru.ru_utime + ru.ru_stime,
-            float(own.group(1)) + float(own.group(2)) if own else None,
-            float(tgt.group(1)) + float(tgt.group(2)) if tgt else None)
+    prog = re.search(r"snapshot program: .* ([0-9.]+) s in the targets", err)
+    own = float(own.group(1)) + float(own.group(2)) if own else None
+    tgt = float(tgt.group(1)) + float(tgt.group(2)) if tgt else None
+    direct = None
+    if own is not None:
+        direct = own + (float(prog.group(1)) if prog else 0.0)
+    elif mode == "perf" and tgt is not None:
+        with open(OUT + "/perf.script", "w") as so:
+            c2, _ = timed(["perf", "script", "-i", OUT + "/perf.data"], stdout=so)
+        with open(OUT + "/perf.script") as si, open(OUT + "/perf.folded", "w") as fo:
+            c3, _ = timed([sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
+                          stdin=si, stdout=fo)
+        os.unlink(OUT + "/perf.script")
+        direct = cpu - tgt + c2 + c3
+    return cpu, own, tgt, direct
 
 
 def main():
@@ -59,18 +87,36 @@ def main():
         target = ["/usr/bin/time", "-f", "TGT %U %S", os.path.join(FX, work + "-go1.26-default"),
                   "-n", n]
     res = {m: [] for m in modes}
-    for r in range(reps):
-        k = r % len(modes)
-        for m in modes[k:] + modes[:k]:
-            res[m].append(run(command(m, target)))
+    stats = "/proc/sys/kernel/bpf_stats_enabled"
+    was = open(stats).read().strip() if os.path.exists(stats) else None
+    try:
+        if was is not None:
+            with open(stats, "w") as f:
+                f.write("1")
+        for r in range(reps):
+            k = r % len(modes)
+            for m in modes[k:] + modes[:k]:
+                res[m].append(run(command(m, target), m))
+    finally:
+        if was is not None:
+            with open(stats, "w") as f:
+                f.write(was)
     base = statistics.median(x[0] for x in res["base"]) if "base" in res else 0.0
+    direct = {}
     for m in modes:
         own = [x[1] for x in res[m] if x[1] is not None]
-        print("%-9s total %.3f caused %.3f target %.3f%s" % (
+        d = [x[3] for x in res[m] if x[3] is not None]
+        if d:
+            direct[m] = d
+        print("%-9s total %.3f caused %.3f target %.3f%s%s" % (
             m, statistics.median(x[0] for x in res[m]),
             statistics.median(x[0] for x in res[m]) - base,
             statistics.median(x[2] for x in res[m]),
-            "  own %.3f" % statistics.median(own) if own else ""))
+            "  own %.3f" % statistics.median(own) if own else "",
+            "  direct %.3f [%.3f..%.3f]" % (statistics.median(d), min(d), max(d)) if d else ""))
+    if "cgoprof" in direct and "perf" in direct:
+        print("direct cgoprof / perf: %.3f" % (statistics.median(direct["cgoprof"]) /
+                                              statistics.median(direct["perf"])))
 
 
 if __name__ == "__main__":

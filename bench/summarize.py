@@ -103,18 +103,23 @@ if cc:
       "launched and waited for), plus, for perf, `perf script -i perf.data` and `bench/perf-fold.py` "
       "(folded output, as in attach mode; cgoprof writes folded and pprof itself), minus the CPU of "
       "the workload alone (base) in the same repetition. Ratio per repetition, then the median; "
-      "[min..max] over reps.\n")
+      "[min..max] over reps. The workload's own CPU moves from run to run by more than a profiler "
+      "causes (esbuild, sqlite), and a ratio of two such differences moves more still: the ratio of "
+      "the two medians (median cgoprof caused / median perf caused) is the steadier figure.\n")
     p("| workload | reps | base CPU s | cgoprof caused s | perf caused s | perf script + fold s | "
-      "cgoprof / perf caused [min..max] |" +
+      "cgoprof / perf caused [min..max] | ratio of the medians |" +
       (" baseline caused s | baseline / perf caused [min..max] |" if with_bl else ""))
-    p("|---|---|---|---|---|---|---|" + ("---|---|" if with_bl else ""))
+    p("|---|---|---|---|---|---|---|---|" + ("---|---|" if with_bl else ""))
     for w, full in cc.items():
         r = [caused(v, "cgoprof") / caused(v, "perf") for v in full if caused(v, "perf") > 0]
         row = [w, "%d" % len(full), "%.2f" % med([v["base"]["cpu"] for v in full]),
                "%.2f" % med([caused(v, "cgoprof") for v in full]),
                "%.2f" % med([caused(v, "perf") for v in full]),
                f(med([v["perf"].get("script_cpu", 0) + v["perf"].get("fold_cpu", 0) for v in full])),
-               "%.2f [%.2f..%.2f]" % (med(r), min(r), max(r)) if r else "n/a"]
+               "%.2f [%.2f..%.2f]" % (med(r), min(r), max(r)) if r else "n/a",
+               "%.2f" % (med([caused(v, "cgoprof") for v in full]) /
+                         med([caused(v, "perf") for v in full]))
+               if med([caused(v, "perf") for v in full]) > 0 else "n/a"]
         if with_bl:
             fb = [v for v in full if has_cpu(v, BASE)]
             rb = [caused(v, BASE) / caused(v, "perf") for v in fb if caused(v, "perf") > 0]

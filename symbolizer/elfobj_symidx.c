@@ -274,7 +274,9 @@ const char *elf_obj__addrsym(struct elf_obj *o, uint64_t addr, uint64_t *off,
 	uint64_t value = 0, label;
 	bool locals;
 
-	if (obj_dwfl(o))
+	/* libdwfl hands out names from a dynamic string table without its
+	 * NUL unbounded: none are read from it */
+	if (obj_dwfl(o) || o->dynstr_bad)
 		return NULL;
 	if (!o->syms_tried) {
 		o->syms_tried = true;

@@ -148,8 +148,9 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 
 /* The ELF symbol dwfl_module_addrinfo() gives for dwfl address @addr
  * (vaddr + mod_bias) of @o's module, through an index of its symbols
- * built on first use: its name (NULL: none, or no module), *@off from
- * its start and the symbol itself. */
+ * built on first use: its name (NULL: none, no module, or a dynamic
+ * string table that does not end in a NUL), *@off from its start and the
+ * symbol itself. */
 const char *elf_obj__addrsym(struct elf_obj *o, uint64_t addr, uint64_t *off,
 			     GElf_Sym *sym);
 
