@@ -168,16 +168,11 @@ static int ndx_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* libdwfl's choice among the sized symbols of @t that contain @addr; NULL
- * when none does. */
-static const char *table_lookup(Dwfl_Module *mod, const struct sym_table *t,
-				uint64_t addr, uint64_t *value, GElf_Sym *best)
+/* How many of @t's sized symbols start at or below @addr (a prefix). */
+static size_t ents_le(const struct sym_table *t, uint64_t addr)
 {
-	uint32_t hits[64];
-	size_t lo = 0, hi = t->n, nhits = 0;
-	const char *name = NULL;
+	size_t lo = 0, hi = t->n;
 
-	/* e[0..lo) start at or below addr */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -186,7 +181,19 @@ static const char *table_lookup(Dwfl_Module *mod, const struct sym_table *t,
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i > 0 && t->reach[i - 1] > addr; i--) {
+	return lo;
+}
+
+/* libdwfl's choice among the sized symbols of @t that contain @addr; NULL
+ * when none does. */
+static const char *table_lookup(Dwfl_Module *mod, const struct sym_table *t,
+				uint64_t addr, uint64_t *value, GElf_Sym *best)
+{
+	uint32_t hits[64];
+	size_t nhits = 0;
+	const char *name = NULL;
+
+	for (size_t i = ents_le(t, addr); i > 0 && t->reach[i - 1] > addr; i--) {
 		if (t->e[i - 1].end <= addr)
 			continue;
 		if (nhits == sizeof(hits) / sizeof(hits[0]))
@@ -247,19 +254,9 @@ static bool sizeless_at(const struct sym_table *t, uint64_t addr)
  * @addr: libdwfl's min_label after its search of @t. */
 static uint64_t table_reach(const struct sym_table *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->n, k;
-	uint64_t m = 0;
+	size_t lo = ents_le(t, addr), k;
+	uint64_t m = lo ? t->reach[lo - 1] : 0;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->e[mid].value <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo)
-		m = t->reach[lo - 1];
 	k = count_le(t->sizeless, t->nsizeless, addr);
 	if (k && t->sizeless[k - 1] > m)
 		m = t->sizeless[k - 1];

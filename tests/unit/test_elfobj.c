@@ -879,6 +879,24 @@ static void test_frame_kinds_match_bridge_globs(void **state)
 			 FRAME_KIND_LIBC);
 }
 
+/* elf_obj__addrsym() and dwfl_module_addrinfo() at dwfl address @a of
+ * @o: the same name, offset and symbol. */
+static void addrsym_check(struct elf_obj *o, const char *path, uint64_t a)
+{
+	uint64_t off1 = 0, off2 = 0;
+	GElf_Sym s1 = { 0 }, s2 = { 0 };
+	const char *n1 = elf_obj__addrsym(o, a, &off1, &s1);
+	const char *n2 = dwfl_module_addrinfo(o->mod, a, &off2, &s2, NULL,
+					      NULL, NULL);
+
+	if (!n1 != !n2 || (n1 && (strcmp(n1, n2) || off1 != off2 ||
+				  memcmp(&s1, &s2, sizeof(s1)))))
+		fail_msg("%s at %#llx: %s+%llu, libdwfl %s+%llu", path,
+			 (unsigned long long)a, n1 ? n1 : "(none)",
+			 (unsigned long long)off1, n2 ? n2 : "(none)",
+			 (unsigned long long)off2);
+}
+
 /* elf_obj__addrsym() against dwfl_module_addrinfo() (the oracle: the
  * search it replaces) at the edges of @nsyms symbols of @path, spread over
  * its table, and at @spread addresses spread over its executable
@@ -921,21 +939,7 @@ static size_t addrsym_matches_libdwfl(const char *path, int nsyms,
 		if (!nm || s.st_shndx == SHN_UNDEF)
 			continue;
 		for (size_t k = 0; k < 8; k++) {
-			uint64_t a = probe[k], off1 = 0, off2 = 0;
-			GElf_Sym s1 = { 0 }, s2 = { 0 };
-			const char *n1 = elf_obj__addrsym(o, a, &off1, &s1);
-			const char *n2 = dwfl_module_addrinfo(o->mod, a, &off2,
-							      &s2, NULL, NULL,
-							      NULL);
-
-			if (!n1 != !n2 || (n1 && (strcmp(n1, n2) || off1 != off2 ||
-						  memcmp(&s1, &s2, sizeof(s1)))))
-				fail_msg("%s at %#llx: %s+%llu, libdwfl %s+%llu",
-					 path, (unsigned long long)a,
-					 n1 ? n1 : "(none)",
-					 (unsigned long long)off1,
-					 n2 ? n2 : "(none)",
-					 (unsigned long long)off2);
+			addrsym_check(o, path, probe[k]);
 			compared++;
 		}
 	}
@@ -947,21 +951,8 @@ static size_t addrsym_matches_libdwfl(const char *path, int nsyms,
 		for (size_t k = 0; k < spread; k++) {
 			uint64_t a = ph->p_vaddr + o->mod_bias +
 				     ph->p_memsz * k / spread + k % 7;
-			uint64_t off1 = 0, off2 = 0;
-			GElf_Sym s1 = { 0 }, s2 = { 0 };
-			const char *n1 = elf_obj__addrsym(o, a, &off1, &s1);
-			const char *n2 = dwfl_module_addrinfo(o->mod, a, &off2,
-							      &s2, NULL, NULL,
-							      NULL);
 
-			if (!n1 != !n2 || (n1 && (strcmp(n1, n2) || off1 != off2 ||
-						  memcmp(&s1, &s2, sizeof(s1)))))
-				fail_msg("%s at %#llx: %s+%llu, libdwfl %s+%llu",
-					 path, (unsigned long long)a,
-					 n1 ? n1 : "(none)",
-					 (unsigned long long)off1,
-					 n2 ? n2 : "(none)",
-					 (unsigned long long)off2);
+			addrsym_check(o, path, a);
 			compared++;
 		}
 	}
@@ -969,11 +960,12 @@ static size_t addrsym_matches_libdwfl(const char *path, int nsyms,
 	return compared;
 }
 
-/* libc and libsqlite3 (.dynsym only: every symbol global), this test's own
- * binary (.symtab: locals, sizeless labels of crt1.o) and, where the
- * pclntab fixtures are built (make check builds them), Go binaries linked
- * by gold and lld, a static-pie one and musl's static one (assembly
- * functions without a size: libdwfl's choice is kept for them). */
+/* libc and libsqlite3 as Debian ships them (.dynsym: every symbol global;
+ * libc's debug file's .symtab, locals too, where it is installed), this
+ * test's own binary (.symtab: locals, sizeless labels of crt1.o) and,
+ * where the pclntab fixtures are built (make check builds them), Go
+ * binaries linked by gold and lld, a static-pie one and musl's static one
+ * (assembly functions without a size: libdwfl's choice is kept for them). */
 static void test_symbol_index_names_as_libdwfl(void **state)
 {
 	static const char *const libs[] = {
