@@ -308,5 +308,6 @@ const char *elf_obj__addrsym(struct elf_obj *o, uint64_t addr, uint64_t *off,
 	    !(locals && sizeless_at(&x->local, label)))
 		return NULL;
 ask:
+	o->syms_asked++;
 	return dwfl_module_addrinfo(o->mod, addr, off, sym, NULL, NULL, NULL);
 }

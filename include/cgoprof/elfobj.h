@@ -71,6 +71,7 @@ struct elf_obj {
 	size_t ncus;
 	bool syms_tried;
 	struct sym_index *syms;	/* elf_obj__addrsym()'s, on first need */
+	uint64_t syms_asked;	/* its lookups left to libdwfl's search */
 	struct pclntab *go;	/* NULL: not Go, or no pclntab found */
 	bool go_sections;	/* has .go.buildinfo, .gopclntab or
 				 * .note.go.buildid */
