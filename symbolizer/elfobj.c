@@ -83,6 +83,7 @@ static void elf_obj__free(struct elf_obj *o)
 	free(o->image);
 	free(o->cus);
 	sym_index__free(o->syms);
+	scope_index__free(o->scopes);
 	free(o->loads);
 	free(o->path);
 	free(o);
@@ -236,6 +237,30 @@ static bool pclntab_may_look(Elf *elf)
 	return false;
 }
 
+/* Whether @elf may hold a pclntab: a section of Go's (.go.buildinfo,
+ * .gopclntab, .note.go.buildid: every Go link has one, internal or
+ * external, by GNU ld, gold or lld, stripped or not), or no section
+ * headers or names to tell (sstrip). The others are C: their data
+ * sections (libc's 500 KB, bash's 460 KB) are not read and scanned for a
+ * table they cannot hold. */
+static bool may_hold_pclntab(Elf *elf, bool go_sections)
+{
+	size_t n, shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (go_sections || elf_getshdrnum(elf, &n) || n == 0 ||
+	    elf_getshdrstrndx(elf, &shstrndx))
+		return true;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    !elf_strptr(elf, shstrndx, sh.sh_name))
+			return true;
+	}
+	return false;
+}
+
 static int load_elf(struct elf_obj *o)
 {
 	GElf_Ehdr eh;
@@ -275,7 +300,9 @@ static int load_elf(struct elf_obj *o)
 		o->entry = eh.e_entry;
 	o->go_sections = has_go_section(o->elf);
 	/* from the file, in huge pages where it can; else libelf's copies */
-	if (o->fd >= 0)
+	if (!may_hold_pclntab(o->elf, o->go_sections))
+		o->go = NULL;
+	else if (o->fd >= 0)
 		o->go = pclntab__new_fd(o->elf, o->fd);
 	else
 		o->go = pclntab_may_look(o->elf) ? pclntab__new(o->elf) : NULL;

@@ -16,6 +16,13 @@ int obj_dwfl(struct elf_obj *o);
 /* elfobj_symidx.c: the index elf_obj__addrsym() searches. */
 void sym_index__free(struct sym_index *x);
 
+/* elfobj_scopes.c: the function-like DIEs of @cu that hold @addr (a
+ * CU-relative address, as dwarf_getscopes() takes it), innermost first:
+ * the inlined instances, then the subprogram; at most @max. */
+int obj_func_chain(struct elf_obj *o, Dwarf_Die *cu, Dwarf_Addr addr,
+		   Dwarf_Die *chain, int max);
+void scope_index__free(struct scope_index *x);
+
 /* elfobj_safe.c: files somebody else controls. */
 /* Opens @path read-only without blocking (O_NONBLOCK), if it is a regular
  * file; its size in *@size. An fd or -errno. */

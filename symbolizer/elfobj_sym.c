@@ -203,30 +203,14 @@ static char *strdup_unversioned(const char *name)
 				: strdup(name);
 }
 
-/* The first function-like DIE (a subprogram or an inlined instance) of
- * @scopes[@from..@n), into *@die: whether there is one. */
-static bool function_scope(Dwarf_Die *scopes, int from, int n, Dwarf_Die *die)
-{
-	for (int i = from; i < n; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag == DW_TAG_inlined_subroutine ||
-		    tag == DW_TAG_subprogram) {
-			*die = scopes[i];
-			return true;
-		}
-	}
-	return false;
-}
-
 int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		       struct sym_frame *fr, int max)
 {
 	uint64_t pc = is_leaf ? vaddr : vaddr - 1;
 	Dwarf_Addr addr, cu_bias;
-	Dwarf_Die *cu, *scopes = NULL;
+	Dwarf_Die *cu, chain[32];
 	const char *sym, *file = NULL;
-	int nscopes, n = 0, lineno = 0;
+	int nchain, n = 0, lineno = 0;
 	Dwfl_Line *line;
 
 	if (max <= 0)
@@ -292,53 +276,42 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 		if (dl && (file = dwarf_linesrc(dl, NULL, NULL)))
 			dwarf_lineno(dl, &lineno);
 	}
-	nscopes = cu ? dwarf_getscopes(cu, addr - cu_bias, &scopes) : 0;
-	/* the innermost function-like scope at the address */
-	{
-		Dwarf_Die die;
-		bool have = function_scope(scopes, 0, nscopes, &die);
-		/* Walk outwards: an inlined instance's caller is the next
-		 * function-like DIE that contains it (dwarf_getscopes_die),
-		 * at the inlined call site (DW_AT_call_file/line). */
-		while (have && n < max) {
-			Dwarf_Attribute attr;
-			Dwarf_Word call_file = 0, call_line = 0;
-			Dwarf_Files *files;
-			Dwarf_Die *outer = NULL;
-			const char *name = die_name(&die);
-			size_t nfiles;
-			int nouter;
+	nchain = cu ? obj_func_chain(o, cu, addr - cu_bias, chain,
+					 max < 32 ? max : 32) : 0;
+	/* innermost first: each inlined instance is called from the next
+	 * DIE of the chain, at its call site (DW_AT_call_file/line) */
+	for (int i = 0; i < nchain; i++) {
+		Dwarf_Die *die = &chain[i];
+		Dwarf_Attribute attr;
+		Dwarf_Word call_file = 0, call_line = 0;
+		Dwarf_Files *files;
+		const char *name = die_name(die);
+		size_t nfiles;
 
-			if (dwarf_tag(&die) == DW_TAG_subprogram) {
-				/* the outermost: the ELF symbol, as perf */
-				fr[n].name = strdup_unversioned(sym ? sym : name ? name : "??");
-				fr[n].file = xstrdup_or_null(file);
-				fr[n].line = (uint32_t)lineno;
-				fr[n].inlined = false;
-				n++;
-				break;
-			}
-			fr[n].name = strdup(name ? name : "??");
+		if (dwarf_tag(die) == DW_TAG_subprogram) {
+			/* the outermost: the ELF symbol, as perf */
+			fr[n].name = strdup_unversioned(sym ? sym : name ? name : "??");
 			fr[n].file = xstrdup_or_null(file);
 			fr[n].line = (uint32_t)lineno;
-			fr[n].inlined = true;
+			fr[n].inlined = false;
 			n++;
-			dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr),
-					&call_file);
-			dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attr),
-					&call_line);
-			file = NULL;
-			if (call_file && !dwarf_getsrcfiles(cu, &files, &nfiles) &&
-			    call_file < nfiles)
-				file = dwarf_filesrc(files, call_file, NULL, NULL);
-			lineno = (int)call_line;
-			nouter = dwarf_getscopes_die(&die, &outer);
-			/* [0] is @die itself */
-			have = function_scope(outer, 1, nouter, &die);
-			free(outer);
+			break;
 		}
+		fr[n].name = strdup(name ? name : "??");
+		fr[n].file = xstrdup_or_null(file);
+		fr[n].line = (uint32_t)lineno;
+		fr[n].inlined = true;
+		n++;
+		dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr),
+				&call_file);
+		dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr),
+				&call_line);
+		file = NULL;
+		if (call_file && !dwarf_getsrcfiles(cu, &files, &nfiles) &&
+		    call_file < nfiles)
+			file = dwarf_filesrc(files, call_file, NULL, NULL);
+		lineno = (int)call_line;
 	}
-	free(scopes);
 	if (!n && sym) {
 		fr[0] = (struct sym_frame){ .name = strdup_unversioned(sym),
 					    .file = xstrdup_or_null(file),

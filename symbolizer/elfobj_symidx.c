@@ -15,7 +15,7 @@
  * table order, so the result is the symbol libdwfl returns. Where no
  * sized symbol contains the address (assembly labels without a size, or
  * nothing), libdwfl's choice depends on the sizeless symbols and on
- * section bounds: libdwfl is asked. tests/unit/test_elfobj.c compares
+ * section bounds: libdwfl is asked. tests/unit/test_symidx.c compares
  * the two over every few bytes of real libraries. */
 #include <elfutils/libdwfl.h>
 #include <errno.h>

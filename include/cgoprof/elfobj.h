@@ -72,6 +72,10 @@ struct elf_obj {
 	bool syms_tried;
 	struct sym_index *syms;	/* elf_obj__addrsym()'s, on first need */
 	uint64_t syms_asked;	/* its lookups left to libdwfl's search */
+	struct scope_index *scopes;	/* DWARF units' top-level DIEs, by
+					 * address (elfobj_scopes.c) */
+	uint64_t scopes_asked;	/* inline chains left to libdw's walk */
+	bool no_scope_index;	/* every chain from libdw (tests) */
 	struct pclntab *go;	/* NULL: not Go, or no pclntab found */
 	bool go_sections;	/* has .go.buildinfo, .gopclntab or
 				 * .note.go.buildid */
