@@ -244,6 +244,57 @@ static int locations_ids(struct folder *f, const struct profile *p,
 	return err;
 }
 
+/* Each line built in a buffer from the names' lengths (measured once) and
+ * written in one call: esbuild's 4 600 lines of ~50 frames are 9 MB, and
+ * a stdio call per frame (its lock, its strlen) was a third of the time
+ * of writing them. */
+static int write_lines(const struct folder *f, FILE *out)
+{
+	size_t *len = malloc((f->names.len + 1) * sizeof(*len));
+	char *line = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	if (!len)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->names.len; i++)
+		len[i] = strlen(f->names.strs[i]);
+	for (size_t i = 0; i < f->nlines && !err; i++) {
+		const struct fline *l = &f->lines[i];
+		const uint32_t *q = f->seqs + l->seq + 1;
+		uint32_t n = f->seqs[l->seq];
+		size_t need = 24, at = 0;
+
+		if (!l->count)
+			continue;
+		for (uint32_t k = 0; k < n; k++)
+			need += len[q[k]] + 1;
+		if (need > cap) {
+			char *grown = realloc(line, need);
+
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			line = grown;
+			cap = need;
+		}
+		for (uint32_t k = 0; k < n; k++) {
+			if (k)
+				line[at++] = ';';
+			memcpy(line + at, f->names.strs[q[k]], len[q[k]]);
+			at += len[q[k]];
+		}
+		at += (size_t)snprintf(line + at, cap - at, " %llu\n",
+				       (unsigned long long)l->count);
+		if (fwrite(line, 1, at, out) != at)
+			err = -EIO;
+	}
+	free(line);
+	free(len);
+	return err;
+}
+
 int export__folded(const struct profile *p, const struct export_opts *o,
 		   FILE *out)
 {
@@ -307,19 +358,8 @@ int export__folded(const struct profile *p, const struct export_opts *o,
 	/* no lines (a recording with no sample): no array to sort */
 	if (!err && f.nlines)
 		qsort_r(f.lines, f.nlines, sizeof(*f.lines), fline_cmp, &f);
-	for (size_t i = 0; i < f.nlines && !err; i++) {
-		const struct fline *l = &f.lines[i];
-		const uint32_t *q = f.seqs + l->seq + 1;
-
-		if (!l->count)
-			continue;
-		for (uint32_t k = 0; k < f.seqs[l->seq]; k++)
-			if ((k && putc(';', out) == EOF) ||
-			    fputs(f.names.strs[q[k]], out) == EOF)
-				err = -EIO;
-		if (fprintf(out, " %llu\n", (unsigned long long)l->count) < 0)
-			err = -EIO;
-	}
+	if (!err)
+		err = write_lines(&f, out);
 	folder_free(&f);
 	return err;
 }

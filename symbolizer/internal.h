@@ -185,7 +185,7 @@ enum go_special {
 	GO_NO_WAY_BACK,	/* mcall, morestack: the goroutine's g holds it */
 };
 
-enum go_special go__special(const char *name);
+enum go_special go__special(const struct go_func *fn);
 /* The name of special function @name without "runtime.", as a static
  * string: a reason. */
 const char *go__special_reason(const char *name);

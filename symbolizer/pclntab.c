@@ -75,6 +75,7 @@ static int func_fill(const struct pclntab *tab, const struct func_rec *f,
 	fn->index = index;
 	fn->cu = f->cu_offset;
 	fn->host = !f->pcsp && !f->pcfile && !f->pcln;
+	fn->runtime = !strncmp(name, "runtime.", 8);
 	/* The ELF entry's trampolines, where the kernel starts the main
 	 * thread ([rsp] is argc, not a return address), are its root as
 	 * much as runtime.rt0_go, which they jump to and which the linker

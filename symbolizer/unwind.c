@@ -136,7 +136,7 @@ static const char *frozen_caller_check(struct unwind_ctx *u,
 	/* goroutines start with a made-up return address into goexit */
 	if (cm->obj->go && elf_obj__is_go_pc(cm->obj, ra - 1 - cm->bias) &&
 	    !pclntab__find_func(cm->obj->go, ra - 1 - cm->bias, &cfn) &&
-	    (go__special(cfn.name) == GO_ASMCGOCALL ||
+	    (go__special(&cfn) == GO_ASMCGOCALL ||
 	     (cfn.flag & CGOPROF_GO_FUNCFLAG_TOPFRAME)))
 		return NULL;
 	if (!native__is_call_to(cm->obj, ra - cm->bias, entry, f->map->obj))

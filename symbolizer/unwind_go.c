@@ -59,9 +59,10 @@ static int go_special_index(const char *name)
 	return -1;
 }
 
-enum go_special go__special(const char *name)
+enum go_special go__special(const struct go_func *fn)
 {
-	int i = go_special_index(name);
+	/* at every Go frame: the name is read only for the runtime's */
+	int i = fn->runtime ? go_special_index(fn->name) : -1;
 
 	return i < 0 ? GO_PLAIN : go_specials[i].kind;
 }
@@ -716,7 +717,7 @@ void go__runtime_switch(struct unwind_ctx *u, const struct regs *cur,
 			struct map *map, const struct go_func *fn,
 			uint64_t lookup)
 {
-	if (go__special(fn->name) == GO_SYSTEMSTACK) {
+	if (go__special(fn) == GO_SYSTEMSTACK) {
 		systemstack_rule(u, cur, map, fn, lookup);
 		return;
 	}
@@ -776,7 +777,7 @@ bool go__is_async_preempt(const struct go_func *fn)
  * Reads the name. go__push_cgocall adds cgocall back. */
 bool go__cgocall_skipped(const struct go_func *fn)
 {
-	return go__special(fn->name) != GO_CGOCALL &&
+	return go__special(fn) != GO_CGOCALL &&
 	       (strstr(fn->name, "._Cfunc_") || strstr(fn->name, "._C2func_"));
 }
 
@@ -808,7 +809,7 @@ bool go__fp_switch(struct unwind_ctx *u, struct map *map,
 {
 	struct regs c = { 0 };
 
-	switch (go__special(fn->name)) {
+	switch (go__special(fn)) {
 	case GO_CGOCALLBACK:
 		if (!next)
 			unwind__truncate(u->r, "callback's C frames need live reads");
@@ -843,7 +844,7 @@ enum step_result go__frame_step(struct unwind_ctx *u, const struct frame_at *f,
 				const struct regs *cur, struct regs *caller,
 				bool *signal_frame)
 {
-	enum go_special sp = go__special(f->fn.name);
+	enum go_special sp = go__special(&f->fn);
 	struct elf_obj *o = f->map->obj;
 	enum step_result sr = STEP_NO_INFO;
 

@@ -185,8 +185,8 @@ void goroutine__fp_walk(struct unwind_ctx *u, uint64_t bp, int64_t chain,
 			r->status = STACK_COMPLETE;
 			return;
 		}
-		if (!bp_known && go__special(fn.name) != GO_PLAIN &&
-		    go__special(fn.name) != GO_CGOCALL) {
+		if (!bp_known && go__special(&fn) != GO_PLAIN &&
+		    go__special(&fn) != GO_CGOCALL) {
 			/* the record address is needed now */
 			uint64_t fp;
 
@@ -421,7 +421,7 @@ static void recorded_frames(struct unwind_ctx *u, const uint64_t *pcs,
  * has no frame records */
 static const char *cgo_entry_stop(const struct go_func *fn)
 {
-	return go__special(fn->name) == GO_CGOCALLBACK
+	return go__special(fn) == GO_CGOCALLBACK
 		       ? "callback below a cgo call"
 		       : NULL;
 }
@@ -476,8 +476,8 @@ bool goroutine__morestack_record(struct unwind_ctx *u, uint64_t g0_sp)
  * frame records for the rest */
 static const char *morestack_stop(const struct go_func *fn)
 {
-	if (go__special(fn->name) != GO_PLAIN &&
-	    go__special(fn->name) != GO_CGOCALL)
+	if (go__special(fn) != GO_PLAIN &&
+	    go__special(fn) != GO_CGOCALL)
 		return go__special_reason(fn->name);
 	return NULL;
 }

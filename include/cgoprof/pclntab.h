@@ -35,6 +35,7 @@ struct go_func {
 	 * the table by name, without pcsp, file or line tables, and is
 	 * unwound as the C it is (no .eh_frame either: by its prologue) */
 	bool host;
+	bool runtime;		/* its name begins "runtime." */
 };
 
 struct go_frame {
