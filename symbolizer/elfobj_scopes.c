@@ -21,11 +21,26 @@
  * partial units (dwz), and those where a DIE's ranges cannot be read
  * (libdw's walk takes some of those errors for "no address" and fails on
  * the others). tests/unit/test_scopes.c compares the names both give
- * over libc, cgoprof's own code and the C of cgo binaries. */
+ * over libc, cgoprof's own code and the C of cgo binaries.
+ *
+ * The unit of an address is found the way dwfl_module_addrdie() finds
+ * it, by .debug_aranges, but from the section read once: libdw's
+ * dwarf_getaranges() allocates each of libc's 12 000 entries and looks up
+ * its unit in a tree (7 ms before the first name in libc, a twentieth
+ * of an attach to esbuild, whose shell and awk call libc). The section is
+ * parsed with every check of libdw's, in its order, the entries sorted
+ * as libdw sorts them and gathered into runs of one unit as libdwfl
+ * gathers them, and searched with libdwfl's search, quirks included.
+ * Where libdw would fail, or cannot be told (.zdebug sections), libdwfl
+ * is asked. The line of an address is then its unit's line table
+ * searched as dwfl_module_getsrc() searches it (dwarf_getsrc_die()), so
+ * libdwfl's ranges are never built. */
 #include <dwarf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <elfutils/libdwfl.h>
 
 #include "cgoprof/arena.h"
 #include "elfobj_internal.h"
@@ -45,9 +60,26 @@ struct cu_scopes {
 	size_t n;
 };
 
+/* A run of .debug_aranges entries of one unit, in address order: the
+ * addresses from its start to the next run's are that unit's (libdwfl's
+ * struct dwfl_arange). */
+struct arange_run {
+	Dwarf_Addr start;
+	Dwarf_Off die_off;	/* the unit's DIE */
+	bool have_die;
+	Dwarf_Die die;		/* dwarf_offdie()'s, once asked */
+};
+
 struct scope_index {
 	struct cu_scopes *cus;	/* by cu_off */
 	size_t n, cap;
+	/* units by address, read from .debug_aranges as libdw reads it */
+	bool aranges_tried, aranges_ok;
+	struct arange_run *runs;
+	size_t nruns;
+	Dwarf_Addr last_end;	/* the last entry's address + length */
+	Dwarf *dw;
+	Dwarf_Addr bias;	/* dwfl address - DWARF address */
 };
 
 void scope_index__free(struct scope_index *x)
@@ -59,7 +91,277 @@ void scope_index__free(struct scope_index *x)
 		free(x->cus[i].reach);
 	}
 	free(x->cus);
+	free(x->runs);
 	free(x);
+}
+
+static struct scope_index *index_of(struct elf_obj *o)
+{
+	if (!o->scopes)
+		o->scopes = calloc(1, sizeof(*o->scopes));
+	return o->scopes;
+}
+
+/* ---- units by address ---- */
+
+/* The data of @dw's section @name as libdw has it (it inflated what was
+ * compressed when it opened them); *@absent when there is none. false:
+ * what libdw reads cannot be told (GNU .zdebug sections, a section still
+ * compressed). */
+static bool debug_section(Dwarf *dw, const char *name, Elf_Data **out,
+			  bool *absent)
+{
+	Elf *elf = dwarf_getelf(dw);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	*out = NULL;
+	*absent = true;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    !(nm = elf_strptr(elf, shstrndx, sh.sh_name)))
+			return false;
+		if (!strncmp(nm, ".zdebug", 7))
+			return false;
+		if (strcmp(nm, name) || !*absent)
+			continue;	/* libdw takes the first */
+		if (sh.sh_type == SHT_NOBITS)
+			continue;
+		if (sh.sh_flags & SHF_COMPRESSED)
+			return false;
+		*out = elf_getdata(scn, NULL);
+		if (!*out)
+			return false;
+		*absent = false;
+	}
+	return true;
+}
+
+struct unit_hdr {
+	Dwarf_Off start, die_off;
+};
+
+struct arange_ent {
+	Dwarf_Addr addr, len;
+	Dwarf_Off die_off;
+	size_t seq;
+};
+
+static int arange_cmp(const void *a, const void *b)
+{
+	const struct arange_ent *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static uint64_t rd(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, n);	/* little-endian: x86-64 only */
+	return v;
+}
+
+/* The unit that holds offset @off (libdw's __libdw_findcu): its DIE's
+ * offset, or 0. */
+static Dwarf_Off unit_die_at(const struct unit_hdr *u, size_t n,
+			     Dwarf_Off off, Dwarf_Off end)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (u[mid].start <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || (lo < n ? off >= u[lo].start : off >= end))
+		return 0;
+	return u[lo - 1].die_off;
+}
+
+/* .debug_aranges parsed as elfutils 0.188's dwarf_getaranges() parses it
+ * (every check of its, in its order), into @x's runs as libdwfl's
+ * addrarange() makes them. false where libdw would fail, or where what
+ * it does cannot be told: libdwfl's own lookup then. */
+static bool aranges_build(struct scope_index *x, Dwarf *dw)
+{
+	Elf_Data *ar, *info;
+	bool no_ar, no_info, ok = false;
+	struct unit_hdr *u = NULL;
+	struct arange_ent *e = NULL;
+	size_t nu = 0, capu = 0, ne = 0, cape = 0, at = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	int rc;
+
+	if (!debug_section(dw, ".debug_aranges", &ar, &no_ar) ||
+	    !debug_section(dw, ".debug_info", &info, &no_info) || no_info)
+		return false;
+	if (no_ar || !ar->d_size)
+		return true;	/* no runs: nothing found, as libdwfl */
+	/* the units, each header read (libdw interns them as it looks) */
+	while ((rc = dwarf_next_unit(dw, off, &next, &hsize, NULL, NULL, NULL,
+				     NULL, NULL, NULL)) == 0) {
+		if (next <= off ||
+		    array__grow((void **)&u, &capu, nu + 1, sizeof(*u), 256))
+			goto out;
+		u[nu++] = (struct unit_hdr){ off, off + hsize };
+		off = next;
+	}
+	if (rc < 0)
+		goto out;
+	while (at < ar->d_size) {
+		const uint8_t *b = ar->d_buf;
+		size_t hdr = at, left, lb = 4, as;
+		uint64_t len, uoff;
+		Dwarf_Off die;
+
+#define NEED(n) do { if (ar->d_size - at < (n)) goto out; } while (0)
+		NEED(4);
+		len = rd(b + at, 4);
+		at += 4;
+		if (len == 0xffffffffu) {
+			NEED(8);
+			len = rd(b + at, 8);
+			at += 8;
+			lb = 8;
+		} else if (len >= 0xfffffff0u) {
+			goto out;
+		}
+		NEED(2);
+		if (rd(b + at, 2) != 2)
+			goto out;
+		at += 2;
+		NEED(lb);
+		uoff = rd(b + at, (unsigned)lb);
+		at += lb;
+		if (uoff > info->d_size || info->d_size - uoff < 4)
+			goto out;
+		NEED(2);
+		as = b[at];
+		if ((as != 4 && as != 8) || b[at + 1] != 0)
+			goto out;
+		at += 2;
+		left = (2 * as - (at - hdr) % (2 * as)) % (2 * as);
+		NEED(left);
+		at += left;
+		die = unit_die_at(u, nu, uoff, next);
+		for (;;) {
+			Dwarf_Addr a, l;
+
+			NEED(as);
+			a = rd(b + at, (unsigned)as);
+			at += as;
+			NEED(as);
+			l = rd(b + at, (unsigned)as);
+			at += as;
+			if (!a && !l)
+				break;
+			/* libdwfl takes a unit DIE within 4 bytes of the end
+			 * for the end of the units */
+			if (!die || die + 4 >= info->d_size ||
+			    array__grow((void **)&e, &cape, ne + 1, sizeof(*e),
+					256))
+				goto out;
+			e[ne] = (struct arange_ent){ a, l, die, ne };
+			ne++;
+		}
+#undef NEED
+		(void)len;
+	}
+	if (ne) {
+		Dwarf_Off last = 0;
+
+		qsort(e, ne, sizeof(*e), arange_cmp);
+		x->runs = calloc(ne, sizeof(*x->runs));
+		if (!x->runs)
+			goto out;
+		for (size_t i = 0; i < ne; i++) {
+			if (i && e[i].die_off == last)
+				continue;
+			x->runs[x->nruns++] = (struct arange_run){
+				.start = e[i].addr, .die_off = e[i].die_off };
+			last = e[i].die_off;
+		}
+		x->last_end = e[ne - 1].addr + e[ne - 1].len;
+	}
+	ok = true;
+out:
+	free(u);
+	free(e);
+	return ok;
+}
+
+/* libdwfl's addrarange(): the run of @x that DWARF address @a is in. */
+static struct arange_run *run_at(struct scope_index *x, Dwarf_Addr a)
+{
+	size_t l = 0, u = x->nruns;
+
+	while (l < u) {
+		size_t idx = (l + u) / 2;
+		Dwarf_Addr start = x->runs[idx].start;
+
+		if (a < start) {
+			u = idx;
+			continue;
+		}
+		if (a > start) {
+			if (idx + 1 < x->nruns) {
+				if (a >= x->runs[idx + 1].start) {
+					l = idx + 1;
+					continue;
+				}
+			} else if (a > x->last_end) {
+				break;
+			}
+		}
+		return &x->runs[idx];
+	}
+	return NULL;
+}
+
+Dwarf_Die *obj_unit_at(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
+		       bool *libdwfl)
+{
+	struct scope_index *x = o->no_scope_index ? NULL : index_of(o);
+	struct arange_run *r;
+
+	*libdwfl = false;
+	if (x && !x->aranges_tried) {
+		x->dw = dwfl_module_getdwarf(o->mod, &x->bias);
+		x->aranges_tried = true;
+		x->aranges_ok = x->dw && aranges_build(x, x->dw);
+		if (!x->aranges_ok) {
+			free(x->runs);
+			x->runs = NULL;
+			x->nruns = 0;
+		}
+	}
+	if (!x || !x->aranges_ok) {
+		*libdwfl = true;
+		o->units_asked++;
+		return dwfl_module_addrdie(o->mod, addr, bias);
+	}
+	r = run_at(x, addr - x->bias);
+	if (!r)
+		return NULL;
+	if (!r->have_die) {
+		if (!dwarf_offdie(x->dw, r->die_off, &r->die))
+			return NULL;
+		r->have_die = true;
+	}
+	*bias = x->bias;
+	return &r->die;
 }
 
 /* The tags whose children dwarf_getscopes() looks into (elfutils'
@@ -154,7 +456,7 @@ static struct cu_scopes *cu_scopes_of(struct elf_obj *o, Dwarf_Die *cu)
 	size_t lo = 0, hi;
 	struct cu_scopes *s;
 
-	if (!x && !(x = o->scopes = calloc(1, sizeof(*x))))
+	if (!x && !(x = index_of(o)))
 		return NULL;
 	hi = x->n;
 	while (lo < hi) {

@@ -111,15 +111,19 @@ static void obj_cus_load(struct elf_obj *o)
 		qsort(o->cus, o->ncus, sizeof(*o->cus), obj_cu_cmp);
 }
 
-/* The CU whose ranges hold dwfl address @addr, and its bias. */
+/* The CU whose ranges hold dwfl address @addr, and its bias; *@by_ranges:
+ * found by the CU's own ranges, not by .debug_aranges. */
 static Dwarf_Die *obj_addrdie(struct elf_obj *o, Dwarf_Addr addr,
-			      Dwarf_Addr *bias)
+			      Dwarf_Addr *bias, bool *by_ranges)
 {
-	Dwarf_Die *cu = dwfl_module_addrdie(o->mod, addr, bias);
+	bool libdwfl;
+	Dwarf_Die *cu = obj_unit_at(o, addr, bias, &libdwfl);
 	size_t lo = 0, hi;
 
+	*by_ranges = false;
 	if (cu)
 		return cu;
+	*by_ranges = true;
 	if (!o->cus_tried)
 		obj_cus_load(o);
 	/* last range starting at or below addr, then a few before it
@@ -211,7 +215,7 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 	Dwarf_Die *cu, chain[32];
 	const char *sym, *file = NULL;
 	int nchain, n = 0, lineno = 0;
-	Dwfl_Line *line;
+	bool by_ranges = false;
 
 	if (max <= 0)
 		return 0;
@@ -260,21 +264,20 @@ int elf_obj__symbolize(struct elf_obj *o, uint64_t vaddr, bool is_leaf,
 	addr = pc + o->mod_bias;
 	sym = elf_symbol(o, addr);
 
-	if (obj_dwarf_ok(o)) {
-		cu = obj_addrdie(o, addr, &cu_bias);
-		line = dwfl_module_getsrc(o->mod, addr);
-	} else {
-		cu = NULL;
-		line = NULL;
-	}
-	if (line) {
-		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-	} else if (cu) {
-		/* a CU found by its ranges: its line table directly */
+	cu = obj_dwarf_ok(o) ? obj_addrdie(o, addr, &cu_bias, &by_ranges)
+			     : NULL;
+	if (cu) {
+		/* the unit's line table, searched as dwfl_module_getsrc()
+		 * searches it (the same search as dwarf_getsrc_die's); its
+		 * line as dwfl_lineinfo() gives it, even without a file. A
+		 * unit found by its own ranges: a line only with its file. */
 		Dwarf_Line *dl = dwarf_getsrc_die(cu, addr - cu_bias);
+		int ln = 0;
 
+		if (dl && !dwarf_lineno(dl, &ln) && !by_ranges)
+			lineno = ln;
 		if (dl && (file = dwarf_linesrc(dl, NULL, NULL)))
-			dwarf_lineno(dl, &lineno);
+			lineno = ln;
 	}
 	nchain = cu ? obj_func_chain(o, cu, addr - cu_bias, chain,
 					 max < 32 ? max : 32) : 0;

@@ -75,7 +75,8 @@ struct elf_obj {
 	struct scope_index *scopes;	/* DWARF units' top-level DIEs, by
 					 * address (elfobj_scopes.c) */
 	uint64_t scopes_asked;	/* inline chains left to libdw's walk */
-	bool no_scope_index;	/* every chain from libdw (tests) */
+	uint64_t units_asked;	/* units by address left to libdwfl */
+	bool no_scope_index;	/* units and chains from libdw (tests) */
 	struct pclntab *go;	/* NULL: not Go, or no pclntab found */
 	bool go_sections;	/* has .go.buildinfo, .gopclntab or
 				 * .note.go.buildid */

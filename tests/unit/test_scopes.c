@@ -33,7 +33,7 @@ static bool same_str(const char *a, const char *b)
 }
 
 struct tally {
-	size_t compared, inlined;
+	size_t compared, inlined, lines;
 };
 
 /* elf_obj__symbolize() of @fast (the index) and @slow (libdw's walks) at
@@ -62,6 +62,27 @@ static void check_at(struct elf_obj *fast, struct elf_obj *slow,
 				 f2[i].name, f2[i].file ? f2[i].file : "?",
 				 f2[i].line, f2[i].inlined ? " (inlined)" : "");
 		t->inlined += f1[i].inlined;
+	}
+	/* the line of a C address as libdwfl's own lookup gives it (Go's
+	 * are the pclntab's: libdwfl gives them the C unit before them,
+	 * Go writing no .debug_aranges) */
+	if (n1 > 0 && slow->mod &&
+	    !elf_obj__is_go_pc(fast, leaf ? vaddr : vaddr - 1)) {
+		uint64_t pc = leaf ? vaddr : vaddr - 1;
+		Dwfl_Line *l = dwfl_module_getsrc(slow->mod,
+						  pc + slow->mod_bias);
+		int line = 0;
+		const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL,
+						      NULL, NULL)
+				     : NULL;
+
+		if (l && (!same_str(file, f1[0].file) ||
+			  (uint32_t)line != f1[0].line))
+			fail_msg("%s at %#llx: %s:%u, libdwfl %s:%d", path,
+				 (unsigned long long)vaddr,
+				 f1[0].file ? f1[0].file : "?", f1[0].line,
+				 file ? file : "?", line);
+		t->lines += l != NULL;
 	}
 	frames_free(f1, n1 > 0 ? n1 : 0);
 	frames_free(f2, n2 > 0 ? n2 : 0);
@@ -134,15 +155,19 @@ static struct tally chains_match_libdw(const char *path, int nsyms,
 				 ph->p_vaddr + ph->p_memsz * k / spread + k % 13,
 				 k & 1, &t);
 	}
-	print_message("%s: %zu addresses, %zu inlined frames, %llu chains "
-		      "left to libdw (%llu without the index)\n",
-		      path, t.compared, t.inlined,
+	print_message("%s: %zu addresses, %zu inlined frames, %zu lines; "
+		      "%llu chains left to libdw (%llu without the index), "
+		      "%llu units to libdwfl (%llu)\n",
+		      path, t.compared, t.inlined, t.lines,
 		      (unsigned long long)fast->scopes_asked,
-		      (unsigned long long)slow->scopes_asked);
+		      (unsigned long long)slow->scopes_asked,
+		      (unsigned long long)fast->units_asked,
+		      (unsigned long long)slow->units_asked);
 	/* the oracle was libdw's, and the index answered (both were asked
 	 * the same addresses: the one's count is how many had a unit) */
 	assert_true(slow->scopes_asked >= min_chains);
 	assert_true(fast->scopes_asked * 10 < slow->scopes_asked);
+	assert_true(fast->units_asked * 10 < slow->units_asked);
 	elf_cache__free(c1);
 	elf_cache__free(c2);
 	return t;
