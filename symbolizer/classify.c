@@ -40,19 +40,26 @@ static const char *const cgo_bridge_prefixes[] = {
 
 static bool is_cgo_bridge(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_names); i++)
-		if (!strcmp(name, cgo_bridge_names[i]))
-			return true;
-	for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_prefixes); i++)
-		if (!strncmp(name, cgo_bridge_prefixes[i],
-			     strlen(cgo_bridge_prefixes[i])))
-			return true;
-	/* an infix follows a package path's dot */
-	if (!strchr(name, '.'))
-		return false;
-	for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_infixes); i++)
-		if (strstr(name, cgo_bridge_infixes[i]))
-			return true;
+	const char *p = name;
+
+	/* every whole name and prefix begins with one of these */
+	if (strchr("rctx_", name[0]) && name[0]) {
+		for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_names); i++)
+			if (!strcmp(name, cgo_bridge_names[i]))
+				return true;
+		for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_prefixes); i++)
+			if (!strncmp(name, cgo_bridge_prefixes[i],
+				     strlen(cgo_bridge_prefixes[i])))
+				return true;
+	}
+	/* an infix follows a package path's dot: each "._" looked at once */
+	while ((p = strstr(p, "._"))) {
+		for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_infixes); i++)
+			if (!strncmp(p, cgo_bridge_infixes[i],
+				     strlen(cgo_bridge_infixes[i])))
+				return true;
+		p += 2;
+	}
 	return false;
 }
 
