@@ -31,8 +31,8 @@
  * parsed with every check of libdw's, in its order, the entries sorted
  * as libdw sorts them and gathered into runs of one unit as libdwfl
  * gathers them, and searched with libdwfl's search, quirks included.
- * Where libdw would fail, or cannot be told (.zdebug sections), libdwfl
- * is asked. The line of an address is then its unit's line table
+ * Where libdw would fail, or cannot be told (.zdebug, .dwo or LTO
+ * sections), libdwfl is asked. The line of an address is then its unit's line table
  * searched as dwfl_module_getsrc() searches it (dwarf_getsrc_die()), so
  * libdwfl's ranges are never built. */
 #include <dwarf.h>
@@ -106,8 +106,8 @@ static struct scope_index *index_of(struct elf_obj *o)
 
 /* The data of @dw's section @name as libdw has it (it inflated what was
  * compressed when it opened them); *@absent when there is none. false:
- * what libdw reads cannot be told (GNU .zdebug sections, a section still
- * compressed). */
+ * what libdw reads cannot be told (.zdebug, .dwo or LTO sections, a
+ * section still compressed). */
 static bool debug_section(Dwarf *dw, const char *name, Elf_Data **out,
 			  bool *absent)
 {
@@ -126,7 +126,11 @@ static bool debug_section(Dwarf *dw, const char *name, Elf_Data **out,
 		if (!gelf_getshdr(scn, &sh) ||
 		    !(nm = elf_strptr(elf, shstrndx, sh.sh_name)))
 			return false;
-		if (!strncmp(nm, ".zdebug", 7))
+		/* libdw's other names for its sections: GNU-compressed,
+		 * split (.dwo) and LTO ones */
+		if (!strncmp(nm, ".zdebug", 7) ||
+		    !strncmp(nm, ".gnu.debuglto_", 14) ||
+		    (strlen(nm) > 4 && !strcmp(nm + strlen(nm) - 4, ".dwo")))
 			return false;
 		if (strcmp(nm, name) || !*absent)
 			continue;	/* libdw takes the first */
@@ -200,7 +204,7 @@ static bool aranges_build(struct scope_index *x, Dwarf *dw)
 	struct unit_hdr *u = NULL;
 	struct arange_ent *e = NULL;
 	size_t nu = 0, capu = 0, ne = 0, cape = 0, at = 0;
-	Dwarf_Off off = 0, next;
+	Dwarf_Off off = 0, next;	/* off: then the end of the units */
 	size_t hsize;
 	int rc;
 
@@ -255,7 +259,7 @@ static bool aranges_build(struct scope_index *x, Dwarf *dw)
 		left = (2 * as - (at - hdr) % (2 * as)) % (2 * as);
 		NEED(left);
 		at += left;
-		die = unit_die_at(u, nu, uoff, next);
+		die = unit_die_at(u, nu, uoff, off);
 		for (;;) {
 			Dwarf_Addr a, l;
 

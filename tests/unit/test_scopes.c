@@ -191,10 +191,17 @@ static void test_inline_chains_as_libdw(void **state)
 		print_message("CGOPROF_PCLNTAB_BINS unset: no cgo binary\n");
 		return;
 	}
-	/* runtime/cgo's C, and the Go the index leaves to the pclntab */
-	snprintf(path, sizeof(path), "%s/go126-default", dir);
-	t = chains_match_libdw(path, 0, 300, 100);
-	assert_true(t.compared > 500);
+	/* runtime/cgo's C, and the Go the index leaves to the pclntab:
+	 * Go 1.26's linker and 1.19's, gold's link */
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const bins[] = {
+			"go126-default", "go119-default", "go119-gold-pie",
+		};
+
+		snprintf(path, sizeof(path), "%s/%s", dir, bins[i]);
+		t = chains_match_libdw(path, 0, 300, 100);
+		assert_true(t.compared > 500);
+	}
 	/* SQLite's amalgamation, one unit of 8 000 DIEs at its top level,
 	 * in a cgo binary: where the end-to-end tests have built it */
 	snprintf(path, sizeof(path), "%s/go/sqlite-go1.26-default",
