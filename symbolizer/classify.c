@@ -43,7 +43,7 @@ static bool is_cgo_bridge(const char *name)
 	const char *p = name;
 
 	/* every whole name and prefix begins with one of these */
-	if (strchr("rctx_", name[0]) && name[0]) {
+	if (name[0] && strchr("rctx_", name[0])) {
 		for (size_t i = 0; i < ARRAY_LEN(cgo_bridge_names); i++)
 			if (!strcmp(name, cgo_bridge_names[i]))
 				return true;

@@ -43,6 +43,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "cgoprof/arena.h"
+#include "cgoprof/htab.h"
 #include "elfobj_internal.h"
 
 #define PATH_MAX_DEPTH 64
@@ -71,8 +72,9 @@ struct arange_run {
 };
 
 struct scope_index {
-	struct cu_scopes *cus;	/* by cu_off */
+	struct cu_scopes *cus;	/* in the order first asked */
 	size_t n, cap;
+	struct htab by_off;	/* cu_off -> index in cus */
 	/* units by address, read from .debug_aranges as libdw reads it */
 	bool aranges_tried, aranges_ok;
 	struct arange_run *runs;
@@ -91,6 +93,7 @@ void scope_index__free(struct scope_index *x)
 		free(x->cus[i].reach);
 	}
 	free(x->cus);
+	htab__release(&x->by_off);
 	free(x->runs);
 	free(x);
 }
@@ -452,33 +455,36 @@ static void build(struct cu_scopes *s, Dwarf_Die *cu)
 								 : s->e[i].hi;
 }
 
+static uint32_t off_hash(Dwarf_Off off)
+{
+	return (uint32_t)htab__mix64(off);
+}
+
+static bool off_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct scope_index *x = ctx;
+
+	return x->cus[idx].cu_off == *(const Dwarf_Off *)key;
+}
+
 /* @cu's index, built on first need; NULL: out of memory. */
 static struct cu_scopes *cu_scopes_of(struct elf_obj *o, Dwarf_Die *cu)
 {
 	struct scope_index *x = o->scopes;
 	Dwarf_Off off = dwarf_dieoffset(cu);
-	size_t lo = 0, hi;
 	struct cu_scopes *s;
+	uint32_t idx;
 
 	if (!x && !(x = index_of(o)))
 		return NULL;
-	hi = x->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (x->cus[mid].cu_off < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < x->n && x->cus[lo].cu_off == off)
-		return &x->cus[lo];
+	idx = htab__find(&x->by_off, off_hash(off), off_eq, x, &off);
+	if (idx != HTAB_NONE)
+		return &x->cus[idx];
 	if (array__grow((void **)&x->cus, &x->cap, x->n + 1, sizeof(*x->cus),
-			16))
+			16) ||
+	    htab__insert(&x->by_off, off_hash(off), (uint32_t)x->n))
 		return NULL;
-	memmove(&x->cus[lo + 1], &x->cus[lo], (x->n - lo) * sizeof(*x->cus));
-	x->n++;
-	s = &x->cus[lo];
+	s = &x->cus[x->n++];
 	*s = (struct cu_scopes){ .cu_off = off };
 	build(s, cu);
 	return s;
