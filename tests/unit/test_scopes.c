@@ -192,11 +192,14 @@ static void test_inline_chains_as_libdw(void **state)
 		return;
 	}
 	/* runtime/cgo's C, and the Go the index leaves to the pclntab:
-	 * Go 1.26's linker and 1.19's, gold's link */
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const bins[] = {
-			"go126-default", "go119-default", "go119-gold-pie",
-		};
+	 * Go 1.26's linker and 1.19's; GNU ld's, gold's and lld's links,
+	 * static-pie, and musl's libc linked in */
+	static const char *const bins[] = {
+		"go126-default", "go119-default", "go119-gold-pie",
+		"go126-lld", "go126-lld-spie", "go119-musl",
+	};
+
+	for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
 
 		snprintf(path, sizeof(path), "%s/%s", dir, bins[i]);
 		t = chains_match_libdw(path, 0, 300, 100);
