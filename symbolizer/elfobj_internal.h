@@ -21,12 +21,14 @@ void sym_index__free(struct sym_index *x);
  * the inlined instances, then the subprogram; at most @max. */
 int obj_func_chain(struct elf_obj *o, Dwarf_Die *cu, Dwarf_Addr addr,
 		   Dwarf_Die *chain, int max);
-/* The unit whose .debug_aranges hold dwfl address @addr, as
- * dwfl_module_addrdie() finds it (libdwfl's search, or the same search
- * over the section read once without libdw's allocation per entry), its
- * bias in *@bias; *@libdwfl: libdwfl was asked. NULL: none. */
-Dwarf_Die *obj_unit_at(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
-		       bool *libdwfl);
+/* The unit that holds dwfl address @addr, and its bias: by
+ * .debug_aranges, as dwfl_module_addrdie() finds it (libdwfl's search,
+ * or the same search over the section read once without libdw's
+ * allocation per entry); else by the units' own ranges, *@by_ranges set
+ * (Go's linker writes .debug_aranges only for the objects that had one,
+ * clang none). NULL: none. */
+Dwarf_Die *obj_addrdie(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
+		       bool *by_ranges);
 void scope_index__free(struct scope_index *x);
 
 /* elfobj_safe.c: files somebody else controls. */

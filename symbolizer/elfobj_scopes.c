@@ -34,7 +34,8 @@
  * Where libdw would fail, or cannot be told (.zdebug, .dwo or LTO
  * sections), libdwfl is asked. The line of an address is then its unit's line table
  * searched as dwfl_module_getsrc() searches it (dwarf_getsrc_die()), so
- * libdwfl's ranges are never built. */
+ * libdwfl's ranges are never built. An address no .debug_aranges entry
+ * holds is looked up in the units' own ranges, read once (obj_cus_load). */
 #include <dwarf.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -337,13 +338,14 @@ static struct arange_run *run_at(struct scope_index *x, Dwarf_Addr a)
 	return NULL;
 }
 
-Dwarf_Die *obj_unit_at(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
-		       bool *libdwfl)
+/* The unit whose .debug_aranges hold dwfl address @addr, as
+ * dwfl_module_addrdie() finds it, and its bias; NULL: none. */
+static Dwarf_Die *unit_by_aranges(struct elf_obj *o, Dwarf_Addr addr,
+				  Dwarf_Addr *bias)
 {
 	struct scope_index *x = o->no_scope_index ? NULL : index_of(o);
 	struct arange_run *r;
 
-	*libdwfl = false;
 	if (x && !x->aranges_tried) {
 		x->dw = dwfl_module_getdwarf(o->mod, &x->bias);
 		x->aranges_tried = true;
@@ -355,7 +357,6 @@ Dwarf_Die *obj_unit_at(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
 		}
 	}
 	if (!x || !x->aranges_ok) {
-		*libdwfl = true;
 		o->units_asked++;
 		return dwfl_module_addrdie(o->mod, addr, bias);
 	}
@@ -370,6 +371,93 @@ Dwarf_Die *obj_unit_at(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
 	*bias = x->bias;
 	return &r->die;
 }
+
+/* An address range of a compilation unit (dwfl addresses). */
+struct obj_cu {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr bias;	/* dwfl address - CU address */
+	Dwarf_Die die;
+};
+
+static int obj_cu_cmp(const void *a, const void *b)
+{
+	const struct obj_cu *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every CU's ranges, sorted: read once per object, when a lookup through
+ * .debug_aranges fails. Go's linker writes .debug_aranges only for the
+ * objects that had one, and clang writes none: its CUs (cgo code compiled
+ * with CC=clang) are found only by their own ranges. */
+static void obj_cus_load(struct elf_obj *o)
+{
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias;
+	size_t cap = 0;
+
+	o->cus_tried = true;
+	while ((cu = dwfl_module_nextcu(o->mod, cu, &bias))) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (o->ncus == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct obj_cu *n =
+				    realloc(o->cus, ncap * sizeof(*n));
+
+				if (!n)
+					return;
+				o->cus = n;
+				cap = ncap;
+			}
+			o->cus[o->ncus++] = (struct obj_cu){
+			    .lo = lo + bias, .hi = hi + bias, .bias = bias,
+			    .die = *cu};
+		}
+	}
+	if (o->ncus)
+		qsort(o->cus, o->ncus, sizeof(*o->cus), obj_cu_cmp);
+}
+
+Dwarf_Die *obj_addrdie(struct elf_obj *o, Dwarf_Addr addr, Dwarf_Addr *bias,
+		       bool *by_ranges)
+{
+	Dwarf_Die *cu = unit_by_aranges(o, addr, bias);
+	size_t lo = 0, hi;
+
+	*by_ranges = false;
+	if (cu)
+		return cu;
+	*by_ranges = true;
+	if (!o->cus_tried)
+		obj_cus_load(o);
+	/* last range starting at or below addr, then a few before it
+	 * (ranges of different CUs may nest) */
+	hi = o->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->cus[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i > 0 && lo - i < 8; i--) {
+		struct obj_cu *c = &o->cus[i - 1];
+
+		if (addr >= c->lo && addr < c->hi) {
+			*bias = c->bias;
+			return &c->die;
+		}
+	}
+	return NULL;
+}
+
+/* ---- inline chains ---- */
 
 /* The tags whose children dwarf_getscopes() looks into (elfutils'
  * libdw_visit_scopes.c, may_have_scopes). */

@@ -173,6 +173,40 @@ static struct tally chains_match_libdw(const char *path, int nsyms,
 	return t;
 }
 
+/* x_cgo_init of @path (cgo's C) named with its file and a line. */
+static void lld_c_has_lines(const char *path)
+{
+	struct elf_cache *c = elf_cache__new();
+	struct elf_obj *o;
+	struct sym_frame f[32];
+	int n, nsym;
+	uint64_t at = 0;
+
+	assert_non_null(c);
+	o = open_obj(c, path);
+	nsym = dwfl_module_getsymtab(o->mod);
+	for (int i = 1; i < nsym && !at; i++) {
+		GElf_Sym s;
+		GElf_Addr v;
+		const char *nm = dwfl_module_getsym_info(o->mod, i, &s, &v,
+							 NULL, NULL, NULL);
+
+		if (nm && !strcmp(nm, "x_cgo_init"))
+			at = v - o->mod_bias;
+	}
+	assert_true(at != 0);
+	assert_null(dwfl_module_getsrc(o->mod, at + o->mod_bias));
+	n = elf_obj__symbolize(o, at, true, f, 32);
+	assert_true(n >= 1);
+	if (strcmp(f[n - 1].name, "x_cgo_init") || !f[0].file ||
+	    !strstr(f[0].file, "gcc_linux_amd64.c") || !f[0].line)
+		fail_msg("%s: x_cgo_init named %s at %s:%u", path,
+			 f[n - 1].name, f[0].file ? f[0].file : "?",
+			 f[0].line);
+	frames_free(f, n);
+	elf_cache__free(c);
+}
+
 static void test_inline_chains_as_libdw(void **state)
 {
 	const char *dir = getenv("CGOPROF_PCLNTAB_BINS");
@@ -205,6 +239,10 @@ static void test_inline_chains_as_libdw(void **state)
 		t = chains_match_libdw(path, 0, 300, 100);
 		assert_true(t.compared > 500);
 	}
+	/* lld's links: libdwfl finds no unit by .debug_aranges for cgo's C,
+	 * the units' own ranges do (llvm-symbolizer agrees) */
+	snprintf(path, sizeof(path), "%s/go126-lld", dir);
+	lld_c_has_lines(path);
 	/* SQLite's amalgamation, one unit of 8 000 DIEs at its top level,
 	 * in a cgo binary: where the end-to-end tests have built it */
 	snprintf(path, sizeof(path), "%s/go/sqlite-go1.26-default",
