@@ -343,6 +343,11 @@ def bpf():
                     if last and last[0]:
                         rec["runs"], rec["ns"] = last
                         rec["us_run"] = last[1] / last[0] / 1e3
+                        # one timer a CPU: the program also runs for other
+                        # processes' samples, which it drops; its whole
+                        # time over the samples kept is what a sample costs
+                        if rec["samples"]:
+                            rec["us_sample"] = last[1] / rec["samples"] / 1e3
                     log("bpf %s %s rep %d: %s us a run, %s runs" % (
                         name, mode, rep, f"{rec.get('us_run', -1):.2f}", rec.get("runs")))
                     emit(rec)

@@ -25,6 +25,12 @@ sampling in the target's context, the same event (cpu-clock, 999 Hz, the
 registers and 16 KiB of stack) for both; cgoprof's samples also carry the
 user callchain, and mode perf-nocg against base bounds the sampling's
 share.
+
+"machine-wide caused": the machine's busy time (/proc/stat: user, nice,
+system, irq, softirq) during a run, plus perf script's and the folding's,
+minus the same of the work alone: it also counts what a recording costs
+outside its processes (cgoprof's one timer a CPU interrupts other processes
+and idle CPUs), and whatever else the machine did meanwhile.
 """
 import os
 import re
@@ -47,6 +53,15 @@ def command(mode, target):
             "perf-nocg": perf + ["--"] + target}[mode]
 
 
+def busy():
+    """The machine's busy CPU seconds so far (user, nice, system, irq,
+    softirq of /proc/stat's cpu line): what a run causes outside its own
+    processes too, e.g. one timer a CPU interrupting idle CPUs."""
+    with open("/proc/stat") as f:
+        v = f.readline().split()
+    return sum(int(v[i]) for i in (1, 2, 3, 6, 7)) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(cmd, **kw):
     p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, **kw)
     err = p.stderr.read()
@@ -55,10 +70,12 @@ def timed(cmd, **kw):
 
 
 def run(cmd, mode):
+    b0 = busy()
     cpu, err = timed(cmd, stdout=subprocess.DEVNULL)
+    machine = busy() - b0
     own = re.search(r"CPU ([0-9.]+) s user ([0-9.]+) s system", err)
     tgt = re.search(r"TGT ([0-9.]+) ([0-9.]+)", err)
-    prog = re.search(r"snapshot program: .* ([0-9.]+) s in the targets", err)
+    prog = re.search(r"snapshot program: .* ([0-9.]+) s in the (?:targets|sampled tasks)", err)
     own = float(own.group(1)) + float(own.group(2)) if own else None
     tgt = float(tgt.group(1)) + float(tgt.group(2)) if tgt else None
     direct = None
@@ -72,7 +89,8 @@ def run(cmd, mode):
                           stdin=si, stdout=fo)
         os.unlink(OUT + "/perf.script")
         direct = cpu - tgt + c2 + c3
-    return cpu, own, tgt, direct
+        machine += c2 + c3
+    return cpu, own, tgt, direct, machine
 
 
 def main():
@@ -102,16 +120,18 @@ def main():
             with open(stats, "w") as f:
                 f.write(was)
     base = statistics.median(x[0] for x in res["base"]) if "base" in res else 0.0
+    mbase = statistics.median(x[4] for x in res["base"]) if "base" in res else 0.0
     direct = {}
     for m in modes:
         own = [x[1] for x in res[m] if x[1] is not None]
         d = [x[3] for x in res[m] if x[3] is not None]
         if d:
             direct[m] = d
-        print("%-9s total %.3f caused %.3f target %.3f%s%s" % (
+        print("%-9s total %.3f caused %.3f target %.3f machine-wide caused %.3f%s%s" % (
             m, statistics.median(x[0] for x in res[m]),
             statistics.median(x[0] for x in res[m]) - base,
             statistics.median(x[2] for x in res[m]),
+            statistics.median(x[4] for x in res[m]) - mbase,
             "  own %.3f" % statistics.median(own) if own else "",
             "  direct %.3f [%.3f..%.3f]" % (statistics.median(d), min(d), max(d)) if d else ""))
     if "cgoprof" in direct and "perf" in direct:

@@ -252,15 +252,17 @@ for r in recs:
 if bp:
     has_base = any(mm[BASE] for mm in bp.values())
     p("### The snapshot program's time a sample in the target (`kernel.bpf_stats_enabled`), launch mode\n")
-    p("| workload | reps | cgoprof: us a run, median [min..max] | runs a run |" +
+    p("| workload | reps | cgoprof: us a run, median [min..max] | runs a run | cgoprof: us a sample kept (all runs' time / samples) |" +
       (" baseline: us a run | cgoprof / baseline, per repetition |" if has_base else ""))
-    p("|---|---|---|---|" + ("---|---|" if has_base else ""))
+    p("|---|---|---|---|---|" + ("---|---|" if has_base else ""))
     for w, mm in bp.items():
         c = [r["us_run"] for r in mm["cgoprof"]]
         if not c:
             continue
+        ks = [r["us_sample"] for r in mm["cgoprof"] if r.get("us_sample")]
         row = [w, "%d" % len(c), "%.2f [%.2f..%.2f]" % (med(c), min(c), max(c)),
-               "%.0f" % med([r["runs"] for r in mm["cgoprof"]])]
+               "%.0f" % med([r["runs"] for r in mm["cgoprof"]]),
+               "%.2f" % med(ks) if ks else "n/a"]
         if has_base:
             b = {r["rep"]: r["us_run"] for r in mm[BASE]}
             rs = [r["us_run"] / b[r["rep"]] for r in mm["cgoprof"] if r["rep"] in b]

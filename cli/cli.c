@@ -303,6 +303,9 @@ void cli__open_error(const struct record_error *e, const char *event,
 			cli__error("'%s' ended before it could start: %s",
 				   command, strerror(e->err));
 		return;
+	case RECORD_STAGE_SCOPE:
+		cli__error("--scope cpu: %s", e->why ? e->why : strerror(e->err));
+		return;
 	case RECORD_STAGE_FORK:
 		cli__error("cannot start '%s': %s", command,
 			   strerror(e->err ? e->err : ECHILD));

@@ -111,6 +111,14 @@ static const char usage_record[] =
 	"                          stack as each cgo call starts: exact Go callers\n"
 	"                          of C code that uses rbp, at a cost per cgo call\n"
 	"                          (microseconds: only for programs that make few)\n"
+	"      --scope cpu|thread  where cpu-clock's timers run: cpu (the default\n"
+	"                          where the eBPF program loads) has one a CPU\n"
+	"                          and the program drops other processes'\n"
+	"                          samples; thread has one a thread, as perf\n"
+	"                          record, re-armed at every context switch\n"
+	"                          (which a VM pays in exits); cpu ticks idle\n"
+	"                          CPUs too: on a large machine where the\n"
+	"                          targets use few CPUs, thread can cost less\n"
 	"      --no-bpf            no goroutine stack snapshots: by default an eBPF\n"
 	"                          program copies the goroutine's stack of a\n"
 	"                          sample taken in a cgo call (needs root, or\n"
@@ -172,7 +180,7 @@ static int cmd_record(int argc, char **argv)
 {
 	enum { OPT_NO_KERNEL = 256, OPT_TID, OPT_ANNOTATE, OPT_WEIGHT,
 	       OPT_ICICLE, OPT_PID_ROOT, OPT_UNWINDER, OPT_MS_PROBE,
-	       OPT_NO_BPF };
+	       OPT_NO_BPF, OPT_SCOPE };
 	static const struct option longopts[] = {
 		CLI_LONGOPTS_TARGET,
 		{ "count", required_argument, NULL, 'c' },
@@ -180,6 +188,7 @@ static int cmd_record(int argc, char **argv)
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "morestack-probe", no_argument, NULL, OPT_MS_PROBE },
 		{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
+		{ "scope", required_argument, NULL, OPT_SCOPE },
 		{ "unwinder", required_argument, NULL, OPT_UNWINDER },
 		{ "pid-root", no_argument, NULL, OPT_PID_ROOT },
 		{ "tid", no_argument, NULL, OPT_TID },
@@ -260,6 +269,17 @@ static int cmd_record(int argc, char **argv)
 			break;
 		case OPT_NO_BPF:
 			ro.no_bpf = true;
+			break;
+		case OPT_SCOPE:
+			if (!strcmp(optarg, "cpu")) {
+				ro.scope = RECORD_SCOPE_CPU;
+			} else if (!strcmp(optarg, "thread")) {
+				ro.scope = RECORD_SCOPE_THREAD;
+			} else {
+				error("invalid --scope '%s' (cpu or thread)",
+				      optarg);
+				goto usage;
+			}
 			break;
 		case OPT_UNWINDER:
 			if (!strcmp(optarg, "native")) {
@@ -403,6 +423,21 @@ static int cmd_record(int argc, char **argv)
 		if (st->cgo_entries && cli_flags.verbose)
 			fprintf(stderr, "cgo calls recorded by the entry probe: %" PRIu64 "\n",
 				st->cgo_entries);
+		if (cli_flags.verbose)
+			fprintf(stderr, "sampling: one timer %s%s%s\n",
+				st->cpu_scope ? "a CPU" : "a thread",
+				st->thread_scope_why ? ": " : "",
+				st->thread_scope_why ? st->thread_scope_why : "");
+		if (cli_flags.verbose && st->reaped)
+			fprintf(stderr,
+				"samples of threads already reaped (pid -1), "
+				"dropped: %" PRIu64 "\n",
+				st->reaped);
+		if (st->targets_full)
+			fprintf(stderr,
+				"processes not sampled: %" PRIu64 " (more than %d "
+				"targets at once)\n",
+				st->targets_full, CGOPROF_GOSNAP_TARGETS);
 		if (cli_flags.verbose && st->gosnap_on)
 			fprintf(stderr, "goroutine stack snapshots (BPF): %" PRIu64 "\n",
 				st->go_snapshots);
@@ -412,7 +447,7 @@ static int cmd_record(int argc, char **argv)
 		if (cli_flags.verbose && st->gosnap_on && st->bpf_runs)
 			fprintf(stderr,
 				"snapshot program: %" PRIu64 " runs, %.2f us a run, "
-				"%.3f s in the targets (kernel.bpf_stats_enabled)\n",
+				"%.3f s in the sampled tasks (kernel.bpf_stats_enabled)\n",
 				st->bpf_runs,
 				(double)st->bpf_ns / (double)st->bpf_runs / 1e3,
 				(double)st->bpf_ns / 1e9);

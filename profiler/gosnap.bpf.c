@@ -178,6 +178,8 @@ struct {
 	__type(value, __s64);
 } cgoprof_gtls SEC(".maps");
 
+#include "gosnap_targets.bpf.h"
+
 /* What the records of a sample copy next. */
 enum gosnap_phase {
 	PHASE_STACK,	/* the goroutine's (or the system) stack */
@@ -809,6 +811,9 @@ int cgoprof_gosnap(struct bpf_perf_event_data *ctx)
 	__u32 key;
 	long len;
 
+	/* one timer a CPU: another process's sample is dropped here */
+	if (!sampled())
+		return 0;
 	/* the record being built, and the structs' heads read on the way:
 	 * a per-CPU buffer */
 	key = bpf_get_smp_processor_id();
@@ -890,6 +895,6 @@ copy:
 	len = 0;
 	for (int n = 1; n <= GOSNAP_RECORDS && len >= 0; n++)
 		len = cgoprof_record(ctx, (struct gosnap_buf *)rec, &s, len, n);
-	/* the sample is always kept */
+	/* a target's sample is always kept */
 	return 1;
 }

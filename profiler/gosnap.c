@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -27,6 +29,8 @@ struct gosnap {
 	struct gosnap_bpf *skel;
 	int ncpus;
 	uint32_t copy_bytes;	/* asked for (the load may have dropped it) */
+	/* gosnap__filter()'s tracepoint programs, attached */
+	struct bpf_link *links[2];
 };
 
 /* The last program closed, kept loaded for the next gosnap__open() of
@@ -82,6 +86,14 @@ static const struct btf_min_field core_fields[] = {
 	{ "pt_regs", "bp" },
 	{ "pt_regs", "sp" },
 	{ "task_struct", "thread" },
+	{ "task_struct", "pid" },
+	{ "task_struct", "tgid" },
+	{ "task_struct", "mm" },
+	{ "mm_struct", "exe_file" },
+	{ "file", "f_inode" },
+	{ "inode", "i_ino" },
+	{ "inode", "i_sb" },
+	{ "super_block", "s_dev" },
 	{ "thread_struct", "fsbase" },
 };
 
@@ -231,18 +243,75 @@ int gosnap__set_output(struct gosnap *g, int cpu, int fd)
 		       : 0;
 }
 
+int gosnap__filter(struct gosnap *g)
+{
+	struct bpf_program *progs[2] = {
+		g->skel->progs.cgoprof_fork,
+		g->skel->progs.cgoprof_free,
+	};
+	struct stat st;
+
+	/* a launched command's samples start once it runs something else */
+	if (stat("/proc/self/exe", &st))
+		return -errno;
+	g->skel->bss->cgoprof_self_dev =
+		(uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
+	g->skel->bss->cgoprof_self_ino = st.st_ino;
+
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		if (g->links[i])
+			continue;
+		g->links[i] = bpf_program__attach(progs[i]);
+		if (!g->links[i])
+			return -errno;
+	}
+	g->skel->bss->cgoprof_filter = 1;
+	return 0;
+}
+
+int gosnap__target(struct gosnap *g, uint32_t tgid, uint32_t state)
+{
+	return bpf_map_update_elem(bpf_map__fd(g->skel->maps.cgoprof_targets),
+				   &tgid, &state, BPF_ANY)
+		       ? -errno
+		       : 0;
+}
+
+uint64_t gosnap__targets_full(const struct gosnap *g)
+{
+	return g->skel->bss->cgoprof_targets_full;
+}
+
+/* Detaches the tracepoint programs: the program keeps every sample. */
+static void unfilter(struct gosnap *g)
+{
+	g->skel->bss->cgoprof_filter = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(g->links); i++) {
+		bpf_link__destroy(g->links[i]);
+		g->links[i] = NULL;
+	}
+}
+
 static void destroy(struct gosnap *g)
 {
+	unfilter(g);
 	gosnap_bpf__destroy(g->skel);
 	free(g);
 }
 
 /* Empties what a recording left in the maps: its output events (the
- * map holds their files) and its processes' TLS offsets. */
+ * map holds their files), its processes' TLS offsets and its targets. */
 static int reset(struct gosnap *g)
 {
 	int fd = bpf_map__fd(g->skel->maps.cgoprof_gtls);
+	int tfd = bpf_map__fd(g->skel->maps.cgoprof_targets);
 	uint32_t key, next;
+
+	unfilter(g);
+	g->skel->bss->cgoprof_targets_full = 0;
+	while (!bpf_map_get_next_key(tfd, NULL, &next))
+		if (bpf_map_delete_elem(tfd, &next))
+			return -errno;
 
 	for (int cpu = 0; cpu < g->ncpus; cpu++) {
 		key = (uint32_t)cpu;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* A recording session: its events, rings, the launched command and the
  * loop that reads them (records are used in record_events.c, the Go-aware
- * probes and snapshots are in record_go.c). Events are per (thread, CPU)
- * in attach mode and per CPU on the launched child in launch mode, always
- * with inherit=1 so that threads and children created later are sampled
- * too. The kernel refuses
- * to mmap inherited per-task (cpu == -1) events, hence per-CPU events with
- * one ring per CPU; the other events of a CPU write into that ring
- * (PERF_EVENT_IOC_SET_OUTPUT). */
+ * probes and snapshots are in record_go.c). With one timer a CPU (where
+ * the snapshot program loads: record_scope.c), the sampling events are one
+ * a CPU for every process. With one timer a thread, they are per (thread,
+ * CPU) in attach mode and per CPU on the launched child in launch mode,
+ * always with inherit=1 so that threads and children created later are
+ * sampled too; the kernel refuses to mmap inherited per-task (cpu == -1)
+ * events, hence per-CPU events. Either way one ring per CPU; the other
+ * events of a CPU write into that ring (PERF_EVENT_IOC_SET_OUTPUT). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +159,7 @@ void record__free(struct record *r)
 	htab__release(&r->cgo_index);
 	gosnap__close(r->gosnap);
 	free(r->tids_opened);
+	free(r->targets);
 	stack_table__release(&r->stacks);
 	procmap__free(r->pm);
 	if (r->cache != r->o.cache)
@@ -258,7 +260,7 @@ static void set_wakeup(struct record *r)
 	}
 }
 
-static int add_fd(struct record *r, int fd)
+int rec_add_fd(struct record *r, int fd)
 {
 	if (array__grow((void **)&r->fds, &r->cap_fds, r->nfds + 1,
 			sizeof(*r->fds), 64))
@@ -277,7 +279,7 @@ static int add_fd(struct record *r, int fd)
  */
 #define FD_RESERVE 16
 
-static bool fd_in_reserve(int fd)
+bool rec_fd_in_reserve(int fd)
 {
 	struct rlimit rl;
 
@@ -301,7 +303,7 @@ int rec_open_into_ring(struct record *r, struct perf_event_attr *a,
 	fd = sys_perf_event_open(a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fd_in_reserve(fd)) {
+	if (rec_fd_in_reserve(fd)) {
 		close(fd);
 		return -EMFILE;
 	}
@@ -329,45 +331,15 @@ void rec_close_in_ring(struct record *r, int fd)
 }
 
 
-/* Opens the event for @pid on @cpu and routes it to that CPU's ring. */
-static int open_one(struct record *r, pid_t pid, int cpu,
-		    struct record_error *e)
+/* Routes event @fd, opened on @cpu, to that CPU's ring: the ring is
+ * mapped on the first event of a CPU, the others write into it. */
+int rec_route_to_ring(struct record *r, int cpu, int fd,
+		      struct record_error *e)
 {
 	size_t pages = r->o.mmap_pages ? r->o.mmap_pages : CGOPROF_DEFAULT_PAGES;
 	struct cpu_ring *cr = &r->rings[cpu];
-	int fd, err;
+	int err;
 
-	fd = sys_perf_event_open(&r->attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0 && (errno == EACCES || errno == EPERM) &&
-	    !r->attr.exclude_kernel) {
-		/* perf_event_paranoid >= 2 refuses kernel samples to
-		 * unprivileged users: fall back to user space only */
-		r->attr.exclude_kernel = 1;
-		r->attr.exclude_callchain_kernel = 1;
-		r->stats.user_only_fallback = true;
-		fd = sys_perf_event_open(&r->attr, pid, cpu, -1,
-					 PERF_FLAG_FD_CLOEXEC);
-	}
-	if (fd >= 0 && fd_in_reserve(fd)) {
-		close(fd);
-		fd = -1;
-		errno = EMFILE;
-	}
-	if (fd < 0) {
-		e->stage = errno == ESRCH ? RECORD_STAGE_PID : RECORD_STAGE_OPEN;
-		e->err = errno;
-		e->pid = pid;
-		return -e->err;
-	}
-	err = add_fd(r, fd);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	/* an event opened once the recording runs (a new thread): the
-	 * program (rec_gosnap_setup() attaches it to those opened before) */
-	if (r->gosnap && r->stats.gosnap_on)
-		ioctl(fd, PERF_EVENT_IOC_SET_BPF, gosnap__prog_fd(r->gosnap));
 	if (cr->fd < 0) {
 		/* the size of the ring: shrink when the mlock limit says so */
 		for (;;) {
@@ -392,6 +364,47 @@ static int open_one(struct record *r, pid_t pid, int cpu,
 	return 0;
 }
 
+/* Thread scope: opens the sampling event for @pid on @cpu and routes it
+ * to that CPU's ring. */
+static int open_one(struct record *r, pid_t pid, int cpu,
+		    struct record_error *e)
+{
+	int fd, err;
+
+	fd = sys_perf_event_open(&r->attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM) &&
+	    !r->attr.exclude_kernel) {
+		/* perf_event_paranoid >= 2 refuses kernel samples to
+		 * unprivileged users: fall back to user space only */
+		r->attr.exclude_kernel = 1;
+		r->attr.exclude_callchain_kernel = 1;
+		r->stats.user_only_fallback = true;
+		fd = sys_perf_event_open(&r->attr, pid, cpu, -1,
+					 PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd >= 0 && rec_fd_in_reserve(fd)) {
+		close(fd);
+		fd = -1;
+		errno = EMFILE;
+	}
+	if (fd < 0) {
+		e->stage = errno == ESRCH ? RECORD_STAGE_PID : RECORD_STAGE_OPEN;
+		e->err = errno;
+		e->pid = pid;
+		return -e->err;
+	}
+	err = rec_add_fd(r, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	/* an event opened once the recording runs (a new thread): the
+	 * program (rec_gosnap_setup() attaches it to those opened before) */
+	if (r->gosnap && r->stats.gosnap_on)
+		ioctl(fd, PERF_EVENT_IOC_SET_BPF, gosnap__prog_fd(r->gosnap));
+	return rec_route_to_ring(r, cpu, fd, e);
+}
+
 static bool tid_opened(struct record *r, uint32_t tid)
 {
 	for (size_t i = 0; i < r->ntids; i++)
@@ -410,6 +423,15 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	rec_probe_prepare(r, path);
+	if (r->cpu_scope) {
+		err = rec_target_add(r, (uint32_t)pid, GOSNAP_TARGET_ON);
+		if (err) {
+			e->stage = RECORD_STAGE_OPEN;
+			e->err = -err;
+			e->pid = pid;
+			return err;
+		}
+	}
 
 	for (pass = 0; pass < 8; pass++) {
 		bool added = false;
@@ -432,7 +454,9 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 			if (!tid || tid_opened(r, tid))
 				continue;
 			for (int cpu = 0; cpu < r->ncpus; cpu++) {
-				err = open_one(r, (pid_t)tid, cpu, e);
+				/* CPU scope: the CPU-wide events sample it */
+				err = r->cpu_scope ? 0
+						   : open_one(r, (pid_t)tid, cpu, e);
 				if (err == -ESRCH && tid != (uint32_t)pid)
 					break; /* the thread just ended */
 				if (err) {
@@ -532,18 +556,34 @@ static int launch(struct record *r, struct record_error *e)
 		rec_probe_prepare(r, resolved);
 	else
 		resolved[0] = '\0';
-	for (int cpu = 0; cpu < r->ncpus; cpu++) {
-		err = open_one(r, r->child, cpu, e);
-		if (err) {
-			close(status[0]);
-			return err;
+	/* CPU scope: the child's samples from its exec on */
+	err = r->cpu_scope ? rec_target_add(r, (uint32_t)r->child,
+					    GOSNAP_TARGET_AT_EXEC)
+			   : 0;
+	if (!err)
+		err = rec_open_cpu_events(r, e);
+	for (int cpu = 0; !err && cpu < r->ncpus; cpu++) {
+		err = r->cpu_scope ? 0 : open_one(r, r->child, cpu, e);
+		if (!err)
+			rec_probe_open(r, r->child, cpu);
+	}
+	if (err) {
+		if (!e->stage) {
+			e->stage = RECORD_STAGE_OPEN;
+			e->err = -err;
 		}
-		rec_probe_open(r, r->child, cpu);
+		close(status[0]);
+		return err;
 	}
 	procmap__proc(r->pm, (uint32_t)r->child, true);
 	rec_gosnap_setup(r);
 	if (resolved[0])
 		rec_gosnap_preset(r, r->child, resolved);
+	err = rec_enable_cpu_events(r, e);
+	if (err) {
+		close(status[0]);
+		return err;
+	}
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
 	if (write(r->go_fd, "g", 1) != 1) {
@@ -584,16 +624,22 @@ int record__open(struct record *r, struct record_error *e)
 	if (err)
 		return err;
 	set_wakeup(r);
+	err = rec_choose_scope(r, e);
+	if (err)
+		return err;
 	if (r->o.argv) {
 		err = launch(r, e);
 		goto out;
 	}
-	for (int i = 0; i < r->o.npids; i++) {
+	err = rec_open_cpu_events(r, e);
+	for (int i = 0; !err && i < r->o.npids; i++)
 		err = attach_pid(r, r->o.pids[i], e);
-		if (err)
-			goto out;
-	}
+	if (err)
+		goto out;
 	rec_gosnap_setup(r);
+	err = rec_enable_cpu_events(r, e);
+	if (err)
+		goto out;
 	r->t_start = clock__ns(CLOCK_MONOTONIC);
 	r->wall_start = clock__ns(CLOCK_REALTIME);
 out:
@@ -649,7 +695,7 @@ static void rec_progress(struct record *r, uint64_t now, bool done)
 
 int record__loop(struct record *r)
 {
-	struct pollfd *pfd = calloc((size_t)r->ncpus + (size_t)r->o.npids,
+	struct pollfd *pfd = calloc((size_t)r->ncpus + (size_t)r->o.npids + 1,
 				    sizeof(*pfd));
 	uint64_t deadline = 0, last_progress = 0, last_check = 0, runs, ns;
 	int n = 0, nrings, npidfds = 0;
@@ -666,8 +712,12 @@ int record__loop(struct record *r)
 	/* Attached processes: a pidfd each (5.3), readable when it ends, so
 	 * that /proc is read only then, not every 50 ms. Any refused: the
 	 * periodic reads. */
-	for (int i = 0; !r->o.argv && i < r->o.npids; i++) {
-		int fd = (int)syscall(SYS_pidfd_open, r->o.pids[i], 0);
+	for (int i = 0; i < (r->o.argv ? (r->cpu_scope ? 1 : 0) : r->o.npids);
+	     i++) {
+		/* (CPU scope: the rings never hang up, the launched
+		 * command's end is its pidfd's) */
+		int fd = (int)syscall(SYS_pidfd_open,
+				      r->o.argv ? r->child : r->o.pids[i], 0);
 
 		if (fd < 0) {
 			for (int k = nrings; k < n; k++)
@@ -776,6 +826,8 @@ int record__loop(struct record *r)
 	rec_probe_close(r, 0);
 	free(pfd);
 	/* the events are closed: the program has run for the last time */
+	if (r->cpu_scope)
+		r->stats.targets_full += gosnap__targets_full(r->gosnap);
 	if (r->gosnap && !gosnap__run_stats(r->gosnap, &runs, &ns) &&
 	    runs >= r->bpf_runs0 && ns >= r->bpf_ns0) {
 		r->stats.bpf_runs = runs - r->bpf_runs0;

@@ -68,6 +68,13 @@ static void on_sample(struct record *r, const struct perf_event_header *h)
 		r->stats.bad_records++;
 		return;
 	}
+	/* one timer a CPU: a thread taken after its pid was released (its
+	 * last instructions, after exit_notify) has pid -1; per-task events
+	 * are gone by then */
+	if (s.pid == UINT32_MAX || s.tid == UINT32_MAX) {
+		r->stats.reaped++;
+		return;
+	}
 	r->stats.samples++;
 	{
 		uint64_t now = clock__ns(CLOCK_MONOTONIC);
@@ -183,6 +190,8 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			r->stats.bad_records++;
 			break;
 		}
+		if (!rec_is_target(r, m->pid))
+			break;	/* CPU scope: another process's */
 		if (!(h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
 			dev = makedev(m->maj, m->min);
 			ino = m->ino;
@@ -198,6 +207,8 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			r->stats.bad_records++;
 			break;
 		}
+		if (!rec_is_target(r, c.pid))
+			break;
 		procmap__comm(r->pm, c.pid, c.tid, c.comm, c.exec);
 		if (c.exec)
 			rec_morestack_prepare(r, c.pid);
@@ -212,6 +223,14 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			break;
 		}
 		if (h->type == PERF_RECORD_FORK) {
+			/* CPU scope: a target's child is one (the program's
+			 * list has it already) */
+			if (!rec_is_target(r, f.ppid))
+				break;
+			if (rec_target_add(r, f.pid, 0)) {
+				r->stats.targets_full++;
+				break;
+			}
 			procmap__fork(r->pm, f.pid, f.ppid, f.tid);
 			r->stats.threads_seen++;
 			if (r->probe && f.pid == f.ppid) {
@@ -224,6 +243,8 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 					rec_probe_open(r, (pid_t)f.tid, cpu);
 			}
 		} else {
+			if (!rec_is_target(r, f.pid))
+				break;
 			if (f.pid == f.tid && r->gosnap) {
 				struct proc *ep = procmap__proc(r->pm, f.pid,
 								false);

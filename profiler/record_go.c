@@ -554,6 +554,19 @@ void rec_on_snapshot(struct record *r, const struct perf_event_header *h,
 	r->stats.go_snapshots++;
 }
 
+int rec_gosnap_load(struct record *r)
+{
+	const char *why = NULL;
+	int err;
+
+	if (r->gosnap)
+		return 0;
+	err = gosnap__open(&r->gosnap, r->ncpus, r->attr.sample_stack_user, &why);
+	if (err)
+		r->stats.gosnap_off = why ? why : strerror(-err);
+	return err;
+}
+
 /*
  * Loads the snapshot program (gosnap.c), opens a BPF output event on each
  * CPU into that CPU's ring, and attaches the program to every sampling
@@ -563,16 +576,10 @@ void rec_on_snapshot(struct record *r, const struct perf_event_header *h,
  */
 void rec_gosnap_setup(struct record *r)
 {
-	const char *why = NULL;
 	int err;
 
-	if (r->o.no_bpf)
+	if (r->o.no_bpf || rec_gosnap_load(r))
 		return;
-	err = gosnap__open(&r->gosnap, r->ncpus, r->attr.sample_stack_user, &why);
-	if (err) {
-		r->stats.gosnap_off = why ? why : strerror(-err);
-		return;
-	}
 	memset(&r->snap_attr, 0, sizeof(r->snap_attr));
 	r->snap_attr.size = sizeof(r->snap_attr);
 	r->snap_attr.type = PERF_TYPE_SOFTWARE;
@@ -599,7 +606,9 @@ void rec_gosnap_setup(struct record *r)
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < r->nfds; i++) {
+	/* (CPU scope: rec_enable_cpu_events() puts it on the CPU-wide
+	 * events, before they are enabled) */
+	for (size_t i = 0; !r->cpu_scope && i < r->nfds; i++) {
 		if (ioctl(r->fds[i], PERF_EVENT_IOC_SET_BPF,
 			  gosnap__prog_fd(r->gosnap))) {
 			r->stats.gosnap_off = "the BPF program cannot be attached";

@@ -97,6 +97,14 @@ struct record {
 	struct cpu_ring *reading;	/* the ring queue_record reads */
 	bool snap_cont;			/* the record on_record uses (cont) */
 	bool snap_mine;			/* ... (its sample: mine) */
+	/* CPU scope: the events are one a CPU for every process (cpu_attr),
+	 * the snapshot program keeps the targets' samples, and of their
+	 * mmap, comm, fork and exit records, the targets' are used: their
+	 * tgids, sorted (a target's fork adds its child) */
+	bool cpu_scope;
+	struct perf_event_attr cpu_attr;
+	uint32_t *targets;
+	size_t ntargets, cap_targets;
 	int *fds;		/* every event fd */
 	size_t nfds, cap_fds;
 	pid_t child;
@@ -173,7 +181,27 @@ const struct cgo_entry *rec_cgo_entry_lookup(void *ctx, uint32_t tid,
 						uint64_t bp, uint64_t time);
 struct cgo_thread *rec_cgo_thread(struct record *r, uint32_t tid,
 				     bool create);
+/* record.c: an event fd kept until the loop ends; whether fd @fd would
+ * take one of the fds the recording keeps free */
+int rec_add_fd(struct record *r, int fd);
+bool rec_fd_in_reserve(int fd);
+/* record_scope.c: CPU or thread scope, decided before any event opens
+ * (loads the snapshot program for CPU scope); the CPU-wide sampling
+ * events, once the per-task ones and the program's outputs are open */
+int rec_choose_scope(struct record *r, struct record_error *e);
+int rec_open_cpu_events(struct record *r, struct record_error *e);
+int rec_enable_cpu_events(struct record *r, struct record_error *e);
+/* CPU scope: process @tgid is a target (GOSNAP_TARGET_*), for the program
+ * and for the records; whether @tgid is one (thread scope: all are) */
+int rec_target_add(struct record *r, uint32_t tgid, uint32_t state);
+bool rec_is_target(const struct record *r, uint32_t tgid);
+/* record.c: routes event @fd of @cpu to that CPU's ring */
+int rec_route_to_ring(struct record *r, int cpu, int fd,
+		      struct record_error *e);
 void rec_gosnap_setup(struct record *r);
+/* Loads the snapshot program, once; 0 or -errno (stats.gosnap_off says
+ * why). */
+int rec_gosnap_load(struct record *r);
 /* The g's TLS slot of the command about to exec @path as @pid, set in
  * the snapshot program before its first sample (a statically linked glibc
  * binary keeps g elsewhere than fs-8; found at its first sample read, the

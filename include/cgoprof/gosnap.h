@@ -67,6 +67,20 @@ int gosnap__set_output(struct gosnap *g, int cpu, int fd);
  * fsbase - 8. Processes with an entry: at most CGOPROF_GOSNAP_PROCS. */
 #define CGOPROF_GOSNAP_PROCS 4096
 int gosnap__set_g_tls(struct gosnap *g, uint32_t pid, int32_t off);
+/* CPU scope (record_scope.c): the program drops the samples of processes
+ * that are not targets. Attaches the tracepoint programs that follow the
+ * targets' forks and ends; 0 or -errno. */
+int gosnap__filter(struct gosnap *g);
+/* Process @tgid is a target: from now on (GOSNAP_TARGET_ON), or once it
+ * runs another executable than cgoprof's (GOSNAP_TARGET_AT_EXEC: a
+ * launched command, cgoprof's child until its exec). Its new processes are
+ * too. At most CGOPROF_GOSNAP_TARGETS at once. */
+#define GOSNAP_TARGET_AT_EXEC 1
+#define GOSNAP_TARGET_ON 2
+#define CGOPROF_GOSNAP_TARGETS 8192
+int gosnap__target(struct gosnap *g, uint32_t tgid, uint32_t state);
+/* Targets' new processes the filter could not take (its map was full). */
+uint64_t gosnap__targets_full(const struct gosnap *g);
 /* Detaches nothing (closing the events does): the program is kept loaded
  * for the next gosnap__open() of the same shape, once its maps are
  * emptied. */

@@ -18,6 +18,15 @@ struct elf_cache;
 
 #define RECORD_KILL_AFTER 5.0	/* seconds */
 
+/* Where a cpu-clock recording's timers run (record.c, the file's head):
+ * one a CPU where it can be had (the snapshot program drops the samples
+ * of other processes), else one a thread, as perf record's. */
+enum record_scope {
+	RECORD_SCOPE_AUTO = 0,
+	RECORD_SCOPE_CPU,
+	RECORD_SCOPE_THREAD,
+};
+
 struct record_opts {
 	const pid_t *pids;	/* attach: these processes */
 	int npids;
@@ -44,6 +53,7 @@ struct record_opts {
 	bool cgo_probe;		/* uprobe at runtime.asmcgocall (see --help) */
 	bool morestack_probe;	/* uprobe at runtime.morestack (see --help) */
 	bool no_bpf;		/* no goroutine stack snapshots (see --help) */
+	enum record_scope scope;	/* where the sampling timers run */
 	/* Optional: the ELF cache to use (borrowed; it must outlive the
 	 * record), so that a series of recordings of one program parses its
 	 * files once (coldstart); NULL: the record makes its own. */
@@ -80,6 +90,7 @@ enum record_stage {
 	RECORD_STAGE_EXEC,	/* the command could not be run */
 	RECORD_STAGE_FORK,	/* fork, pipes */
 	RECORD_STAGE_START,	/* the command ended before its exec */
+	RECORD_STAGE_SCOPE,	/* --scope cpu cannot be had: why */
 };
 
 struct record_error {
@@ -89,6 +100,7 @@ struct record_error {
 	int perf_type;		/* the event's perf type, for the message */
 	int status;		/* RECORD_STAGE_START: the command's wait
 				 * status (-1: unknown) */
+	const char *why;	/* RECORD_STAGE_SCOPE: a sentence */
 };
 
 struct record_stats {
@@ -111,6 +123,11 @@ struct record_stats {
 	uint64_t compared, disagreed;	/* --unwinder=compare: C frames */
 	uint64_t ns_elapsed;
 	bool user_only_fallback;	/* kernel frames refused: user only */
+	bool cpu_scope;		/* one timer a CPU (else one a thread) */
+	const char *thread_scope_why;	/* why not, where it was wanted */
+	uint64_t targets_full;	/* targets' processes the filter missed */
+	uint64_t reaped;	/* samples of threads already released (pid -1),
+				 * dropped */
 };
 
 struct record;

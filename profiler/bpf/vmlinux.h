@@ -84,6 +84,7 @@ struct mm_struct {
 struct task_struct {
 	struct thread_struct thread;
 	struct mm_struct *mm;
+	int pid;
 	int tgid;
 };
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Under 'ulimit -n 64', attach to processes with more and more threads,
-# until cgoprof refuses: at every step it either records and writes every
+# with one timer a thread (--scope thread: an fd per thread and CPU), until
+# cgoprof refuses: at every step it either records and writes every
 # output (exit 0), or refuses with the "too many open files" message (exit
 # 2). The step where the events still fit but little is left for opening
 # binaries and writing outputs must not lose the recording (exit 1).
@@ -19,7 +20,7 @@ for step in $(seq 12); do
 	[ -n "$pid" ] || fail "fixture did not start"
 	sleep 0.2
 	rc=0
-	(ulimit -n 64 && exec "$CGOPROF" record -p "$pid" -d 1 \
+	(ulimit -n 64 && exec "$CGOPROF" record --scope thread -p "$pid" -d 1 \
 		-o "$WORK/o$n.folded" -o "$WORK/o$n.json") 2> "$WORK/e$n" || rc=$?
 	kill "$pid" 2> /dev/null || true
 	wait "$pid" 2> /dev/null || true
