@@ -56,15 +56,24 @@ for tc in go1.19 go1.26; do
 		echo "[--no-bpf]  $tc-$variant: $(cat "$WORK/check")"
 	done
 done
-# the snapshot program's runs and time, as the kernel counts them
+# the snapshot program's runs and time, as the kernel counts them: with
+# one timer a thread, a run a sample; with one a CPU (the default), also a
+# run for each sample of another process, which it drops
 stats=/proc/sys/kernel/bpf_stats_enabled
 old=$(cat "$stats")
 trap 'echo "$old" > "$stats"; kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 echo 1 > "$stats"
 bin="$FIXTURES/go/go-deep-go1.26-default"
-"$CGOPROF" record -v -d 2 -o "$WORK/stats.folded" -- "$bin" -d 4s \
-	2> "$WORK/stats.err" || fail "record with BPF statistics failed"
+"$CGOPROF" record -v -d 2 -o "$WORK/cpu.folded" -- "$bin" -d 4s \
+	2> "$WORK/cpu.err" || fail "record with BPF statistics failed"
+"$CGOPROF" record -v --scope thread -d 2 -o "$WORK/stats.folded" -- "$bin" -d 4s \
+	2> "$WORK/stats.err" || fail "record --scope thread with BPF statistics failed"
 echo "$old" > "$stats"
+cs=$(sed -n 's/^samples: \([0-9]*\),.*/\1/p' "$WORK/cpu.err")
+cr=$(sed -n 's/^snapshot program: \([0-9]*\) runs, [0-9.]* us a run.*/\1/p' "$WORK/cpu.err")
+echo "[bpf stats, one timer a CPU] samples $cs, $(grep '^snapshot program' "$WORK/cpu.err")"
+[ -n "$cs" ] && [ -n "$cr" ] && [ "$cs" -ge 1000 ] && [ "$cr" -ge "$cs" ] ||
+	fail "one timer a CPU: '$cr' program runs for '$cs' samples"
 samples=$(sed -n 's/^samples: \([0-9]*\),.*/\1/p' "$WORK/stats.err")
 runs=$(sed -n 's/^snapshot program: \([0-9]*\) runs, [0-9.]* us a run.*/\1/p' "$WORK/stats.err")
 echo "[bpf stats] samples $samples, $(grep '^snapshot program' "$WORK/stats.err")"
