@@ -15,7 +15,7 @@
  * is GOSNAP_TARGET_ON. A launched command's is GOSNAP_TARGET_AT_EXEC until
  * it execs: until then the process runs cgoprof's own executable (the
  * child between fork and exec, cgoprof_self_*), whose samples are dropped;
- * the first sample of another executable turns it on. (No exec tracepoint:
+ * its first sample or fork in another executable turns it on. (No exec tracepoint:
  * a program there runs in the exec, where the timer can interrupt it, and
  * the kernel's unwinder cannot get past its retpoline.) The tracepoint
  * programs below keep the list as the per-thread events' inherit would: a
@@ -40,22 +40,16 @@ volatile __u32 cgoprof_self_dev;
 volatile __u64 cgoprof_self_ino;
 volatile __u64 cgoprof_targets_full;
 
-/* Whether the current process's samples are kept. */
-static __always_inline bool sampled(void)
+/* Whether the current process, a target in @state, is on: a launched
+ * command is once it runs another executable than cgoprof's, and then
+ * stays on. */
+static __always_inline bool target_on(__u32 *state)
 {
 	struct task_struct *task;
 	struct inode *inode;
-	__u32 tgid, *state;
 
-	if (!cgoprof_filter)
-		return true;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	state = bpf_map_lookup_elem(&cgoprof_targets, &tgid);
-	if (!state)
-		return false;
 	if (*state == GOSNAP_TARGET_ON)
 		return true;
-	/* a launched command: still cgoprof's child, or exec'd? */
 	task = (struct task_struct *)bpf_get_current_task();
 	inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
 	if (!inode || (BPF_CORE_READ(inode, i_ino) == cgoprof_self_ino &&
@@ -63,6 +57,18 @@ static __always_inline bool sampled(void)
 		return false;
 	*state = GOSNAP_TARGET_ON;
 	return true;
+}
+
+/* Whether the current process's samples are kept. */
+static __always_inline bool sampled(void)
+{
+	__u32 tgid, *state;
+
+	if (!cgoprof_filter)
+		return true;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	state = bpf_map_lookup_elem(&cgoprof_targets, &tgid);
+	return state && target_on(state);
 }
 
 int cgoprof_fork(__u64 *ctx);
@@ -77,8 +83,9 @@ int cgoprof_fork(__u64 *ctx)
 	__u32 parent = bpf_get_current_pid_tgid() >> 32, tgid, on;
 	__u32 *state;
 
+	/* (a launched command may fork before its first sample) */
 	state = bpf_map_lookup_elem(&cgoprof_targets, &parent);
-	if (!state || *state != GOSNAP_TARGET_ON)
+	if (!state || !target_on(state))
 		return 0;
 	tgid = (__u32)BPF_CORE_READ(child, tgid);
 	if (tgid == parent)

@@ -24,12 +24,12 @@
  */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgoprof/arena.h"
 #include "cgoprof/gosnap.h"
 #include "cgoprof/log.h"
 #include "cgoprof/perf.h"
@@ -216,15 +216,9 @@ int rec_target_add(struct record *r, uint32_t tgid, uint32_t state)
 
 	if (k < r->ntargets && r->targets[k] == tgid)
 		return 0;
-	if (r->ntargets == r->cap_targets) {
-		size_t cap = r->cap_targets ? 2 * r->cap_targets : 16;
-		uint32_t *t = realloc(r->targets, cap * sizeof(*t));
-
-		if (!t)
-			return -ENOMEM;
-		r->targets = t;
-		r->cap_targets = cap;
-	}
+	if (array__grow((void **)&r->targets, &r->cap_targets, r->ntargets + 1,
+			sizeof(*r->targets), 16))
+		return -ENOMEM;
 	/* the program's list first: a fork's child is in it already */
 	if (state) {
 		err = gosnap__target(r->gosnap, tgid, state);
