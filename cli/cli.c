@@ -304,7 +304,8 @@ void cli__open_error(const struct record_error *e, const char *event,
 				   command, strerror(e->err));
 		return;
 	case RECORD_STAGE_SCOPE:
-		cli__error("--scope cpu: %s", e->why ? e->why : strerror(e->err));
+		cli__error("cannot sample with one timer a CPU (--scope cpu): %s",
+			   e->why ? e->why : strerror(e->err));
 		return;
 	case RECORD_STAGE_FORK:
 		cli__error("cannot start '%s': %s", command,

@@ -438,6 +438,11 @@ static int cmd_record(int argc, char **argv)
 				"processes not sampled: %" PRIu64 " (more than %d "
 				"targets at once)\n",
 				st->targets_full, CGOPROF_GOSNAP_TARGETS);
+		if (st->targets_lost)
+			fprintf(stderr,
+				"processes not followed: %" PRIu64
+				" (out of memory)\n",
+				st->targets_lost);
 		if (cli_flags.verbose && st->gosnap_on)
 			fprintf(stderr, "goroutine stack snapshots (BPF): %" PRIu64 "\n",
 				st->go_snapshots);

@@ -423,7 +423,7 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	rec_probe_prepare(r, path);
-	if (r->cpu_scope) {
+	if (r->stats.cpu_scope) {
 		err = rec_target_add(r, (uint32_t)pid, GOSNAP_TARGET_ON);
 		if (err) {
 			e->stage = RECORD_STAGE_OPEN;
@@ -455,7 +455,7 @@ static int attach_pid(struct record *r, pid_t pid, struct record_error *e)
 				continue;
 			for (int cpu = 0; cpu < r->ncpus; cpu++) {
 				/* CPU scope: the CPU-wide events sample it */
-				err = r->cpu_scope ? 0
+				err = r->stats.cpu_scope ? 0
 						   : open_one(r, (pid_t)tid, cpu, e);
 				if (err == -ESRCH && tid != (uint32_t)pid)
 					break; /* the thread just ended */
@@ -557,13 +557,13 @@ static int launch(struct record *r, struct record_error *e)
 	else
 		resolved[0] = '\0';
 	/* CPU scope: the child's samples from its exec on */
-	err = r->cpu_scope ? rec_target_add(r, (uint32_t)r->child,
+	err = r->stats.cpu_scope ? rec_target_add(r, (uint32_t)r->child,
 					    GOSNAP_TARGET_AT_EXEC)
 			   : 0;
 	if (!err)
 		err = rec_open_cpu_events(r, e);
 	for (int cpu = 0; !err && cpu < r->ncpus; cpu++) {
-		err = r->cpu_scope ? 0 : open_one(r, r->child, cpu, e);
+		err = r->stats.cpu_scope ? 0 : open_one(r, r->child, cpu, e);
 		if (!err)
 			rec_probe_open(r, r->child, cpu);
 	}
@@ -709,13 +709,12 @@ int record__loop(struct record *r)
 		pfd[n++].events = POLLIN;
 	}
 	nrings = n;
-	/* Attached processes: a pidfd each (5.3), readable when it ends, so
-	 * that /proc is read only then, not every 50 ms. Any refused: the
-	 * periodic reads. */
-	for (int i = 0; i < (r->o.argv ? (r->cpu_scope ? 1 : 0) : r->o.npids);
-	     i++) {
-		/* (CPU scope: the rings never hang up, the launched
-		 * command's end is its pidfd's) */
+	/* A pidfd for each attached process, or the launched command (5.3),
+	 * readable when it ends, so that /proc is read (the command waited
+	 * for) only then, not every 50 ms; with one timer a CPU the rings
+	 * never hang up, and this is how the command's end is seen. Any
+	 * refused: the periodic checks. */
+	for (int i = 0; i < (r->o.argv ? 1 : r->o.npids); i++) {
 		int fd = (int)syscall(SYS_pidfd_open,
 				      r->o.argv ? r->child : r->o.pids[i], 0);
 
@@ -826,7 +825,7 @@ int record__loop(struct record *r)
 	rec_probe_close(r, 0);
 	free(pfd);
 	/* the events are closed: the program has run for the last time */
-	if (r->cpu_scope)
+	if (r->stats.cpu_scope)
 		r->stats.targets_full += gosnap__targets_full(r->gosnap);
 	if (r->gosnap && !gosnap__run_stats(r->gosnap, &runs, &ns) &&
 	    runs >= r->bpf_runs0 && ns >= r->bpf_ns0) {

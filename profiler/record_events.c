@@ -228,7 +228,7 @@ static int on_record(const struct perf_event_header *h, void *ctx)
 			if (!rec_is_target(r, f.ppid))
 				break;
 			if (rec_target_add(r, f.pid, 0)) {
-				r->stats.targets_full++;
+				r->stats.targets_lost++;
 				break;
 			}
 			procmap__fork(r->pm, f.pid, f.ppid, f.tid);

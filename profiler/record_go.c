@@ -608,7 +608,7 @@ void rec_gosnap_setup(struct record *r)
 	}
 	/* (CPU scope: rec_enable_cpu_events() puts it on the CPU-wide
 	 * events, before they are enabled) */
-	for (size_t i = 0; !r->cpu_scope && i < r->nfds; i++) {
+	for (size_t i = 0; !r->stats.cpu_scope && i < r->nfds; i++) {
 		if (ioctl(r->fds[i], PERF_EVENT_IOC_SET_BPF,
 			  gosnap__prog_fd(r->gosnap))) {
 			r->stats.gosnap_off = "the BPF program cannot be attached";

@@ -97,11 +97,11 @@ struct record {
 	struct cpu_ring *reading;	/* the ring queue_record reads */
 	bool snap_cont;			/* the record on_record uses (cont) */
 	bool snap_mine;			/* ... (its sample: mine) */
-	/* CPU scope: the events are one a CPU for every process (cpu_attr),
-	 * the snapshot program keeps the targets' samples, and of their
-	 * mmap, comm, fork and exit records, the targets' are used: their
-	 * tgids, sorted (a target's fork adds its child) */
-	bool cpu_scope;
+	/* CPU scope (stats.cpu_scope): the events are one a CPU for every
+	 * process (cpu_attr), the snapshot program keeps the targets'
+	 * samples, and of their mmap, comm, fork and exit records, the
+	 * targets' are used: their tgids, sorted (a target's fork adds its
+	 * child) */
 	struct perf_event_attr cpu_attr;
 	uint32_t *targets;
 	size_t ntargets, cap_targets;

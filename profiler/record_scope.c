@@ -114,7 +114,6 @@ int rec_choose_scope(struct record *r, struct record_error *e)
 		r->stats.thread_scope_why = why;
 		return 0;
 	}
-	r->cpu_scope = true;
 	r->stats.cpu_scope = true;
 	return 0;
 }
@@ -124,7 +123,7 @@ int rec_choose_scope(struct record *r, struct record_error *e)
  * CPU offline now is left out. */
 int rec_open_cpu_events(struct record *r, struct record_error *e)
 {
-	for (int cpu = 0; r->cpu_scope && cpu < r->ncpus; cpu++) {
+	for (int cpu = 0; r->stats.cpu_scope && cpu < r->ncpus; cpu++) {
 		int fd, err;
 
 		fd = sys_perf_event_open(&r->cpu_attr, -1, cpu, -1,
@@ -158,7 +157,7 @@ int rec_open_cpu_events(struct record *r, struct record_error *e)
  * process's sample is ever kept. */
 int rec_enable_cpu_events(struct record *r, struct record_error *e)
 {
-	if (!r->cpu_scope)
+	if (!r->stats.cpu_scope)
 		return 0;
 	if (!r->stats.gosnap_on) {
 		/* the program loaded, its output events did not open */
@@ -203,7 +202,7 @@ bool rec_is_target(const struct record *r, uint32_t tgid)
 {
 	size_t k;
 
-	if (!r->cpu_scope)
+	if (!r->stats.cpu_scope)
 		return true;
 	k = target_pos(r, tgid);
 	return k < r->ntargets && r->targets[k] == tgid;

@@ -18,7 +18,7 @@ struct elf_cache;
 
 #define RECORD_KILL_AFTER 5.0	/* seconds */
 
-/* Where a cpu-clock recording's timers run (record.c, the file's head):
+/* Where a cpu-clock recording's timers run (profiler/record_scope.c):
  * one a CPU where it can be had (the snapshot program drops the samples
  * of other processes), else one a thread, as perf record's. */
 enum record_scope {
@@ -125,7 +125,9 @@ struct record_stats {
 	bool user_only_fallback;	/* kernel frames refused: user only */
 	bool cpu_scope;		/* one timer a CPU (else one a thread) */
 	const char *thread_scope_why;	/* why not, where it was wanted */
-	uint64_t targets_full;	/* targets' processes the filter missed */
+	/* targets' new processes not followed: the program's list was full,
+	 * or (targets_lost) the reader's could not grow */
+	uint64_t targets_full, targets_lost;
 	uint64_t reaped;	/* samples of threads already released (pid -1),
 				 * dropped */
 };

@@ -120,7 +120,7 @@ rc=0
 "$CGOPROF" record --scope cpu --no-bpf -o "$WORK/x.folded" -- "$FIXTURES/hot" main 0.2 2> "$WORK/err" || rc=$?
 cat "$WORK/err"
 [ "$rc" = 2 ] || fail "--scope cpu --no-bpf: exit $rc, not 2"
-grep -q 'error: --scope cpu: --no-bpf' "$WORK/err" || fail "--scope cpu: no reason given"
+grep -q 'error: cannot sample with one timer a CPU (--scope cpu): --no-bpf' "$WORK/err" || fail "--scope cpu: no reason given"
 rc=0
 "$CGOPROF" record --scope cpu -e page-faults -o "$WORK/x.folded" -- "$FIXTURES/hot" main 0.2 2> "$WORK/err" || rc=$?
 [ "$rc" = 2 ] && grep -q 'only cpu-clock' "$WORK/err" || { cat "$WORK/err"; fail "--scope cpu -e page-faults: exit $rc"; }
