@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cgoprof/filemap.h"
 #include "cgoprof/pclntab.h"
 
 #define PCLN_MAGIC_116 0xfffffffau
@@ -57,8 +58,10 @@ struct region {
 };
 
 /* The bytes regions point into when read from the file, not by libelf:
- * a mapping of @len bytes, or malloc's when @len is 0. */
+ * the file mapped (@file), else a copy: a mapping of @len bytes, or
+ * malloc's when @len is 0. */
 struct region_buf {
+	struct filemap file;
 	void *map;
 	size_t len;
 };

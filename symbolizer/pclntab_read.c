@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The regions of a binary the pclntab reader looks through: its readable
  * non-executable sections, or without section headers its non-executable
- * PT_LOAD segments, sorted by address. Read by libelf, or from the file
- * into one buffer of our own: a Go binary's data sections are megabytes
- * (esbuild's 5.5 MB), and read into transparent huge pages they cost a
- * few page faults instead of one a page (a quarter of the time, on a
- * machine where page faults are dear; bench/RESULTS.md). */
+ * PT_LOAD segments, sorted by address. Read by libelf, or from the file:
+ * mapped where it can be (base/filemap.c: no copy, and no fresh page to
+ * zero for each 4 KiB of a Go binary's megabytes of data sections), else
+ * into one buffer of our own, in transparent huge pages when it is large
+ * (a few page faults instead of one a page). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgoprof/log.h"
 #include "pclntab_internal.h"
 
 #define HUGE_PAGE (2UL << 20)
@@ -54,7 +55,13 @@ static uint8_t *buf_alloc(struct region_buf *b, size_t len)
 
 void pcln_region_buf_free(struct region_buf *b)
 {
-	if (!b || !b->map)
+	if (!b)
+		return;
+	if (filemap__shrank(&b->file))
+		pr_warn("a Go binary was truncated while cgoprof read it: "
+			"some of its frames may be unnamed");
+	filemap__unmap(&b->file);
+	if (!b->map)
 		return;
 	if (b->len)
 		munmap(b->map, b->len);
@@ -83,6 +90,35 @@ static bool read_full(int fd, uint8_t *dst, uint64_t len, uint64_t off)
 	return true;
 }
 
+/* The @n regions (each inside the file) in one mapping of @fd, from the
+ * first one's offset to the last one's end; false: none made. */
+static bool regions_map(int fd, struct region *regions, size_t *n,
+			struct region_buf *b)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	size_t k = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (!regions[i].size)
+			continue;
+		if (regions[i].off < lo)
+			lo = regions[i].off;
+		if (regions[i].off + regions[i].size > hi)
+			hi = regions[i].off + regions[i].size;
+	}
+	if (hi <= lo || hi - lo > SIZE_MAX ||
+	    filemap__map(&b->file, fd, lo, (size_t)(hi - lo)))
+		return false;
+	for (size_t i = 0; i < *n; i++) {
+		if (!regions[i].size)
+			continue;
+		regions[i].bytes = b->file.bytes + (regions[i].off - lo);
+		regions[k++] = regions[i];
+	}
+	*n = k;
+	return true;
+}
+
 /* The @n regions' bytes (offset, size) from @fd, into @b: the sizes of
  * those inside the file must add up to no more than the file (regions
  * that overlap are for libelf, which reads each alone: -E2BIG). Regions
@@ -106,6 +142,8 @@ static int regions_read(int fd, struct region *regions, size_t *n,
 		if (total > (uint64_t)st.st_size)
 			return -E2BIG;
 	}
+	if (regions_map(fd, regions, n, b))
+		return 0;
 	p = buf_alloc(b, total);
 	if (!p)
 		return -ENOMEM;
@@ -144,8 +182,7 @@ static int collect(Elf *elf, int fd, bool rawfile, struct region **out,
 
 	*out = NULL;
 	*count = 0;
-	buf->map = NULL;
-	buf->len = 0;
+	memset(buf, 0, sizeof(*buf));
 	if (elf_getshdrnum(elf, &nscn) != 0)
 		nscn = 0;
 	if (nscn > 1 && elf_getshdrstrndx(elf, &shstrndx) != 0)

@@ -19,6 +19,7 @@ LAYERS = ["base", "symbolizer", "profiler", "export", "cli"]
 HEADERS = {
     "log.h": "base",
     "cache.h": "base",
+    "filemap.h": "base",
     "procfs.h": "base",
     "htab.h": "base",
     "arena.h": "base",

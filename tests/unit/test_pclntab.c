@@ -1094,6 +1094,44 @@ static void test_pclntab__name_without_nul(void **state)
 	}
 }
 
+/* A table read in place from its file (pclntab__new_fd maps the data
+ * sections) whose file is then truncated, to nothing or to where the
+ * table is half gone: every lookup still returns (an error, or what the
+ * zeroes where the file was give), never SIGBUS. */
+static void test_pclntab__file_truncated_while_read(void **state)
+{
+	struct image src[NCORRUPT];
+	struct layout lay[NCORRUPT];
+	size_t n = corrupt_sources(src, lay);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		const size_t cuts[] = {
+		    0,
+		    lay[i].hdr + lay[i].table_size / 2,
+		};
+
+		for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+			struct file_image f;
+			struct pclntab *ft;
+			struct go_func fn;
+			uint64_t lo, hi;
+
+			file_open(&f, &src[i]);
+			assert_non_null(f.elf);
+			ft = pclntab__new_fd(f.elf, f.fd);
+			assert_non_null(ft);
+			pclntab__text_range(ft, &lo, &hi);
+			assert_int_equal(pclntab__find_func(ft, lo, &fn), 0);
+			assert_int_equal(ftruncate(f.fd, (off_t)cuts[c]), 0);
+			exercise(ft, lo, hi);
+			pclntab__free(ft);
+			file_close(&f);
+		}
+		image_release(&src[i]);
+	}
+}
+
 static void test_pclntab__pcsp_truncated(void **state)
 {
 	struct image src[NCORRUPT];
@@ -1833,6 +1871,7 @@ int main(void)
 	    cmocka_unit_test(test_pclntab__bad_header),
 	    cmocka_unit_test(test_pclntab__name_offset_past_end),
 	    cmocka_unit_test(test_pclntab__name_without_nul),
+	    cmocka_unit_test(test_pclntab__file_truncated_while_read),
 	    cmocka_unit_test(test_pclntab__pcsp_truncated),
 	    cmocka_unit_test(test_pclntab__random_corruption),
 	};
