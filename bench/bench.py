@@ -36,6 +36,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workload import parse_dur  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "out", "bench"))
@@ -91,15 +94,6 @@ def run_timed(cmd, stdout=subprocess.DEVNULL, stdin=None, timeout=600):
     with open(errpath, errors="replace") as f:
         text = f.read()
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, text, p.returncode
-
-
-def parse_dur(s):
-    m = re.search(r"elapsed=([0-9.]+)(ns|µs|us|ms|s|m)\b", s)
-    if not m:
-        m2 = re.search(r"elapsed=(\d+)m([0-9.]+)s", s)
-        return float(m2.group(1)) * 60 + float(m2.group(2)) if m2 else None
-    v = float(m.group(1))
-    return v * {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[m.group(2)]
 
 
 def sz(p):

@@ -26,6 +26,13 @@ registers and 16 KiB of stack) for both; cgoprof's samples also carry the
 user callchain, and mode perf-nocg against base bounds the sampling's
 share.
 
+Printed per mode: the run's CPU (for perf, with perf script's and the
+folding's), what it caused (that minus the work alone's), the target's
+own CPU, the machine-wide caused, and the work's own time (its elapsed=).
+Then for each profiler mode against perf, per repetition (each run
+against the work alone of its own repetition, adjacent in time): the
+median and range of caused / perf's caused, and of work time / perf's.
+
 "machine-wide caused": the machine's busy time (/proc/stat: user, nice,
 system, irq, softirq) during a run, plus perf script's and the folding's,
 minus the same of the work alone: it also counts what a recording costs
@@ -37,6 +44,9 @@ import re
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workload import parse_dur  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FX = os.environ.get("FIXTURES", os.path.join(ROOT, "build", "fixtures", "go"))
@@ -72,13 +82,14 @@ def timed(cmd, **kw):
 def run(cmd, mode):
     b0 = busy()
     cpu, err = timed(cmd, stdout=subprocess.DEVNULL)
+    work = parse_dur(err)
     machine = busy() - b0
     own = re.search(r"CPU ([0-9.]+) s user ([0-9.]+) s system", err)
     tgt = re.search(r"TGT ([0-9.]+) ([0-9.]+)", err)
     prog = re.search(r"snapshot program: .* ([0-9.]+) s in the (?:targets|sampled tasks)", err)
     own = float(own.group(1)) + float(own.group(2)) if own else None
     tgt = float(tgt.group(1)) + float(tgt.group(2)) if tgt else None
-    direct = None
+    direct, after = None, 0.0
     if own is not None:
         direct = own + (float(prog.group(1)) if prog else 0.0)
     elif mode == "perf" and tgt is not None:
@@ -88,9 +99,10 @@ def run(cmd, mode):
             c3, _ = timed([sys.executable, os.path.join(ROOT, "bench", "perf-fold.py")],
                           stdin=si, stdout=fo)
         os.unlink(OUT + "/perf.script")
-        direct = cpu - tgt + c2 + c3
-        machine += c2 + c3
-    return cpu, own, tgt, direct, machine
+        after = c2 + c3
+        direct = cpu - tgt + after
+        machine += after
+    return cpu + after, own, tgt, direct, machine, work
 
 
 def main():
@@ -119,25 +131,41 @@ def main():
         if was is not None:
             with open(stats, "w") as f:
                 f.write(was)
-    base = statistics.median(x[0] for x in res["base"]) if "base" in res else 0.0
-    mbase = statistics.median(x[4] for x in res["base"]) if "base" in res else 0.0
+    med = statistics.median
+    base = med(x[0] for x in res["base"]) if "base" in res else 0.0
+    mbase = med(x[4] for x in res["base"]) if "base" in res else 0.0
     direct = {}
     for m in modes:
         own = [x[1] for x in res[m] if x[1] is not None]
         d = [x[3] for x in res[m] if x[3] is not None]
+        w = [x[5] for x in res[m] if x[5] is not None]
         if d:
             direct[m] = d
-        print("%-9s total %.3f caused %.3f target %.3f machine-wide caused %.3f%s%s" % (
-            m, statistics.median(x[0] for x in res[m]),
-            statistics.median(x[0] for x in res[m]) - base,
-            statistics.median(x[2] for x in res[m]),
-            statistics.median(x[4] for x in res[m]) - mbase,
-            "  own %.3f" % statistics.median(own) if own else "",
-            "  direct %.3f [%.3f..%.3f]" % (statistics.median(d), min(d), max(d)) if d else ""))
-    if "cgoprof" in direct and "perf" in direct:
-        print("direct cgoprof / perf: %.3f" % (statistics.median(direct["cgoprof"]) /
-                                              statistics.median(direct["perf"])))
-
+        print("%-9s total %.3f caused %.3f target %.3f machine-wide caused %.3f%s%s%s" % (
+            m, med(x[0] for x in res[m]), med(x[0] for x in res[m]) - base,
+            med(x[2] for x in res[m]), med(x[4] for x in res[m]) - mbase,
+            "  work %.3f" % med(w) if w else "",
+            "  own %.3f" % med(own) if own else "",
+            "  direct %.3f [%.3f..%.3f]" % (med(d), min(d), max(d)) if d else ""))
+    # per repetition: each run against the work alone of the same
+    # repetition (adjacent in time), then the median and the range
+    for m in modes:
+        if m in ("base", "perf") or "perf" not in res or "base" not in res:
+            continue
+        caused, work = [], []
+        for r in range(reps):
+            b, c, p = res["base"][r], res[m][r], res["perf"][r]
+            if p[0] - b[0] > 0:
+                caused.append((c[0] - b[0]) / (p[0] - b[0]))
+            if c[5] and p[5]:
+                work.append(c[5] / p[5])
+        if caused:
+            print("%s / perf, per repetition: caused %.3f [%.3f..%.3f]%s" % (
+                m, med(caused), min(caused), max(caused),
+                ", work %.3f [%.3f..%.3f]" % (med(work), min(work), max(work))
+                if work else ""))
+        if m in direct and "perf" in direct:
+            print("%s / perf, by part: %.3f" % (m, med(direct[m]) / med(direct["perf"])))
 
 if __name__ == "__main__":
     main()
