@@ -56,7 +56,7 @@ for r in recs:
 if sd:
     p("### Target slowdown (fixed work; -F 999; launch mode)\n")
     p("Work time is what the program itself reports for its fixed work (esbuild-work.sh: its rounds, "
-      "10 ms resolution); ratios are per repetition (same rep, adjacent runs), then the median; "
+      "0.1 ms resolution); ratios are per repetition (same rep, adjacent runs), then the median; "
       "[min..max] over reps. *Wall* includes the profiler's start-up and its writing of the output.\n")
     p("| workload | reps | base work s (min..max) | cgoprof slowdown | perf slowdown | cgoprof/perf work | "
       "cgoprof wall vs base | perf wall vs base | samples cgoprof / perf |")
