@@ -6,7 +6,7 @@
  * ms (16 ms when the kernel compacted memory for huge pages), its pages
  * mapped from the page cache 0.5 ms; bench/RESULTS.md.
  *
- * The handler: a fault in a mapping of the table, at a page past the
+ * The handler: a fault in one of the table's mappings, at a page past the
  * file's end, is answered by mapping zeroes over the rest of that mapping
  * (mmap is a system call, safe in a handler), and the read goes on;
  * any other SIGBUS goes to the action there was before. The table is
@@ -97,14 +97,13 @@ int filemap__map(struct filemap *m, int fd, uint64_t off, size_t len)
 {
 	uint64_t at, lead, maplen;
 	uint8_t *p;
-	int k = -1;
+	int k = -1, err;
 
 	memset(m, 0, sizeof(*m));
 	m->slot = -1;
-	k = install();
-	if (k)
-		return k;
-	k = -1;
+	err = install();
+	if (err)
+		return err;
 	at = off & ~(uint64_t)(page_size - 1);
 	lead = off - at;
 	if (!len || len > SIZE_MAX - lead - 2 * page_size)
@@ -124,8 +123,7 @@ int filemap__map(struct filemap *m, int fd, uint64_t off, size_t len)
 	if (p == MAP_FAILED ||
 	    mmap(p, maplen, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
 		 (off_t)at) == MAP_FAILED) {
-		int err = -errno;
-
+		err = -errno;
 		if (p != MAP_FAILED)
 			munmap(p, maplen + page_size);
 		atomic_store(&slots[k].lo, 0);

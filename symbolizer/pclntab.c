@@ -488,6 +488,14 @@ static struct find_cache_ent *find_cache_slot(uint64_t pc)
 			   (FIND_CACHE - 1)];
 }
 
+/* Whether the file the table is read from in place lost pages since
+ * (they read as zeroes now: no name or table is taken from them, the
+ * lookup cache's included). */
+static bool tab_lost(const struct pclntab *tab)
+{
+	return filemap__shrank(&tab->buf.file);
+}
+
 int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		       struct go_func *fn)
 {
@@ -498,6 +506,8 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 
 	if (pc < tab->text_lo || pc >= tab->text_hi)
 		return -ENOENT;
+	if (tab_lost(tab))
+		return -EIO;
 	if (c->id == tab->id && c->pc == pc) {
 		*fn = c->fn;
 		return 0;
@@ -612,6 +622,9 @@ int pclntab__sp_delta(const struct pclntab *tab, const struct go_func *fn,
 		    c->fn.index == fn->index;
 	int err;
 
+	if (tab_lost(tab))
+		return -EIO;
+
 	if (mine && c->sp_known) {
 		*delta = c->sp_delta;
 		return c->sp_err;
@@ -680,6 +693,8 @@ int pclntab__frames(const struct pclntab *tab, const struct go_func *fn,
 	int32_t ix;
 	int n = 0, err;
 
+	if (tab_lost(tab))
+		return -EIO;
 	err = func_of(tab, fn, pc, &f);
 	if (err)
 		return err;
