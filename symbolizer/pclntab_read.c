@@ -119,11 +119,11 @@ static bool regions_map(int fd, struct region *regions, size_t *n,
 	return true;
 }
 
-/* The @n regions' bytes (offset, size) from @fd, into @b: the sizes of
- * those inside the file must add up to no more than the file (regions
- * that overlap are for libelf, which reads each alone: -E2BIG). Regions
- * outside the file, or that cannot be read, are dropped, as libelf drops
- * them; *@n is what is left. */
+/* The @n regions' bytes (offset, size) from @fd, mapped (regions_map)
+ * or else read, into @b: the sizes of those inside the file must add up
+ * to no more than the file (regions that overlap are for libelf, which
+ * reads each alone: -E2BIG). Regions outside the file, or that cannot be
+ * read, are dropped, as libelf drops them; *@n is what is left. */
 static int regions_read(int fd, struct region *regions, size_t *n,
 			struct region_buf *b)
 {
