@@ -3,7 +3,8 @@
  * generates it as it is read: ~120 000 lines, 5 MB): every text symbol,
  * or only those of the addresses a profile has; and a cache of the core
  * kernel's text symbols for one boot, which spares most recordings the
- * read (kallsyms_cache.c). */
+ * read (kallsyms_cache.c), with BPF programs' names from the kernel's
+ * account of them (kallsyms_bpf.c). */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -259,30 +260,76 @@ static int uint64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Names each wanted address from the cache @c: 0 if it holds them all;
- * -ENOENT if one is outside the core kernel's text, another -errno if the
- * cache is broken (then none is named). */
-static int from_cache(struct kallsyms *k, struct kcache *c)
+static void clear_names(struct kallsyms *k)
 {
+	for (size_t j = 0; j < k->n; j++) {
+		free((char *)k->syms[j].name);
+		k->syms[j].name = NULL;
+		k->syms[j].addr = 0;
+	}
+}
+
+/* Names each wanted address from the cache @c, and those outside the
+ * core kernel's text from the running kernel's BPF programs where
+ * @running (kallsyms_bpf.c): 0 if they hold them all; -ENOENT if one is
+ * in neither, another -errno if the cache is broken (then none is
+ * named). */
+static int from_cache(struct kallsyms *k, struct kcache *c, bool running)
+{
+	size_t *outside = NULL, nout = 0;
+	uint64_t *addrs = NULL, *starts = NULL;
+	char **names = NULL;
+	int err = 0, got;
+
 	for (size_t i = 0; i < k->n; i++) {
 		uint64_t addr;
 		char *name;
-		int err = kcache__lookup(c, k->want[i], &addr, &name);
 
-		if (err) {
-			/* outside the core kernel's text: the file then */
-			for (size_t j = 0; j < k->n; j++) {
-				free((char *)k->syms[j].name);
-				k->syms[j].name = NULL;
-				k->syms[j].addr = 0;
+		err = kcache__lookup(c, k->want[i], &addr, &name);
+		if (err == -ENOENT && running) {
+			/* at most k->n of them */
+			if (!outside && !(outside = malloc(k->n * sizeof(*outside)))) {
+				err = -ENOMEM;
+				goto out;
 			}
-			return err;
+			outside[nout++] = i;
+			continue;
 		}
+		if (err)
+			goto out;
 		free((char *)k->syms[i].name);
 		k->syms[i].addr = addr;
 		k->syms[i].name = name;
 	}
-	return 0;
+	if (!nout)
+		goto out;
+	addrs = malloc(nout * sizeof(*addrs));
+	starts = calloc(nout, sizeof(*starts));
+	names = calloc(nout, sizeof(*names));
+	if (!addrs || !starts || !names) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t j = 0; j < nout; j++)
+		addrs[j] = k->want[outside[j]];
+	got = kallsyms_bpf__name(addrs, nout, names, starts);
+	err = got < 0 ? got : (size_t)got < nout ? -ENOENT : 0;
+	for (size_t j = 0; j < nout; j++) {
+		struct ksym *s = &k->syms[outside[j]];
+
+		free((char *)s->name);
+		s->addr = starts[j];
+		s->name = names[j];
+	}
+out:
+	/* else the file, for all of them */
+	if (err)
+		clear_names(k);
+	free(outside);
+	free(addrs);
+	free(starts);
+	free(names);
+	return err;
 }
 
 struct kallsyms *kallsyms__new(const char *path, const uint64_t *addrs,
@@ -329,7 +376,7 @@ struct kallsyms *kallsyms__new_cached(const char *path,
 		*hit = false;
 	if (addrs && o->dir) {
 		c = kcache__open(o);
-		err = c ? from_cache(k, c) : -ENODATA;
+		err = c ? from_cache(k, c, !path) : -ENODATA;
 		kcache__close(c);
 		if (!err) {
 			if (hit)
@@ -338,8 +385,8 @@ struct kallsyms *kallsyms__new_cached(const char *path,
 		}
 		/* no cache for this boot, or a broken one: this read writes
 		 * one, where it can (else it stops early, as without one);
-		 * an address outside the core kernel's: only the file has
-		 * it */
+		 * an address outside the core kernel's, and in no BPF
+		 * program: only the file has it */
 		if (err != -ENOENT) {
 			int dfd = cache__open_dir(o->dir, true);
 

@@ -1,5 +1,6 @@
-/* Shared by kallsyms.c and kallsyms_cache.c only: the cache of the core
- * kernel's text symbols, one file for each boot. */
+/* Shared by kallsyms.c, kallsyms_cache.c and kallsyms_bpf.c only: the
+ * cache of the core kernel's text symbols, one file for each boot, and
+ * BPF programs' names. */
 #ifndef CGOPROF_KALLSYMS_INTERNAL_H
 #define CGOPROF_KALLSYMS_INTERNAL_H
 
@@ -22,6 +23,14 @@ void kcache__close(struct kcache *c);
  * BPF's: only the file knows), another -errno on failure. */
 int kcache__lookup(struct kcache *c, uint64_t want, uint64_t *addr,
 		   char **name);
+
+/* Names each of the @n addresses @want that is in a loaded BPF program's
+ * function, as /proc/kallsyms would (kallsyms_bpf.c): a copy of the name
+ * in @names[i] and the function's address in @starts[i]; the others are
+ * left as they were (NULL). The count named, or -ENOMEM. Needs root (the
+ * programs' ids and addresses): 0 otherwise. */
+int kallsyms_bpf__name(const uint64_t *want, size_t n, char **names,
+		       uint64_t *starts);
 
 struct kcache_build;
 struct kcache_build *kcache_build__new(void);

@@ -14,7 +14,10 @@
 # (t0207 checks the corpus of linkers, libcs and layouts the same way.)
 # Kernel locations are checked against /proc/kallsyms; twice on purpose:
 # one recording reads it and makes the kernel names cache of this boot, the
-# next takes the names from that cache.
+# next takes the names from that cache. A third, of threads that come and go
+# at 9 999 Hz, has samples in cgoprof's own fork program: those are named
+# from the kernel's account of its programs, the file not read, and the
+# names are the ones /proc/kallsyms gives while the programs are loaded.
 # First a self-check of the oracle on a real profile: the same profile with
 # its sample location lists re-encoded unpacked gives the same verdict; one
 # Go function renamed to another real Go function's name must fail (exit 1,
@@ -275,6 +278,25 @@ grep -q 'kernel names: .* from /proc/kallsyms' "$WORK/kc1.log" ||
 grep -q 'kernel names: .* all from the cache' "$WORK/kc2.log" ||
 	fail "the second recording did not use the cache the first made"
 [ "$(stat -c %a "$kc")" = 700 ] || fail "the cache's directory is not 0700"
+cc -O2 -g -o "$WORK/threads" "$top/tests/fixtures/c/threads.c" -lpthread
+CGOPROF_CACHE_DIR=$kc "$CGOPROF" record -v -F 9999 -o "$WORK/kc3.folded" \
+	-- "$WORK/threads" churn 4000 0.0005 < /dev/null > "$WORK/kc3.log" 2>&1 &
+kc3=$!
+# the programs' lines, while they are loaded: the oracle
+for _ in $(seq 100); do
+	grep '_cgoprof_fork\s\[bpf\]' /proc/kallsyms > "$WORK/kc3.ksyms" && break
+	sleep 0.05
+done
+wait $kc3 || { cat "$WORK/kc3.log"; fail "record failed: kc3"; }
+grep 'kernel names:' "$WORK/kc3.log"
+grep -q 'kernel names: .* all from the cache' "$WORK/kc3.log" ||
+	fail "a recording with samples in a BPF program read /proc/kallsyms"
+[ -s "$WORK/kc3.ksyms" ] || fail "cgoprof's fork program was never in /proc/kallsyms"
+want=$(awk '{print $3}' "$WORK/kc3.ksyms" | head -n 1)
+got=$(grep -o 'bpf_prog_[^; ]*_cgoprof_fork' "$WORK/kc3.folded" | sort -u)
+echo "fork program: cgoprof $got; /proc/kallsyms $want ($(grep -c "$want" "$WORK/kc3.folded") stacks)"
+[ -n "$got" ] || fail "no sample in cgoprof's fork program (4000 thread starts at 9999 Hz)"
+[ "$got" = "$want" ] || fail "the fork program is named $got, /proc/kallsyms says $want"
 
 echo "== Go fixtures"
 for prog in cgo-inline cgo-callback cgo-rbp go-frameless; do

@@ -4,7 +4,8 @@
  * without its newline, junk), a path that is not a regular file, and the
  * running kernel's /proc/kallsyms against a parse of it by sscanf; the
  * cache of a boot's core kernel symbols against the file it was made from,
- * and cache files that are not to be trusted. */
+ * and cache files that are not to be trusted; addresses in BPF programs
+ * named without the file, as the file names them. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <cmocka.h>
+#include <linux/btf.h>
 
 #include "cgoprof/cache.h"
 #include "cgoprof/kallsyms.h"
@@ -519,6 +523,152 @@ static void test_profile_kernel_frames(void **state)
 	free(path);
 }
 
+/* The name /proc/kallsyms gives @addr: the last text symbol at or below
+ * it, the oracle (copied into @out). */
+static void file_name_at(uint64_t addr, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	unsigned long long best = 0;
+	char line[1024];
+
+	assert_non_null(f);
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a;
+		char type, name[600];
+
+		if (sscanf(line, "%llx %c %599s", &a, &type, name) != 3 ||
+		    !a || !strchr("tTwW", type) || a > addr || a < best)
+			continue;
+		best = a;
+		snprintf(out, size, "%s", name);
+	}
+	fclose(f);
+}
+
+/* A loaded program: its fd, and its first function's address and size. */
+static int load_prog(const char *name, int btf_fd, uint32_t type_id,
+		     uint64_t *addr, uint32_t *len)
+{
+	/* r0 = 0; exit */
+	static const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct bpf_func_info fi = { .insn_off = 0, .type_id = type_id };
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	struct bpf_prog_info info;
+	uint32_t size = sizeof(info);
+	uint64_t ksym = 0;
+	uint32_t flen = 0;
+	int fd;
+
+	if (btf_fd >= 0) {
+		opts.prog_btf_fd = btf_fd;
+		opts.func_info = &fi;
+		opts.func_info_cnt = 1;
+		opts.func_info_rec_size = sizeof(fi);
+	}
+	fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, name, "GPL", insns, 2,
+			   &opts);
+	if (fd < 0)
+		fail_msg("%s: bpf_prog_load: %s", name, strerror(errno));
+	memset(&info, 0, sizeof(info));
+	info.nr_jited_ksyms = 1;
+	info.jited_ksyms = (uint64_t)(uintptr_t)&ksym;
+	info.nr_jited_func_lens = 1;
+	info.jited_func_lens = (uint64_t)(uintptr_t)&flen;
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &size), 0);
+	assert_true(ksym != 0 && flen > 0);
+	*addr = ksym;
+	*len = flen;
+	return fd;
+}
+
+/* Addresses in BPF programs (a sample in a tracepoint's program, say)
+ * are outside the core kernel's text, which the cache holds: they are
+ * named from the kernel's account of its programs, as the file names
+ * them, and the file is not read for them. One program has no BTF (its
+ * name is the one given at load), one a BTF name longer than the 15
+ * characters a program's own name keeps. */
+static void test_bpf_programs(void **state)
+{
+	static const char long_name[] = "cgoprof_kallsyms_test_btf_name";
+	struct btf *btf = btf__new_empty();
+	uint64_t want[6], core = 0;
+	uint64_t a1, a2;
+	uint32_t l1, l2;
+	struct cache_opts o;
+	struct kallsyms *k;
+	int int_id, proto, func, fd1, fd2;
+	bool hit = false;
+	char name[600];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();	/* loading a program: root (CI runs as root) */
+	assert_non_null(btf);
+	int_id = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	proto = btf__add_func_proto(btf, int_id);
+	func = btf__add_func(btf, long_name, BTF_FUNC_STATIC, proto);
+	assert_true(int_id > 0 && proto > 0 && func > 0);
+	assert_int_equal(btf__load_into_kernel(btf), 0);
+	fd1 = load_prog("cgoprof_ktest", -1, 0, &a1, &l1);
+	fd2 = load_prog("cgoprof_ktest2", btf__fd(btf), (uint32_t)func, &a2, &l2);
+
+	/* a core kernel address, and this boot's cache made */
+	{
+		FILE *f = fopen("/proc/kallsyms", "re");
+		char line[512];
+
+		assert_non_null(f);
+		while (!core && fgets(line, sizeof(line), f)) {
+			unsigned long long a;
+			char type, n[256];
+
+			if (sscanf(line, "%llx %c %255s", &a, &type, n) == 3 &&
+			    a && strchr("tT", type) && !strcmp(n, "schedule"))
+				core = a + 4;
+		}
+		fclose(f);
+	}
+	assert_true(core != 0);
+	rm_cache();
+	cache_opts__default(&o);
+	k = kallsyms__new_cached(NULL, &o, &core, 1, &hit);
+	assert_non_null(k);
+	assert_false(hit);
+	kallsyms__free(k);
+
+	want[0] = core;
+	want[1] = a1;
+	want[2] = a1 + l1 - 1;
+	want[3] = a2 + 1;
+	want[4] = a2 + l2 - 1;
+	want[5] = core;
+	k = kallsyms__new_cached(NULL, &o, want, 6, &hit);
+	assert_non_null(k);
+	assert_true(hit);	/* the file not read */
+	for (size_t i = 0; i < 6; i++) {
+		const char *got = kallsyms__lookup(k, want[i]);
+
+		file_name_at(want[i], name, sizeof(name));
+		assert_non_null(got);
+		if (strcmp(got, name))
+			fail_msg("%llx: %s, the file says %s",
+				 (unsigned long long)want[i], got, name);
+	}
+	/* the two kinds of name, as the kernel makes them */
+	assert_non_null(strstr(kallsyms__lookup(k, want[1]), "_cgoprof_ktest"));
+	assert_non_null(strstr(kallsyms__lookup(k, want[3]), long_name));
+	assert_int_equal(strncmp(kallsyms__lookup(k, want[3]), "bpf_prog_", 9), 0);
+	kallsyms__free(k);
+
+	close(fd1);
+	close(fd2);
+	btf__free(btf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_profile_kernel_frames),
+		cmocka_unit_test(test_bpf_programs),
 	};
 	int failed;
 
