@@ -15,6 +15,11 @@ int obj_dwfl(struct elf_obj *o);
 
 /* elfobj_symidx.c: the index elf_obj__addrsym() searches. */
 void sym_index__free(struct sym_index *x);
+/* Sorts the @n elements of @size bytes at @base by the uint64_t each
+ * starts with, stably (of one key, in the order they were in): a radix
+ * sort, for the tables of a library's symbols and address ranges, where
+ * qsort's calls of a comparison took milliseconds. 0 or -ENOMEM. */
+int sort_by_u64_key(void *base, size_t n, size_t size);
 
 /* elfobj_scopes.c: the function-like DIEs of @cu that hold @addr (a
  * CU-relative address, as dwarf_getscopes() takes it), innermost first:

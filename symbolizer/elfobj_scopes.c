@@ -155,19 +155,9 @@ struct unit_hdr {
 };
 
 struct arange_ent {
-	Dwarf_Addr addr, len;
+	Dwarf_Addr addr, len;	/* addr first: the sort's key */
 	Dwarf_Off die_off;
-	size_t seq;
 };
-
-static int arange_cmp(const void *a, const void *b)
-{
-	const struct arange_ent *x = a, *y = b;
-
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
 
 static uint64_t rd(const uint8_t *p, unsigned n)
 {
@@ -281,7 +271,7 @@ static bool aranges_build(struct scope_index *x, Dwarf *dw)
 			    array__grow((void **)&e, &cape, ne + 1, sizeof(*e),
 					256))
 				goto out;
-			e[ne] = (struct arange_ent){ a, l, die, ne };
+			e[ne] = (struct arange_ent){ a, l, die };
 			ne++;
 		}
 #undef NEED
@@ -290,7 +280,9 @@ static bool aranges_build(struct scope_index *x, Dwarf *dw)
 	if (ne) {
 		Dwarf_Off last = 0;
 
-		qsort(e, ne, sizeof(*e), arange_cmp);
+		/* by address, then in the order read (stable) */
+		if (sort_by_u64_key(e, ne, sizeof(*e)))
+			goto out;
 		x->runs = calloc(ne, sizeof(*x->runs));
 		if (!x->runs)
 			goto out;

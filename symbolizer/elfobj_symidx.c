@@ -56,20 +56,58 @@ void sym_index__free(struct sym_index *x)
 	free(x);
 }
 
-static int ent_cmp(const void *a, const void *b)
+int sort_by_u64_key(void *base, size_t n, size_t size)
 {
-	const struct sym_ent *x = a, *y = b;
+	size_t (*count)[256];
+	unsigned char *src = base, *dst, *tmp;
+	uint64_t first;
 
-	if (x->value != y->value)
-		return x->value < y->value ? -1 : 1;
-	return x->ndx < y->ndx ? -1 : x->ndx > y->ndx;
-}
+	if (n < 2)
+		return 0;
+	count = calloc(8, sizeof(*count));
+	tmp = malloc(n * size);
+	if (!count || !tmp) {
+		free(count);
+		free(tmp);
+		return -ENOMEM;
+	}
+	memcpy(&first, src, sizeof(first));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key;
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+		memcpy(&key, src + i * size, sizeof(key));
+		for (int d = 0; d < 8; d++)
+			count[d][(key >> (8 * d)) & 0xff]++;
+	}
+	dst = tmp;
+	/* least significant byte first; a byte all keys share moves nothing
+	 * (a library's addresses differ in their low three or four) */
+	for (int d = 0; d < 8; d++) {
+		size_t at = 0;
 
-	return x < y ? -1 : x > y;
+		if (count[d][(first >> (8 * d)) & 0xff] == n)
+			continue;
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[d][b];
+
+			count[d][b] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t key;
+
+			memcpy(&key, src + i * size, sizeof(key));
+			memcpy(dst + count[d][(key >> (8 * d)) & 0xff]++ * size,
+			       src + i * size, size);
+		}
+		dst = src;
+		src = src == base ? tmp : base;
+	}
+	if (src != base)
+		memcpy(base, src, n * size);
+	free(tmp);
+	free(count);
+	return 0;
 }
 
 /* What libdwfl's search_table() considers at all. */
@@ -85,10 +123,14 @@ static int table_finish(struct sym_table *t)
 {
 	uint64_t reach = 0;
 
-	qsort(t->sizeless, t->nsizeless, sizeof(*t->sizeless), u64_cmp);
+	/* by value; of one value, in table order (the order they were
+	 * added in), as libdwfl's rule needs */
+	if (sort_by_u64_key(t->sizeless, t->nsizeless, sizeof(*t->sizeless)))
+		return -ENOMEM;
 	if (!t->n)
 		return 0;
-	qsort(t->e, t->n, sizeof(*t->e), ent_cmp);
+	if (sort_by_u64_key(t->e, t->n, sizeof(*t->e)))
+		return -ENOMEM;
 	t->reach = malloc(t->n * sizeof(*t->reach));
 	if (!t->reach)
 		return -ENOMEM;
