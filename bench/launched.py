@@ -31,7 +31,11 @@ folding's), what it caused (that minus the work alone's), the target's
 own CPU, the machine-wide caused, and the work's own time (its elapsed=).
 Then for each profiler mode against perf, per repetition (each run
 against the work alone of its own repetition, adjacent in time): the
-median and range of caused / perf's caused, and of work time / perf's.
+median and range of caused / perf's caused, and of work time / perf's;
+and the ratios of the medians (caused, work time) with a 95% bootstrap
+interval (the repetitions resampled, a fixed seed), which says how far
+this run's noise leaves them open. Every run's figures are kept in
+$BENCH_OUT/launched-WORKLOAD.json.
 
 "machine-wide caused": the machine's busy time (/proc/stat: user, nice,
 system, irq, softirq) during a run, plus perf script's and the folding's,
@@ -39,8 +43,11 @@ minus the same of the work alone: it also counts what a recording costs
 outside its processes (cgoprof's one timer a CPU interrupts other processes
 and idle CPUs), and whatever else the machine did meanwhile.
 """
+import json
 import os
+import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -105,7 +112,46 @@ def run(cmd, mode):
     return cpu + after, own, tgt, direct, machine, work
 
 
+BOOT = 2000
+
+
+def ratio_of_medians(base, prof, perf):
+    """caused / perf's caused, each the median run's total minus the work
+    alone's median (the table's "ratio of the medians")"""
+    med = statistics.median
+    b = med(x[0] for x in base)
+    d = med(x[0] for x in perf) - b
+    return (med(x[0] for x in prof) - b) / d if d > 0 else float("nan")
+
+
+def work_ratio(base, prof, perf):
+    """the work's own time under the profiler / under perf, medians"""
+    a = [x[5] for x in prof if x[5]]
+    b = [x[5] for x in perf if x[5]]
+    return statistics.median(a) / statistics.median(b) if a and b else float("nan")
+
+
+def boot_ratio(base, prof, perf, f=ratio_of_medians):
+    """A 95% percentile bootstrap interval of @f (ratio_of_medians): the
+    repetitions resampled with replacement (a repetition's three runs
+    together, as they ran side by side), with a fixed seed."""
+    rnd = random.Random(15)
+    reps = min(len(base), len(prof), len(perf))
+    vals = []
+    for _ in range(BOOT):
+        idx = [rnd.randrange(reps) for _ in range(reps)]
+        v = f([base[i] for i in idx], [prof[i] for i in idx], [perf[i] for i in idx])
+        if v == v:
+            vals.append(v)
+    if not vals:
+        return float("nan"), float("nan")
+    vals.sort()
+    return vals[int(0.025 * len(vals))], vals[min(len(vals) - 1, int(0.975 * len(vals)))]
+
+
 def main():
+    # a SIGTERM still restores kernel.bpf_stats_enabled (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work, n, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
     modes = sys.argv[4].split(",") if len(sys.argv) > 4 else ["base", "cgoprof", "perf"]
     if work == "esbuild":  # the shipped binary, as bench.py runs it
@@ -131,6 +177,10 @@ def main():
         if was is not None:
             with open(stats, "w") as f:
                 f.write(was)
+    with open(os.path.join(OUT, "launched-%s.json" % work), "w") as f:
+        json.dump({"work": work, "n": n, "reps": reps, "modes": modes,
+                   "fields": ["total", "own", "target", "direct", "machine", "work"],
+                   "runs": res}, f)
     med = statistics.median
     base = med(x[0] for x in res["base"]) if "base" in res else 0.0
     mbase = med(x[4] for x in res["base"]) if "base" in res else 0.0
@@ -164,6 +214,14 @@ def main():
                 m, med(caused), min(caused), max(caused),
                 ", work %.3f [%.3f..%.3f]" % (med(work), min(work), max(work))
                 if work else ""))
+        lo, hi = boot_ratio(res["base"], res[m], res["perf"])
+        print("%s / perf, caused, ratio of the medians: %.3f, 95%% bootstrap interval "
+              "[%.3f..%.3f] (%d resamples of the repetitions)" % (
+                  m, ratio_of_medians(res["base"], res[m], res["perf"]), lo, hi, BOOT))
+        if work:
+            lo, hi = boot_ratio(res["base"], res[m], res["perf"], work_ratio)
+            print("%s / perf, work time, ratio of the medians: %.3f, 95%% bootstrap interval "
+                  "[%.3f..%.3f]" % (m, work_ratio(res["base"], res[m], res["perf"]), lo, hi))
         if m in direct and "perf" in direct:
             print("%s / perf, by part: %.3f" % (m, med(direct[m]) / med(direct["perf"])))
 
