@@ -96,7 +96,8 @@ static int run_once(int prog, int freq, char **cmd, unsigned long long *cnt,
 				      PERF_FLAG_FD_CLOEXEC);
 		if (fds[i] < 0 || ioctl(fds[i], PERF_EVENT_IOC_SET_BPF, prog)) {
 			err = -errno;
-			fprintf(stderr, "insample: cpu %ld: %s\n", i, strerror(errno));
+			fprintf(stderr, "insample: cpu %ld: %s\n", i,
+				strerror(errno));
 			ncpu = fds[i] < 0 ? i : i + 1;
 			break;
 		}
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 	__u32 k0 = 0, k1 = 1;
 
 	if (argc < 6 || strcmp(argv[4], "--")) {
-		fprintf(stderr, "usage: insample OBJ FREQ REPS -- CMD [ARG...]\n");
+		fprintf(stderr,
+			"usage: insample OBJ FREQ REPS -- CMD [ARG...]\n");
 		return 2;
 	}
 	freq = atoi(argv[2]);
@@ -149,7 +151,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int p = 0; p < 2; p++) {
-		struct bpf_program *bp = bpf_object__find_program_by_name(obj, names[p]);
+		struct bpf_program *bp =
+			bpf_object__find_program_by_name(obj, names[p]);
 
 		progs[p] = bp ? bpf_program__fd(bp) : -1;
 		per[p] = calloc((size_t)reps, sizeof(double));

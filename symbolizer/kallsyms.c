@@ -288,7 +288,9 @@ static int from_cache(struct kallsyms *k, struct kcache *c, bool running)
 		err = kcache__lookup(c, k->want[i], &addr, &name);
 		if (err == -ENOENT && running) {
 			/* at most k->n of them */
-			if (!outside && !(outside = malloc(k->n * sizeof(*outside)))) {
+			if (!outside)
+				outside = malloc(k->n * sizeof(*outside));
+			if (!outside) {
 				err = -ENOMEM;
 				goto out;
 			}

@@ -2,9 +2,10 @@
 /* Kernel addresses in BPF programs, named from the kernel's account of
  * its loaded programs (bpf_prog_info) rather than from /proc/kallsyms,
  * which lists them last: naming one there means the kernel writing all
- * 120 000 lines (10-40 ms of CPU). Samples land in programs whenever the
- * sampled thread runs one: a tracepoint's (cgoprof's own, at each fork),
- * a cgroup's socket filters (systemd's, at each packet).
+ * 120 000 lines (40-50 ms of its CPU on a 2-CPU VM). Samples land in
+ * programs whenever the sampled thread runs one: a tracepoint's
+ * (cgoprof's own, at each fork), a cgroup's socket filters (systemd's,
+ * at each packet).
  *
  * The name is the one the kernel gives the program's function in
  * /proc/kallsyms (bpf_get_prog_name(), kernel/bpf/core.c, since 5.0):
