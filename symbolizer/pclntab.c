@@ -490,28 +490,22 @@ static struct find_cache_ent *find_cache_slot(uint64_t pc)
 
 /* Whether the file the table is read from in place lost pages since
  * (they read as zeroes now: no name or table is taken from them, the
- * lookup cache's included). */
+ * lookup cache's included). Asked before a lookup (the cache) and
+ * after its reads, before anything is returned or cached: a lost page
+ * is marked when it is read, so a lookup that read one fails itself. */
 static bool tab_lost(const struct pclntab *tab)
 {
 	return filemap__shrank(&tab->buf.file);
 }
 
-int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
-		       struct go_func *fn)
+/* pclntab__find_func()'s search, uncached */
+static int find_read(const struct pclntab *tab, uint64_t pc,
+		     struct go_func *fn)
 {
-	struct find_cache_ent *c = find_cache_slot(pc);
 	uint32_t lo = 0, hi = tab->nfunc;
 	struct func_rec f;
 	int err;
 
-	if (pc < tab->text_lo || pc >= tab->text_hi)
-		return -ENOENT;
-	if (tab_lost(tab))
-		return -EIO;
-	if (c->id == tab->id && c->pc == pc) {
-		*fn = c->fn;
-		return 0;
-	}
 	/* last slot whose entry <= pc */
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -528,7 +522,26 @@ int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
 		return err;
 	if (pc < f.entry || pc >= f.end)
 		return -EINVAL; /* functab not sorted */
-	err = func_fill(tab, &f, lo, fn);
+	return func_fill(tab, &f, lo, fn);
+}
+
+int pclntab__find_func(const struct pclntab *tab, uint64_t pc,
+		       struct go_func *fn)
+{
+	struct find_cache_ent *c = find_cache_slot(pc);
+	int err;
+
+	if (pc < tab->text_lo || pc >= tab->text_hi)
+		return -ENOENT;
+	if (tab_lost(tab))
+		return -EIO;
+	if (c->id == tab->id && c->pc == pc) {
+		*fn = c->fn;
+		return 0;
+	}
+	err = find_read(tab, pc, fn);
+	if (tab_lost(tab))
+		return -EIO;
 	if (err)
 		return err;
 	*c = (struct find_cache_ent){ .id = tab->id, .pc = pc, .fn = *fn };
@@ -547,9 +560,9 @@ int pclntab__func_by_index(const struct pclntab *tab, uint32_t i,
 	int err;
 
 	err = pcln_func_at(tab, i, &f);
-	if (err)
-		return err;
-	return func_fill(tab, &f, i, fn);
+	if (!err)
+		err = func_fill(tab, &f, i, fn);
+	return tab_lost(tab) ? -EIO : err;
 }
 
 void pclntab__extent(const struct pclntab *tab, uint64_t *vaddr,
@@ -624,13 +637,16 @@ int pclntab__sp_delta(const struct pclntab *tab, const struct go_func *fn,
 
 	if (tab_lost(tab))
 		return -EIO;
-
 	if (mine && c->sp_known) {
 		*delta = c->sp_delta;
 		return c->sp_err;
 	}
 	*delta = 0;
 	err = sp_delta_decode(tab, fn, pc, delta);
+	if (tab_lost(tab)) {
+		*delta = 0;
+		return -EIO;
+	}
 	if (mine) {
 		c->sp_delta = *delta;
 		c->sp_err = (int16_t)err;
@@ -685,16 +701,14 @@ static int32_t inline_index(const struct pclntab *tab, const struct func_rec *f,
 	return ix;
 }
 
-int pclntab__frames(const struct pclntab *tab, const struct go_func *fn,
-		    uint64_t pc, struct go_frame *frames, int max)
+static int frames_read(const struct pclntab *tab, const struct go_func *fn,
+		       uint64_t pc, struct go_frame *frames, int max)
 {
 	struct func_rec f;
 	const char *fname;
 	int32_t ix;
 	int n = 0, err;
 
-	if (tab_lost(tab))
-		return -EIO;
 	err = func_of(tab, fn, pc, &f);
 	if (err)
 		return err;
@@ -726,4 +740,15 @@ int pclntab__frames(const struct pclntab *tab, const struct go_func *fn,
 		ix = inline_index(tab, &f, pc);
 	}
 	return n;
+}
+
+int pclntab__frames(const struct pclntab *tab, const struct go_func *fn,
+		    uint64_t pc, struct go_frame *frames, int max)
+{
+	int n;
+
+	if (tab_lost(tab))
+		return -EIO;
+	n = frames_read(tab, fn, pc, frames, max);
+	return tab_lost(tab) ? -EIO : n;
 }

@@ -1124,6 +1124,21 @@ static void test_pclntab__file_truncated_while_read(void **state)
 			pclntab__text_range(ft, &lo, &hi);
 			assert_int_equal(pclntab__find_func(ft, lo, &fn), 0);
 			assert_int_equal(ftruncate(f.fd, (off_t)cuts[c]), 0);
+			if (!cuts[c]) {
+				struct go_func mid;
+				struct go_frame fr[4];
+				int32_t d;
+
+				/* every page is lost: the first lookup to read
+				 * one fails itself, with nothing from zeroes */
+				assert_int_equal(pclntab__find_func(
+						     ft, lo + (hi - lo) / 2, &mid),
+						 -EIO);
+				assert_int_equal(pclntab__frames(ft, &fn, lo, fr, 4),
+						 -EIO);
+				assert_int_equal(pclntab__sp_delta(ft, &fn, lo, &d),
+						 -EIO);
+			}
 			exercise(ft, lo, hi);
 			/* pages were lost: no name from what is left, nor
 			 * from the lookup cache */
