@@ -17,6 +17,10 @@ What each part records (OUT/results.jsonl, one JSON object per run):
   attach    CPU of the profiler processes only (target excluded), with export,
             and output bytes.
   lost      samples and lost samples at 999 and 9999 Hz.
+  bpf       the snapshot program's time a run and a sample kept, in the
+            target's context (kernel.bpf_stats_enabled).
+  insample  one record a workload: the kernel's walk of a sample's user
+            callchain, ns a sample (bench/insample.c, REPS alternations).
 
 Every comparison is measured in the same run, alternating (the order of the
 modes rotates each repetition), and reported as medians over BENCH_REPS
@@ -350,6 +354,45 @@ def bpf():
             fh.write(old)
 
 
+def insample():
+    """A sample's user callchain, in the target's context: the kernel's walk
+    of the user frame pointers, which cgoprof asks for and perf --call-graph
+    dwarf does not, timed by the kernel (bench/insample.c: a program making
+    the same walk, or an empty one, on each workload's cpu-clock events at
+    999 Hz, REPS alternations)."""
+    d = os.path.join(OUT, "insample")
+    os.makedirs(d, exist_ok=True)
+    obj, exe = os.path.join(d, "insample.bpf.o"), os.path.join(d, "insample")
+    subprocess.run(["clang", "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
+                    "-std=gnu11", "-ffreestanding", "-I" + os.path.join(ROOT, "profiler", "bpf"),
+                    "-c", "-o", obj, os.path.join(ROOT, "bench", "insample.bpf.c")], check=True)
+    subprocess.run(["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-o", exe,
+                    os.path.join(ROOT, "bench", "insample.c"), "-lbpf"], check=True)
+    stats = "/proc/sys/kernel/bpf_stats_enabled"
+    old = open(stats).read().strip()
+    pat = re.compile(r"walk (\d+) ns/run, empty (\d+) ns/run .*: the user callchain "
+                     r"(-?\d+) ns a sample, ([0-9.]+) frames a walk")
+    try:
+        with open(stats, "w") as fh:
+            fh.write("1")
+        for name, cmd, _ in WORK:
+            out = subprocess.run([exe, obj, "999", str(REPS), "--"] + cmd, check=True,
+                                 stdout=subprocess.PIPE, text=True).stdout
+            m = pat.search(out)
+            if not m:
+                raise SystemExit("insample: no result for %s:\n%s" % (name, out))
+            rec = {"part": "insample", "work": name, "reps": REPS,
+                   "walk_ns": int(m.group(1)), "empty_ns": int(m.group(2)),
+                   "ns": int(m.group(3)), "frames": float(m.group(4))}
+            log("insample %s: the user callchain %d ns a sample, %.1f frames" % (
+                name, rec["ns"], rec["frames"]))
+            emit(rec)
+    finally:
+        with open(stats, "w") as fh:
+            fh.write(old)
+
+
 if __name__ == "__main__":
     for part in ONLY:
-        {"slowdown": slowdown, "attach": attach, "lost": lost, "bpf": bpf}[part]()
+        {"slowdown": slowdown, "attach": attach, "lost": lost, "bpf": bpf,
+         "insample": insample}[part]()

@@ -109,47 +109,11 @@ if [[ ,$ONLY, == *,sym,* ]]; then
 	fi
 fi
 
-# ---- a sample's user callchain, in the target's context --------------------
-# cgoprof asks the kernel for it (the frame-pointer walk), perf --call-graph
-# dwarf does not: what that walk costs each sample, as the kernel counts it
-if [[ ,$ONLY, == *,insample,* ]]; then
-	INS=$BENCH_OUT/insample
-	mkdir -p "$INS"
-	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -std=gnu11 -ffreestanding \
-		-I"$ROOT/profiler/bpf" -c -o "$INS/insample.bpf.o" "$ROOT/bench/insample.bpf.c"
-	cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$INS/insample" "$ROOT/bench/insample.c" -lbpf
-	stats=/proc/sys/kernel/bpf_stats_enabled
-	was=$(cat "$stats")
-	echo 1 >"$stats"
-	: >"$INS/results.txt"
-	for w in $(echo "${BENCH_WORK:-cgo-inline,cgo-callback,cgo-rbp,sqlite,esbuild}" | tr , ' '); do
-		case $w in
-		cgo-inline) cmd=("$BENCH_FX/cgo-inline-go1.26-default" -n "${BENCH_N_INLINE:-2000}") ;;
-		cgo-callback) cmd=("$BENCH_FX/cgo-callback-go1.26-default" -n "${BENCH_N_CALLBACK:-1000}") ;;
-		cgo-rbp) cmd=("$BENCH_FX/cgo-rbp-go1.26-default" -n "${BENCH_N_RBP:-1500}") ;;
-		sqlite) cmd=("$BENCH_FX/sqlite-go1.26-default" -n "${BENCH_N_SQLITE:-150}") ;;
-		esbuild)
-			[ -n "${BENCH_ESBUILD:-}" ] || continue
-			cmd=("$ROOT/tests/fixtures/esbuild-work.sh" "$BENCH_ESBUILD" -n "${BENCH_N_ESBUILD:-2}") ;;
-		*) continue ;;
-		esac
-		if ! "$INS/insample" "$INS/insample.bpf.o" 999 "$BENCH_REPS" -- "${cmd[@]}" \
-			>"$INS/$w.txt" 2>"$INS/$w.err"; then
-			echo "$was" >"$stats"
-			echo "bench: insample on $w failed: $(cat "$INS/$w.err")" >&2
-			exit 1
-		fi
-		echo "$w $(tail -1 "$INS/$w.txt")" >>"$INS/results.txt"
-	done
-	echo "$was" >"$stats"
-	cat "$INS/results.txt" >&2
-fi
-
-parts=$(echo "$ONLY" | tr , '\n' | grep -Ev '^(sym|insample)$' | paste -sd, || true)
+parts=$(echo "$ONLY" | tr , '\n' | grep -v '^sym$' | paste -sd, || true)
 if [ -n "$parts" ]; then
 	BENCH_ONLY=$parts python3 "$ROOT/bench/bench.py"
 fi
-# (BENCH_ONLY=sym or insample alone: their results above, no table)
+# (BENCH_ONLY=sym alone: its results above, no table)
 if [ -e "$BENCH_OUT/results.jsonl" ]; then
 	python3 "$ROOT/bench/summarize.py" "$BENCH_OUT" | tee "$BENCH_OUT/summary.md"
 fi

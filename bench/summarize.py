@@ -271,6 +271,18 @@ if bp:
         p("| " + " | ".join(row) + " |")
     p()
 
+# ---- insample ---------------------------------------------------------------
+ins = [r for r in recs if r["part"] == "insample"]
+if ins:
+    p("### A sample's user callchain in the target (cgoprof asks for it, perf --call-graph dwarf "
+      "does not): the kernel's walk, timed by the kernel (bench/insample.c), 999 Hz\n")
+    p("| workload | reps | walk, ns a run | empty program, ns a run | the callchain, ns a sample | frames a walk |")
+    p("|---|---|---|---|---|---|")
+    for r in ins:
+        p("| %s | %d | %d | %d | %d | %.1f |" % (r["work"], r["reps"], r["walk_ns"], r["empty_ns"],
+                                                r["ns"], r["frames"]))
+    p()
+
 sym = os.path.join(OUT, "sym", "results.txt")
 if os.path.exists(sym):
     p("### Cold symbolization of 10 000 PCs spread over tsgo's Go text\n")
